@@ -1,0 +1,74 @@
+//! Extractors for JSON bodies and query strings whose failures come out as
+//! the API's JSON problem, with a message saying what to fix.
+
+use std::error::Error;
+
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON request body.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_error(rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: JsonRejection) -> AppError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            AppError::UnsupportedMediaType("Send the body as JSON, with Content-Type: application/json".into())
+        }
+        JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("The body is not valid JSON: {}", cause(&e))),
+        JsonRejection::JsonDataError(e) => {
+            AppError::Unprocessable(format!("The body does not have the expected fields: {}", cause(&e)))
+        }
+        JsonRejection::BytesRejection(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB); send less at once".into())
+        }
+        other => AppError::BadRequest(format!("The body could not be read: {}", other.body_text())),
+    }
+}
+
+/// A query string; anything that does not parse is malformed (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(AppError::BadRequest(format!(
+                "The query string is not valid: {}",
+                cause(&e)
+            ))),
+            Err(other) => Err(AppError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// The underlying parser's message (serde's, with the field's path),
+/// without axum's generic prefix.
+fn cause(e: &dyn Error) -> String {
+    e.source().map_or_else(|| e.to_string(), ToString::to_string)
+}

@@ -1,0 +1,206 @@
+//! The schedule as it stands: who is on call, and the shifts of a window.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::json::ApiQuery;
+use crate::app::AppState;
+use crate::auth::{ApiUser, TeamMember};
+use crate::db;
+use crate::db::shifts::ShiftView;
+use crate::error::{AppError, AppResult, ErrorBody};
+
+/// The window `GET …/shifts` covers when `to` is not given.
+const DEFAULT_WINDOW: Duration = Duration::days(28);
+/// The widest window one request may ask for.
+const MAX_WINDOW: Duration = Duration::days(400);
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OnCallQuery {
+    /// RFC 3339 instant, e.g. `2026-03-03T10:00:00Z`; now when absent.
+    pub at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OnCall {
+    pub at: DateTime<Utc>,
+    /// Every rotation of the team, by name, whether or not anyone is on call.
+    pub rotations: Vec<RotationOnCall>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RotationOnCall {
+    /// The rotation's slug.
+    pub rotation: String,
+    pub name: String,
+    /// `null` when nobody holds the role at that instant.
+    #[schema(required = true)]
+    pub primary: Option<OnCallPerson>,
+    #[schema(required = true)]
+    pub secondary: Option<OnCallPerson>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OnCallPerson {
+    pub email: String,
+    pub name: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Minutes within which this role should acknowledge a page.
+    pub sla_minutes: i32,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShiftsQuery {
+    /// RFC 3339 instant; now when absent.
+    pub from: Option<String>,
+    /// RFC 3339 instant, after `from` and at most 400 days on; `from` + 28 days when absent.
+    pub to: Option<String>,
+    /// Only this rotation (its slug).
+    pub rotation: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ShiftInfo {
+    pub id: i64,
+    /// The rotation's slug.
+    pub rotation: String,
+    /// `primary` or `secondary`.
+    pub role: String,
+    pub email: String,
+    pub name: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// An RFC 3339 instant from the query string; a `+` sent unencoded arrives
+/// as a space, so that is read as the `+` it was meant to be.
+fn parse_instant(field: &str, value: Option<&str>) -> AppResult<Option<DateTime<Utc>>> {
+    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(raw)
+        .or_else(|e| {
+            if raw.contains(' ') {
+                DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
+            } else {
+                Err(e)
+            }
+        })
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            AppError::BadRequest(format!(
+                "{field}=\"{raw}\" is not an RFC 3339 instant; use e.g. 2026-03-03T10:00:00Z (encode + as %2B)"
+            ))
+        })
+}
+
+fn on_call_person(shift: &ShiftView) -> OnCallPerson {
+    OnCallPerson {
+        email: shift.email.clone(),
+        name: shift.name.clone(),
+        starts_at: shift.starts_at,
+        ends_at: shift.ends_at,
+        sla_minutes: shift.sla_minutes,
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/teams/{team}/oncall",
+    tag = "schedule",
+    security(("bearer" = [])),
+    params(("team" = String, Path, description = "The team's slug"), OnCallQuery),
+    responses(
+        (status = 200, description = "Primary and secondary of each rotation at the instant", body = OnCall),
+        (status = 400, description = "`at` is not an RFC 3339 instant", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+    )
+)]
+pub async fn show_oncall(
+    State(state): State<AppState>,
+    member: TeamMember<ApiUser>,
+    ApiQuery(query): ApiQuery<OnCallQuery>,
+) -> AppResult<Json<OnCall>> {
+    let at = parse_instant("at", query.at.as_deref())?.unwrap_or_else(|| state.clock.now());
+    let mut conn = state.db.acquire().await?;
+    let rotations = db::rotations::for_team(&mut conn, member.team.id).await?;
+    let shifts = db::shifts::on_call(&mut conn, member.team.id, at).await?;
+    let holder = |rotation_id: i64, role: &str| {
+        shifts
+            .iter()
+            .find(|s| s.rotation_id == rotation_id && s.role == role)
+            .map(on_call_person)
+    };
+    let rotations = rotations
+        .into_iter()
+        .map(|(r, _)| RotationOnCall {
+            primary: holder(r.id, "primary"),
+            secondary: holder(r.id, "secondary"),
+            rotation: r.slug,
+            name: r.name,
+        })
+        .collect();
+    Ok(Json(OnCall { at, rotations }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/teams/{team}/shifts",
+    tag = "schedule",
+    security(("bearer" = [])),
+    params(("team" = String, Path, description = "The team's slug"), ShiftsQuery),
+    responses(
+        (status = 200, description = "Shifts overlapping [from, to), by start, swaps and overrides applied", body = [ShiftInfo]),
+        (status = 400, description = "`from` or `to` is not an RFC 3339 instant", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such team or rotation, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "`to` is not after `from`, or the window is over 400 days", body = ErrorBody),
+    )
+)]
+pub async fn list_shifts(
+    State(state): State<AppState>,
+    member: TeamMember<ApiUser>,
+    ApiQuery(query): ApiQuery<ShiftsQuery>,
+) -> AppResult<Json<Vec<ShiftInfo>>> {
+    let from = parse_instant("from", query.from.as_deref())?.unwrap_or_else(|| state.clock.now());
+    let to = parse_instant("to", query.to.as_deref())?.unwrap_or(from + DEFAULT_WINDOW);
+    if to <= from {
+        return Err(AppError::Unprocessable(
+            "`to` must be after `from`; the window is [from, to)".into(),
+        ));
+    }
+    if to - from > MAX_WINDOW {
+        return Err(AppError::Unprocessable(
+            "Ask for at most 400 days at once; split the window".into(),
+        ));
+    }
+    let rotation = query.rotation.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let mut conn = state.db.acquire().await?;
+    if let Some(slug) = rotation {
+        // An unknown slug is a mistake worth naming, not an empty list.
+        db::rotations::by_slug(&mut conn, member.team.id, slug)
+            .await?
+            .ok_or_else(|| AppError::not_found("rotation"))?;
+    }
+    let shifts = db::shifts::for_team(&mut conn, member.team.id, from, to, rotation).await?;
+    Ok(Json(
+        shifts
+            .into_iter()
+            .map(|s| ShiftInfo {
+                id: s.id,
+                rotation: s.rotation_slug,
+                role: s.role,
+                email: s.email,
+                name: s.name,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+            })
+            .collect(),
+    ))
+}

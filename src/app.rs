@@ -1,0 +1,138 @@
+//! Shared state, the router and the middleware stack.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::{ErrorInfo, problem};
+use crate::{api, calendar, web};
+
+/// Every request body, form or JSON, is refused above this size.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// No inline script or style anywhere; nothing may frame Rota.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+}
+
+pub fn router(state: AppState) -> Router {
+    let store = PostgresStore::new(state.db.clone());
+    let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("rota_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let html = web::router().layer(sessions);
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(calendar::router())
+        .merge(web::assets::router())
+        .nest("/api/v1", api::router())
+        .merge(html)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(map_response(shape_errors))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(&state.db).await {
+        Ok(_) => "ready".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+/// Gives every error the shape its audience expects: the JSON problem under
+/// `/api`, an HTML page elsewhere, whichever layer produced it (a handler,
+/// the body limit, the timeout, an unknown route).
+async fn shape_errors(uri: Uri, response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let info = response.extensions().get::<ErrorInfo>().cloned();
+    let is_api = uri.path().starts_with("/api/");
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // A page that re-rendered itself with its message is already right.
+    if !is_api && content_type.starts_with("text/html") {
+        return response;
+    }
+    match (is_api, info) {
+        (true, Some(_)) => response,
+        (true, None) => problem(status, default_message(status).into()),
+        (false, info) => {
+            let message = info.map_or_else(|| default_message(status).to_owned(), |i| i.message);
+            web::layout::error_page(status, &message)
+        }
+    }
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "Sign in first",
+        404 => "There is nothing at this address; check the link or start from the home page",
+        405 => "This address does not accept that method",
+        408 => "That took too long and was stopped; try again",
+        413 => "That request is larger than Rota accepts (1 MiB)",
+        415 => "Send JSON, with Content-Type: application/json",
+        422 => "Some of what was sent is not valid",
+        _ if status.is_server_error() => "Something went wrong on our side; it has been logged",
+        _ => "That request could not be handled",
+    }
+}
+
+/// How long the background job waits between runs.
+pub const JOB_INTERVAL: Duration = Duration::from_secs(3600);

@@ -1,0 +1,221 @@
+//! Who is asking, and what they may do. Handlers take these extractors, so
+//! a permission check cannot be forgotten.
+
+pub mod csrf;
+pub mod password;
+pub mod secrets;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::db;
+use crate::db::teams::{Team, TeamRole};
+use crate::db::users::User;
+use crate::error::AppError;
+
+pub const SESSION_USER: &str = "user_id";
+
+/// A signed-in person in the HTML pages; anonymous visitors are sent to
+/// the sign-in page and brought back afterwards.
+pub struct WebUser(pub User);
+
+/// A caller of the JSON API, by personal token; 401 otherwise.
+pub struct ApiUser(pub User);
+
+/// Anything that identifies the caller.
+pub trait Caller: Sized + Send {
+    fn user(&self) -> &User;
+    fn into_user(self) -> User;
+}
+
+impl Caller for WebUser {
+    fn user(&self) -> &User {
+        &self.0
+    }
+    fn into_user(self) -> User {
+        self.0
+    }
+}
+
+impl Caller for ApiUser {
+    fn user(&self) -> &User {
+        &self.0
+    }
+    fn into_user(self) -> User {
+        self.0
+    }
+}
+
+fn sign_in_redirect(uri: &Uri) -> Response {
+    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(status, msg)| AppError::Internal(anyhow::anyhow!("session: {status} {msg}")).into_response())?;
+        let id: Option<i64> = session
+            .get(SESSION_USER)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")).into_response())?;
+        let Some(id) = id else {
+            return Err(sign_in_redirect(&parts.uri));
+        };
+        let mut conn = state
+            .db
+            .acquire()
+            .await
+            .map_err(|e| AppError::from(e).into_response())?;
+        match db::users::by_id(&mut conn, id)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?
+        {
+            Some(user) => Ok(WebUser(user)),
+            None => {
+                let _ = session.flush().await;
+                Err(sign_in_redirect(&parts.uri))
+            }
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(AppError::Unauthorized)?;
+        let mut conn = state.db.acquire().await?;
+        db::tokens::user_for(&mut conn, &secrets::token_hash(token))
+            .await?
+            .map(ApiUser)
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+/// The `{team}` of the route, seen by one of its members (or an admin).
+pub struct TeamMember<C> {
+    pub caller: C,
+    pub team: Team,
+    /// Admins who are not members act as managers.
+    pub role: TeamRole,
+}
+
+/// The `{team}` of the route, seen by one of its managers (or an admin).
+pub struct TeamManager<C>(pub TeamMember<C>);
+
+impl<C> TeamMember<C>
+where
+    C: Caller,
+{
+    pub fn user(&self) -> &User {
+        self.caller.user()
+    }
+
+    pub fn is_manager(&self) -> bool {
+        self.role == TeamRole::Manager
+    }
+}
+
+async fn team_member<C>(parts: &mut Parts, state: &AppState) -> Result<TeamMember<C>, Response>
+where
+    C: Caller + FromRequestParts<AppState>,
+    C::Rejection: IntoResponse,
+{
+    let caller = C::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let slug = params
+        .iter()
+        .find(|(k, _)| *k == "team")
+        .map(|(_, v)| v.to_owned())
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("route has no {{team}}")).into_response())?;
+    let mut conn = state
+        .db
+        .acquire()
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    let user = caller.user();
+    let found = db::teams::with_role(&mut conn, &slug, user.id)
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    let (team, role) = match found {
+        Some((team, Some(role))) => (team, TeamRole::parse(&role).unwrap_or(TeamRole::Member)),
+        Some((team, None)) if user.is_admin => (team, TeamRole::Manager),
+        // Not a member: the team's existence is not revealed.
+        _ => return Err(AppError::not_found("team").into_response()),
+    };
+    Ok(TeamMember { caller, team, role })
+}
+
+impl<C> FromRequestParts<AppState> for TeamMember<C>
+where
+    C: Caller + FromRequestParts<AppState>,
+    C::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        team_member(parts, state).await
+    }
+}
+
+impl<C> FromRequestParts<AppState> for TeamManager<C>
+where
+    C: Caller + FromRequestParts<AppState>,
+    C::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let member = team_member::<C>(parts, state).await?;
+        if member.is_manager() {
+            Ok(TeamManager(member))
+        } else {
+            Err(AppError::forbidden(format!(
+                "Only managers of {} can do this; ask one of them",
+                member.team.name
+            ))
+            .into_response())
+        }
+    }
+}
+
+/// An instance admin.
+pub struct Admin<C>(pub C);
+
+impl<C> FromRequestParts<AppState> for Admin<C>
+where
+    C: Caller + FromRequestParts<AppState>,
+    C::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = C::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if caller.user().is_admin {
+            Ok(Admin(caller))
+        } else {
+            Err(AppError::forbidden("Only instance admins can do this").into_response())
+        }
+    }
+}

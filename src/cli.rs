@@ -1,0 +1,173 @@
+//! The command line: `rota serve` (the default), `migrate`, `user create`,
+//! `token create`, `demo` and `healthcheck`.
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::secrets;
+use crate::config::Settings;
+use crate::ops::users::{NewUserInput, create_user};
+use crate::startup::{Application, shutdown_signal};
+use crate::{db, demo, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "rota",
+    version,
+    about = "A self-hosted on-call rota that looks after the people on call"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API (the default).
+    Serve {
+        /// Create the demo organisation first, if it is not there yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the database if missing and apply migrations.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage personal API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Create a believable demo organisation and print how to sign in.
+    Demo,
+    /// Exit 0 when the local server answers /healthz (for container checks).
+    Healthcheck,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password comes from ROTA_PASSWORD or a prompt.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new personal API token, alone, once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "command line")]
+        label: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init();
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo: with_demo } => {
+            let app = Application::build(settings).await?;
+            if with_demo {
+                demo::print_sign_in(
+                    &demo::create(&app.state().db, app.state().clock.now()).await?,
+                    &app.state().settings.base_url,
+                );
+            }
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            db::connect_and_migrate(&settings.database_url, 2).await?;
+            eprintln!("The database is up to date.");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    name,
+                    admin,
+                    timezone,
+                },
+        } => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let password = read_password()?;
+            let mut conn = pool.acquire().await?;
+            let input = NewUserInput {
+                email: &email,
+                name: &name,
+                timezone: timezone.as_deref(),
+                password: Some(&password),
+                is_admin: admin,
+            };
+            let user = create_user(&mut conn, input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("Created {}{}.", user.email, if user.is_admin { " (admin)" } else { "" });
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, label },
+        } => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let mut conn = pool.acquire().await?;
+            let user = db::users::by_email(&mut conn, &email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no account for {email}; create it with `rota user create`"))?;
+            let token = secrets::new_api_token();
+            db::tokens::insert(&mut conn, user.id, &label, &secrets::token_hash(&token)).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Demo => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let demo = demo::create(&pool, chrono::Utc::now()).await?;
+            demo::print_sign_in(&demo, &settings.base_url);
+            Ok(())
+        }
+        Command::Healthcheck => healthcheck(settings.listen.port()).await,
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("ROTA_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("set ROTA_PASSWORD, or run this in a terminal to be asked for the password");
+    }
+    let first = rpassword::prompt_password("Password (at least 10 characters): ")?;
+    let again = rpassword::prompt_password("Again: ")?;
+    if first != again {
+        anyhow::bail!("the two passwords differ; nothing was created");
+    }
+    Ok(first)
+}
+
+/// A plain HTTP/1.1 GET, so the runtime image needs no curl.
+async fn healthcheck(port: u16) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await?;
+    if buf.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        anyhow::bail!("unhealthy")
+    }
+}

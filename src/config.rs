@@ -1,0 +1,56 @@
+//! Settings from the environment, each with a safe default.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`; the local Postgres by default.
+    pub database_url: String,
+    /// `ROTA_LISTEN`, address:port.
+    pub listen: SocketAddr,
+    /// `ROTA_BASE_URL`: how people reach Rota, used in calendar links.
+    pub base_url: String,
+    /// `ROTA_SECURE_COOKIES`: mark cookies Secure. Defaults to on when the
+    /// base URL is https.
+    pub secure_cookies: bool,
+    /// `ROTA_SESSION_IDLE_MINUTES`: a session unused this long ends.
+    pub session_idle: Duration,
+    /// `ROTA_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout: Duration,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/rota";
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let listen = var("ROTA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| anyhow::anyhow!("ROTA_LISTEN={listen} is not an address:port such as 127.0.0.1:8080"))?;
+        let base_url = var("ROTA_BASE_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let secure_cookies = match var("ROTA_SECURE_COOKIES").as_deref() {
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => anyhow::bail!("ROTA_SECURE_COOKIES={other}: use true or false"),
+            None => base_url.starts_with("https://"),
+        };
+        let minutes = |k: &str, default: u64| -> anyhow::Result<u64> {
+            var(k).map_or(Ok(default), |v| {
+                v.parse().map_err(|_| anyhow::anyhow!("{k}={v} is not a whole number"))
+            })
+        };
+        Ok(Settings {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            listen,
+            base_url,
+            secure_cookies,
+            session_idle: Duration::from_secs(60 * minutes("ROTA_SESSION_IDLE_MINUTES", 8 * 60)?),
+            request_timeout: Duration::from_secs(minutes("ROTA_REQUEST_TIMEOUT_SECS", 30)?),
+        })
+    }
+}

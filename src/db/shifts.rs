@@ -1,0 +1,116 @@
+//! Reading the schedule as it stands.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// A shift with the names a reader needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ShiftView {
+    pub id: i64,
+    pub rotation_id: i64,
+    pub rotation_slug: String,
+    pub rotation_name: String,
+    pub team_slug: String,
+    pub team_name: String,
+    pub version_id: i64,
+    pub week_index: i32,
+    pub role: String,
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub sla_minutes: i32,
+}
+
+const SELECT: &str = "SELECT s.id, s.rotation_id, r.slug AS rotation_slug, r.name AS rotation_name,
+        t.slug AS team_slug, t.name AS team_name, s.version_id, s.week_index, s.role,
+        s.user_id, u.email, u.name, s.starts_at, s.ends_at,
+        CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes
+    FROM shifts s
+    JOIN rotations r ON r.id = s.rotation_id
+    JOIN teams t ON t.id = r.team_id
+    JOIN users u ON u.id = s.user_id
+    JOIN rotation_versions v ON v.id = s.version_id";
+
+/// The team's shifts overlapping `[from, to)`, optionally of one rotation.
+pub async fn for_team(
+    conn: &mut PgConnection,
+    team_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    rotation: Option<&str>,
+) -> sqlx::Result<Vec<ShiftView>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE r.team_id = $1 AND s.ends_at > $2 AND s.starts_at < $3
+           AND ($4::text IS NULL OR r.slug = $4)
+         ORDER BY s.starts_at, r.slug, s.role"
+    ))
+    .bind(team_id)
+    .bind(from)
+    .bind(to)
+    .bind(rotation)
+    .fetch_all(conn)
+    .await
+}
+
+/// Who holds each role of each of the team's rotations at `at`.
+pub async fn on_call(conn: &mut PgConnection, team_id: i64, at: DateTime<Utc>) -> sqlx::Result<Vec<ShiftView>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE r.team_id = $1 AND s.starts_at <= $2 AND s.ends_at > $2
+         ORDER BY lower(r.name), r.slug, s.role"
+    ))
+    .bind(team_id)
+    .bind(at)
+    .fetch_all(conn)
+    .await
+}
+
+/// On call now in every team of `team_ids`, in one query.
+pub async fn on_call_in(conn: &mut PgConnection, team_ids: &[i64], at: DateTime<Utc>) -> sqlx::Result<Vec<ShiftView>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE r.team_id = ANY($1) AND s.starts_at <= $2 AND s.ends_at > $2
+         ORDER BY lower(t.name), lower(r.name), r.slug, s.role"
+    ))
+    .bind(team_ids)
+    .bind(at)
+    .fetch_all(conn)
+    .await
+}
+
+/// A person's shifts overlapping `[from, to)` in teams they still belong to.
+pub async fn for_user(
+    conn: &mut PgConnection,
+    user_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<ShiftView>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE s.user_id = $1 AND s.ends_at > $2 AND s.starts_at < $3
+         ORDER BY s.starts_at, r.slug LIMIT $4"
+    ))
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Future shifts of `user_id` in the team's rotations (for member removal).
+pub async fn upcoming_for_member(
+    conn: &mut PgConnection,
+    team_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<ShiftView>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE r.team_id = $1 AND s.user_id = $2 AND s.ends_at > $3 ORDER BY s.starts_at"
+    ))
+    .bind(team_id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}

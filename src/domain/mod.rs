@@ -1,0 +1,4 @@
+//! The rules of Rota as pure functions and types: no I/O, "now" is an argument.
+
+pub mod schedule;
+pub mod validate;

@@ -1,0 +1,153 @@
+//! One error type for the whole service. It renders as the API's JSON problem
+//! (`{"error": {"code", "message"}}`); the web router turns the same value into
+//! an HTML page (see `web::layout::html_errors`). Unexpected failures are
+//! logged with their cause and shown only as a plain 500.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::validate::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Sign in first: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("The database is not answering; try again in a moment")]
+    Unavailable,
+    #[error("Something went wrong on our side; it has been logged")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// What an error response carries for the HTML renderer.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: bad_request, unauthorized, forbidden, not_found,
+    /// conflict, payload_too_large, unsupported_media_type, unprocessable,
+    /// too_many_requests, unavailable, internal.
+    pub code: String,
+    /// A person-readable sentence saying what to do next.
+    pub message: String,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound(format!(
+            "No {what} by that name here, or you are not a member of its team"
+        ))
+    }
+
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        AppError::Forbidden(msg.into())
+    }
+}
+
+pub fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        _ => "internal",
+    }
+}
+
+/// The JSON problem for `status`, tagged so the web layer can render HTML.
+pub fn problem(status: StatusCode, message: String) -> Response {
+    let code = code_for(status);
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message: message.clone(),
+        },
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(ErrorInfo { code, message });
+    response
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        problem(self.status(), self.to_string())
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable
+            }
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        AppError::Unprocessable(e.0)
+    }
+}
+
+/// The name of the constraint a database error broke, if any.
+pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
+    e.as_database_error().and_then(|d| d.constraint())
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,18 @@
+//! Rota: a self-hosted on-call rota that looks after the people on call.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod calendar;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod ops;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

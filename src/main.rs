@@ -1,0 +1,6 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    rota::cli::run(rota::cli::Cli::parse()).await
+}

@@ -1,0 +1,8 @@
+//! Use cases shared by the HTML pages and the JSON API: each validates its
+//! input, changes the database inside the caller's transaction, and audits
+//! what it changed.
+
+pub mod members;
+pub mod rotations;
+pub mod teams;
+pub mod users;

@@ -1,0 +1,16 @@
+use sqlx::PgConnection;
+
+use crate::db::{self, teams::Team};
+use crate::domain::validate;
+use crate::error::{AppError, AppResult};
+
+pub async fn create_team(conn: &mut PgConnection, slug: &str, name: &str, timezone: &str) -> AppResult<Team> {
+    let slug = validate::slug(slug.trim())?;
+    let name = validate::name(name)?;
+    let tz = validate::time_zone(timezone)?;
+    db::teams::insert(conn, &slug, &name, tz.name()).await?.ok_or_else(|| {
+        AppError::Conflict(format!(
+            "A team called \"{slug}\" already exists; pick another short name"
+        ))
+    })
+}

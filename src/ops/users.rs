@@ -1,0 +1,36 @@
+use sqlx::PgConnection;
+
+use crate::auth::password;
+use crate::db::{self, users::User};
+use crate::domain::validate;
+use crate::error::{AppError, AppResult};
+
+pub struct NewUserInput<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub timezone: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub is_admin: bool,
+}
+
+pub async fn create_user(conn: &mut PgConnection, input: NewUserInput<'_>) -> AppResult<User> {
+    let email = validate::email(input.email)?;
+    let name = validate::name(input.name)?;
+    let tz = validate::time_zone(input.timezone.filter(|z| !z.trim().is_empty()).unwrap_or("UTC"))?;
+    let hash = match input.password.filter(|p| !p.is_empty()) {
+        Some(p) => Some(password::hash(validate::password(p)?.to_owned()).await?),
+        None => None,
+    };
+    db::users::insert(
+        conn,
+        db::users::NewUser {
+            email: &email,
+            name: &name,
+            timezone: tz.name(),
+            password_hash: hash,
+            is_admin: input.is_admin,
+        },
+    )
+    .await?
+    .ok_or_else(|| AppError::Conflict(format!("There is already an account for {email}")))
+}

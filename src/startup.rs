@@ -1,0 +1,94 @@
+//! Building and running the server, so `main` and the tests start the same
+//! thing.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::{db, jobs};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    run_jobs: bool,
+}
+
+impl Application {
+    /// Connects (creating and migrating the database if needed) and binds
+    /// the listener; `ROTA_LISTEN` port 0 picks a free port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = db::connect_and_migrate(&settings.database_url, 32).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!(e).context(format!("could not listen on {}", settings.listen)))?;
+        Ok(Self::with_parts(listener, pool, settings, Clock::system()))
+    }
+
+    /// For tests: an existing pool and listener, and a clock of their choice.
+    pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> Self {
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            clock,
+        };
+        Application {
+            listener,
+            state,
+            run_jobs: true,
+        }
+    }
+
+    /// Leaves the background jobs off (tests run them by hand).
+    pub fn without_jobs(mut self) -> Self {
+        self.run_jobs = false;
+        self
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let jobs = self.run_jobs.then(|| jobs::spawn(self.state.clone()));
+        let app = router(self.state);
+        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        if let Some(handle) = jobs {
+            handle.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,139 @@
+//! Instance administration: accounts and teams.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::{Admin, WebUser};
+use crate::db;
+use crate::db::teams::Team;
+use crate::db::users::User;
+use crate::error::{AppError, AppResult};
+use crate::ops::teams::create_team;
+use crate::ops::users::{NewUserInput, create_user};
+use crate::web::layout::{Layout, flash, render_with};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(show_admin))
+        .route("/admin/users", post(create_user_form))
+        .route("/admin/teams", post(create_team_form))
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    layout: Layout,
+    error: Option<String>,
+    users: Vec<User>,
+    teams: Vec<Team>,
+}
+
+async fn admin_page(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let users = db::users::all(&mut conn).await?;
+    let teams = db::teams::all(&mut conn).await?;
+    let layout = Layout::new(session, "Admin", Some(me)).await?;
+    Ok(render_with(
+        status,
+        &AdminPage {
+            layout,
+            error,
+            users,
+            teams,
+        },
+    ))
+}
+
+async fn show_admin(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+) -> AppResult<Response> {
+    admin_page(&state, &session, &me, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    email: String,
+    name: String,
+    timezone: String,
+    password: String,
+    admin: Option<String>,
+}
+
+async fn create_user_form(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let input = NewUserInput {
+        email: &form.email,
+        name: &form.name,
+        timezone: Some(&form.timezone),
+        password: Some(&form.password),
+        is_admin: form.admin.is_some(),
+    };
+    match create_user(&mut conn, input).await {
+        Ok(u) => {
+            flash(
+                &session,
+                format!("Account created for {}; add them to a team from its settings", u.email),
+            )
+            .await;
+            Ok(Redirect::to("/admin").into_response())
+        }
+        Err(AppError::Unprocessable(m) | AppError::Conflict(m)) => {
+            drop(conn);
+            admin_page(&state, &session, &me, Some(m), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TeamForm {
+    slug: String,
+    name: String,
+    timezone: String,
+}
+
+async fn create_team_form(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+    CsrfForm(form): CsrfForm<TeamForm>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    match create_team(&mut conn, &form.slug, &form.name, &form.timezone).await {
+        Ok(t) => {
+            flash(
+                &session,
+                format!("Team {} created; add its members and a rotation", t.name),
+            )
+            .await;
+            Ok(Redirect::to(&format!("/teams/{}/settings", t.slug)).into_response())
+        }
+        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            drop(conn);
+            let status = e.status();
+            admin_page(&state, &session, &me, Some(e.to_string()), status).await
+        }
+        Err(e) => Err(e),
+    }
+}

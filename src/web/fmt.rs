@@ -1,0 +1,54 @@
+//! How instants read on a page: in the reader's zone, with a relative hint.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+}
+
+pub fn local_with_year(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %-d %b %Y %H:%M").to_string()
+}
+
+pub fn local_date(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %-d %b %Y").to_string()
+}
+
+/// The zone's abbreviation at that instant, e.g. BST or EST.
+pub fn zone_abbrev(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%Z").to_string()
+}
+
+/// "in 3 days", "2 hours ago", "now".
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds();
+    let (n, unit) = match secs.unsigned_abs() {
+        s if s < 60 => return "now".into(),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s if s < 86_400 * 14 => (s / 86_400, "day"),
+        s => (s / (86_400 * 7), "week"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if secs > 0 {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(relative(now + chrono::Duration::days(3), now), "in 3 days");
+        assert_eq!(relative(now - chrono::Duration::hours(1), now), "1 hour ago");
+        assert_eq!(relative(now, now), "now");
+    }
+}

@@ -1,0 +1,25 @@
+//! HTML pages. Each area has its own router; they are merged here.
+
+pub mod admin;
+pub mod assets;
+pub mod fmt;
+pub mod layout;
+pub mod now;
+pub mod profile;
+pub mod rota;
+pub mod sign_in;
+pub mod team_settings;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(sign_in::router())
+        .merge(now::router())
+        .merge(rota::router())
+        .merge(team_settings::router())
+        .merge(profile::router())
+        .merge(admin::router())
+}

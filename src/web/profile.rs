@@ -1,0 +1,242 @@
+//! The profile: name, zone, password, API tokens and calendar links.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::{WebUser, password, secrets};
+use crate::calendar::feed_url;
+use crate::db;
+use crate::db::tokens::TokenInfo;
+use crate::db::users::User;
+use crate::domain::validate;
+use crate::error::{AppError, AppResult};
+use crate::web::fmt;
+use crate::web::layout::{Layout, flash, render_with};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/profile", get(show_profile).post(update_profile))
+        .route("/profile/password", post(change_password))
+        .route("/profile/tokens", post(create_token))
+        .route("/profile/tokens/{id}/revoke", post(revoke_token))
+        .route("/profile/calendar/reset", post(reset_calendar))
+}
+
+pub struct TokenRow {
+    pub id: i64,
+    pub label: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+pub struct TeamFeed {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    layout: Layout,
+    name: String,
+    email: String,
+    timezone: String,
+    error: Option<String>,
+    new_token: Option<String>,
+    tokens: Vec<TokenRow>,
+    calendar_url: String,
+    team_feeds: Vec<TeamFeed>,
+}
+
+async fn profile_page(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    error: Option<String>,
+    new_token: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let tz = user.tz();
+    let tokens = db::tokens::live_for_user(&mut conn, user.id)
+        .await?
+        .into_iter()
+        .map(|t: TokenInfo| TokenRow {
+            id: t.id,
+            label: t.label,
+            created: fmt::local_date(t.created_at, tz),
+            last_used: t
+                .last_used_at
+                .map_or_else(|| "never".into(), |at| fmt::local_date(at, tz)),
+        })
+        .collect();
+    let team_feeds = db::teams::for_user(&mut conn, user.id, false)
+        .await?
+        .into_iter()
+        .map(|t| TeamFeed {
+            name: t.name,
+            url: feed_url(&state.settings.base_url, &t.calendar_secret),
+        })
+        .collect();
+    let layout = Layout::new(session, "Profile", Some(user)).await?;
+    Ok(render_with(
+        status,
+        &ProfilePage {
+            layout,
+            name: user.name.clone(),
+            email: user.email.clone(),
+            timezone: user.timezone.clone(),
+            error,
+            new_token,
+            tokens,
+            calendar_url: feed_url(&state.settings.base_url, &user.calendar_secret),
+            team_feeds,
+        },
+    ))
+}
+
+async fn show_profile(State(state): State<AppState>, session: Session, WebUser(user): WebUser) -> AppResult<Response> {
+    profile_page(&state, &session, &user, None, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    name: String,
+    timezone: String,
+}
+
+async fn update_profile(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> AppResult<Response> {
+    let checked = validate::name(&form.name).and_then(|n| Ok((n, validate::time_zone(&form.timezone)?)));
+    let (name, tz) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            return profile_page(
+                &state,
+                &session,
+                &user,
+                Some(e.0),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let mut conn = state.db.acquire().await?;
+    db::users::update_profile(&mut conn, user.id, &name, tz.name()).await?;
+    flash(&session, "Profile saved").await;
+    Ok(Redirect::to("/profile").into_response())
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let stored = db::users::password_hash_by_id(&mut conn, user.id).await?;
+    let refuse = |msg: String| {
+        profile_page(
+            &state,
+            &session,
+            &user,
+            Some(msg),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if stored.is_some() && !password::verify(form.current.clone(), stored).await? {
+        return refuse("Your current password is not right; nothing was changed".into()).await;
+    }
+    if let Err(e) = validate::password(&form.new) {
+        return refuse(e.0).await;
+    }
+    let hash = password::hash(form.new.clone()).await?;
+    db::users::set_password_hash(&mut conn, user.id, &hash).await?;
+    flash(&session, "Password changed").await;
+    Ok(Redirect::to("/profile").into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    label: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> AppResult<Response> {
+    let label = form.label.trim();
+    if label.is_empty() || label.chars().count() > 80 {
+        return profile_page(
+            &state,
+            &session,
+            &user,
+            Some("Give the token a label of 1 to 80 characters, e.g. \"alert script\"".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let token = secrets::new_api_token();
+    let mut conn = state.db.acquire().await?;
+    db::tokens::insert(&mut conn, user.id, label, &secrets::token_hash(&token)).await?;
+    drop(conn);
+    // Shown this once; only its hash is kept.
+    profile_page(&state, &session, &user, None, Some(token), StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    if !db::tokens::revoke(&mut conn, user.id, id).await? {
+        return Err(AppError::NotFound("No live token of yours by that id".into()));
+    }
+    flash(&session, "Token revoked; it no longer works").await;
+    Ok(Redirect::to("/profile").into_response())
+}
+
+async fn reset_calendar(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    db::users::reset_calendar_secret(&mut conn, user.id).await?;
+    flash(
+        &session,
+        "Your calendar link was reset; update your calendar app with the new one",
+    )
+    .await;
+    Ok(Redirect::to("/profile").into_response())
+}

@@ -1,0 +1,239 @@
+//! Signing in and out, and the one-time setup of the first admin.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Duration;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::{SESSION_USER, password};
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::ops::users::{NewUserInput, create_user};
+use crate::web::layout::{Layout, flash, render, render_with};
+
+/// Failed sign-ins allowed per address in [`THROTTLE_WINDOW`].
+const MAX_FAILURES: i64 = 5;
+const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(show_login).post(sign_in))
+        .route("/logout", post(sign_out))
+        .route("/setup", get(show_setup).post(set_up))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: Option<String>,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths, so the sign-in page cannot redirect elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+async fn show_login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    if !db::users::any_exist(&mut conn).await? {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let layout = Layout::new(&session, "Sign in", None).await?;
+    Ok(render(&LoginPage {
+        layout,
+        error: None,
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+    }))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> AppResult<Response> {
+    let now = state.clock.now();
+    let next = safe_next(form.next.as_deref());
+    let mut conn = state.db.acquire().await?;
+    let failures = db::users::recent_failed_logins(&mut conn, &form.email, now - THROTTLE_WINDOW).await?;
+    if failures >= MAX_FAILURES {
+        let msg = "Too many failed attempts for this address. Wait 15 minutes, or ask an admin to set a new password.";
+        return refuse_sign_in(&session, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
+    }
+    let found = db::users::password_hash(&mut conn, &form.email).await?;
+    let (user_id, stored) = match found {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, None),
+    };
+    let ok = password::verify(form.password.clone(), stored).await? && user_id.is_some();
+    db::users::record_login(&mut conn, &form.email, ok, now).await?;
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        let msg = "That e-mail and password do not match. Check both and try again.";
+        return refuse_sign_in(&session, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
+    };
+    // A new session id at sign-in, so a planted cookie is worth nothing.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    session
+        .insert(SESSION_USER, user_id)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// The sign-in page again, with what went wrong and the address kept.
+async fn refuse_sign_in(
+    session: &Session,
+    status: StatusCode,
+    message: &str,
+    email: String,
+    next: String,
+) -> AppResult<Response> {
+    let layout = Layout::new(session, "Sign in", None).await?;
+    Ok(render_with(
+        status,
+        &LoginPage {
+            layout,
+            error: Some(message.to_owned()),
+            email,
+            next,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn sign_out(session: Session, CsrfForm(_): CsrfForm<Empty>) -> AppResult<Response> {
+    // Deletes the session on the server, not only the cookie.
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    error: Option<String>,
+    name: String,
+    email: String,
+    timezone: String,
+    zones: Vec<&'static str>,
+}
+
+fn zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .filter(|n| n.contains('/'))
+        .collect()
+}
+
+async fn show_setup(State(state): State<AppState>, session: Session) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    if db::users::any_exist(&mut conn).await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let layout = Layout::new(&session, "Set up Rota", None).await?;
+    Ok(render(&SetupPage {
+        layout,
+        error: None,
+        name: String::new(),
+        email: String::new(),
+        timezone: "UTC".into(),
+        zones: zones(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    name: String,
+    email: String,
+    timezone: String,
+    password: String,
+}
+
+async fn set_up(
+    State(state): State<AppState>,
+    session: Session,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    // Serialises concurrent first-run attempts: only one admin is created.
+    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    if db::users::any_exist(&mut tx).await? {
+        return Err(AppError::forbidden("Rota is already set up; sign in instead"));
+    }
+    let input = NewUserInput {
+        email: &form.email,
+        name: &form.name,
+        timezone: Some(&form.timezone),
+        password: Some(&form.password),
+        is_admin: true,
+    };
+    let user = match create_user(&mut tx, input).await {
+        Ok(u) => u,
+        Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
+            let layout = Layout::new(&session, "Set up Rota", None).await?;
+            return Ok(render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetupPage {
+                    layout,
+                    error: Some(msg),
+                    name: form.name,
+                    email: form.email,
+                    timezone: form.timezone,
+                    zones: zones(),
+                },
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    tx.commit().await?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    session
+        .insert(SESSION_USER, user.id)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    flash(&session, "Welcome! Create your first team below.").await;
+    Ok(Redirect::to("/admin").into_response())
+}

@@ -1,0 +1,53 @@
+use chrono::Duration;
+
+use crate::common::{fixture, t};
+
+#[tokio::test]
+async fn the_extension_job_runs_once_across_processes_and_is_idempotent() {
+    let now = t("2026-11-26T12:00:00Z");
+    let f = fixture(now, "Europe/London", "2026-11-03", 3).await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shifts")
+            .fetch_one(&f.app.db)
+            .await
+            .unwrap()
+    };
+    let initial = count().await;
+    // Ten weeks later, two "processes" run the job at once.
+    let later = now + Duration::weeks(10);
+    let (a, b) = tokio::join!(
+        rota::jobs::extend_schedules(&f.app.db, later),
+        rota::jobs::extend_schedules(&f.app.db, later)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let written = a.unwrap_or(0) + b.unwrap_or(0);
+    assert_eq!(written, 20, "ten weeks of two roles, written once: {a:?} {b:?}");
+    assert_eq!(count().await, initial + 20);
+    assert_eq!(rota::jobs::extend_schedules(&f.app.db, later).await.unwrap(), Some(0));
+    let last: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT max(ends_at) FROM shifts")
+        .fetch_one(&f.app.db)
+        .await
+        .unwrap();
+    assert!(last >= later + Duration::weeks(26));
+}
+
+#[tokio::test]
+async fn the_database_refuses_overlapping_shifts_and_double_roles() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let overlap = sqlx::query(
+        "INSERT INTO shifts (rotation_id, version_id, week_index, role, user_id, starts_at, ends_at)
+         SELECT rotation_id, version_id, 999, role, $1, starts_at + interval '1 hour', ends_at FROM shifts WHERE role = 'primary' LIMIT 1",
+    )
+    .bind(f.manager.id)
+    .execute(&f.app.db)
+    .await;
+    let err = overlap.unwrap_err();
+    assert_eq!(err.as_database_error().unwrap().constraint(), Some("shifts_no_overlap"));
+    let both = sqlx::query("UPDATE shifts SET user_id = (SELECT user_id FROM shifts p WHERE p.role = 'primary' AND p.starts_at = shifts.starts_at) WHERE role = 'secondary'")
+        .execute(&f.app.db)
+        .await;
+    assert_eq!(
+        both.unwrap_err().as_database_error().unwrap().constraint(),
+        Some("shifts_one_role_at_a_time")
+    );
+}

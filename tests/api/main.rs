@@ -1,0 +1,12 @@
+//! Integration tests against the real server and a fresh Postgres database
+//! per test. One binary for the whole area keeps builds lean.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod access;
+mod calendar;
+mod jobs;
+mod pages;
+mod schedule;
+mod validation;

@@ -1,0 +1,172 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{api, fixture, t};
+
+async fn snapshot(f: &crate::common::Fixture) -> (Value, Value) {
+    let (_, rotation) = f
+        .app
+        .get_json(&f.manager_token, "/api/v1/teams/platform/rotations/weekly")
+        .await;
+    let (_, shifts) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/shifts?from=2026-11-01T00:00:00Z&to=2027-06-01T00:00:00Z",
+        )
+        .await;
+    (rotation, shifts)
+}
+
+#[tokio::test]
+async fn bad_rotation_input_gets_a_clear_422_and_changes_nothing() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let before = snapshot(&f).await;
+    let cases = [
+        (json!({"timezone": "Mars/Olympus_Mons"}), "time zone"),
+        (json!({"handoff_weekday": "tuesdai"}), "weekday"),
+        (
+            json!({"participants": ["p0@example.com", "stranger@example.com"]}),
+            "not a member",
+        ),
+        (json!({"handoff_time": "25:00"}), "time of day"),
+        (json!({"participants": ["p0@example.com"]}), "at least two"),
+        (json!({"primary_sla_minutes": 0}), "SLA"),
+    ];
+    for (body, words) in cases {
+        let (status, res) = f
+            .app
+            .patch_json(
+                &f.manager_token,
+                "/api/v1/teams/platform/rotations/weekly",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {res}");
+        let message = res["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{body}: {message}");
+        let mut create = body.clone();
+        create["slug"] = json!("other");
+        create["start_date"] = json!("2026-12-01");
+        if create.get("participants").is_none() {
+            create["participants"] = json!(["p0@example.com", "p1@example.com"]);
+        }
+        let (status, res) = f
+            .app
+            .post_json(&f.manager_token, "/api/v1/teams/platform/rotations", create)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "create {body}: {res}");
+    }
+    assert_eq!(snapshot(&f).await, before);
+}
+
+#[tokio::test]
+async fn duplicates_oversized_bodies_and_wrong_content_types_are_refused() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let before = snapshot(&f).await;
+    let (status, res) = f
+        .app
+        .post_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/rotations",
+            json!({"slug": "weekly", "start_date": "2026-12-01", "participants": ["p0@example.com", "p1@example.com"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{res}");
+    assert_eq!(res["error"]["code"], "conflict");
+
+    let admin = f.app.user("admin@example.com", "Admin", "UTC", true).await;
+    let admin_token = f.app.token(&admin).await;
+    let (status, res) = f
+        .app
+        .post_json(
+            &admin_token,
+            "/api/v1/teams",
+            json!({"slug": "platform", "name": "Again", "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{res}");
+    let (status, res) = f
+        .app
+        .post_json(
+            &admin_token,
+            "/api/v1/teams",
+            json!({"slug": "new-team", "name": "New", "timezone": "Nowhere/Land"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
+    let res = api()
+        .patch(f.app.url("/api/v1/teams/platform/rotations/weekly"))
+        .bearer_auth(&f.manager_token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    let res = api()
+        .patch(f.app.url("/api/v1/teams/platform/rotations/weekly"))
+        .bearer_auth(&f.manager_token)
+        .header("content-type", "text/plain")
+        .body(r#"{"handoff_time": "11:00"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+
+    let res = api()
+        .patch(f.app.url("/api/v1/teams/platform/rotations/weekly"))
+        .bearer_auth(&f.manager_token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(snapshot(&f).await, before);
+}
+
+#[tokio::test]
+async fn bad_form_input_re_renders_the_page_with_its_message() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let web = f.app.sign_in("manager@example.com").await;
+    let page = web
+        .get(f.app.url("/teams/platform/rotations/weekly"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::common::csrf_of(&page);
+    let res = web
+        .post(f.app.url("/teams/platform/rotations/weekly"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Weekly"),
+            ("timezone", "Europe/London"),
+            ("handoff_weekday", "tuesday"),
+            ("handoff_time", "25:00"),
+            ("start_date", "2026-11-03"),
+            ("participants", "p0@example.com\np1@example.com"),
+            ("primary_sla", "5"),
+            ("secondary_sla", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("is not a time of day"), "{html}");
+    assert!(
+        html.contains("p0@example.com\np1@example.com"),
+        "what was typed is kept"
+    );
+}

@@ -1,0 +1,260 @@
+//! The test harness: each test gets its own database on the real Postgres
+//! and the real server on a free port, with a clock the test controls.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Utc};
+use reqwest::{Client, Response, StatusCode};
+use rota::auth::secrets;
+use rota::clock::Clock;
+use rota::config::Settings;
+use rota::db;
+use rota::db::teams::{Team, TeamRole};
+use rota::db::users::User;
+use rota::ops;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The server, without the database name.
+fn server_url() -> String {
+    std::env::var("ROTA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestApp {
+    pub address: String,
+    pub db: PgPool,
+    pub clock: Clock,
+    pub base_url: String,
+}
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).expect("RFC 3339").with_timezone(&Utc)
+}
+
+/// A server whose clock stands at `now`.
+pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
+    let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+    let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
+    let url = format!("{}/{name}", server_url());
+    let pool = db::connect_and_migrate(&url, 8).await.expect("test database");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let address = format!("http://127.0.0.1:{port}");
+    let settings = Settings {
+        database_url: url,
+        listen: listener.local_addr().expect("addr"),
+        base_url: address.clone(),
+        secure_cookies: false,
+        session_idle: std::time::Duration::from_secs(3600),
+        request_timeout: std::time::Duration::from_secs(30),
+    };
+    let clock = Clock::fixed(now);
+    let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone()).without_jobs();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        address: address.clone(),
+        db: pool,
+        clock,
+        base_url: address,
+    }
+}
+
+fn rand_suffix() -> String {
+    secrets::random_secret()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// A browser-like client that keeps cookies and does not follow redirects.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn api() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Pulls the CSRF token out of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..].split('"').next().expect("token").to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn user(&self, email: &str, name: &str, tz: &str, admin: bool) -> User {
+        let mut conn = self.db.acquire().await.expect("conn");
+        ops::users::create_user(
+            &mut conn,
+            ops::users::NewUserInput {
+                email,
+                name,
+                timezone: Some(tz),
+                password: Some(PASSWORD),
+                is_admin: admin,
+            },
+        )
+        .await
+        .expect("user")
+    }
+
+    pub async fn token(&self, user: &User) -> String {
+        let token = secrets::new_api_token();
+        let mut conn = self.db.acquire().await.expect("conn");
+        db::tokens::insert(&mut conn, user.id, "test", &secrets::token_hash(&token))
+            .await
+            .expect("token");
+        token
+    }
+
+    pub async fn team(&self, slug: &str, tz: &str) -> Team {
+        let mut conn = self.db.acquire().await.expect("conn");
+        ops::teams::create_team(&mut conn, slug, slug, tz).await.expect("team")
+    }
+
+    pub async fn add(&self, team: &Team, user: &User, role: TeamRole) {
+        let mut conn = self.db.acquire().await.expect("conn");
+        ops::members::set_member(&mut conn, team, user.id, &user.email, role, self.clock.now())
+            .await
+            .expect("member");
+    }
+
+    /// Signs `email` in through the real form and returns the client.
+    pub async fn sign_in(&self, email: &str) -> Client {
+        self.sign_in_with(email, PASSWORD).await
+    }
+
+    pub async fn sign_in_with(&self, email: &str, password: &str) -> Client {
+        let client = browser();
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("html");
+        let csrf = csrf_of(&page);
+        let res = client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in for {email} should redirect"
+        );
+        client
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let res = api()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        split(res).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let res = api()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        split(res).await
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send_json(reqwest::Method::POST, token, path, body).await
+    }
+
+    pub async fn patch_json(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send_json(reqwest::Method::PATCH, token, path, body).await
+    }
+}
+
+pub async fn split(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// A team with a manager, members and a weekly rotation, for the common case.
+pub struct Fixture {
+    pub app: TestApp,
+    pub team: Team,
+    pub manager: User,
+    pub members: Vec<User>,
+    pub manager_token: String,
+}
+
+pub async fn fixture(now: DateTime<Utc>, tz: &str, start_date: &str, people: usize) -> Fixture {
+    let app = spawn_app_at(now).await;
+    let team = app.team("platform", tz).await;
+    let manager = app.user("manager@example.com", "Mona Manager", tz, false).await;
+    app.add(&team, &manager, TeamRole::Manager).await;
+    let mut members = Vec::new();
+    for i in 0..people {
+        let u = app
+            .user(&format!("p{i}@example.com"), &format!("Person {i}"), tz, false)
+            .await;
+        app.add(&team, &u, TeamRole::Member).await;
+        members.push(u);
+    }
+    let manager_token = app.token(&manager).await;
+    let participants: Vec<String> = members.iter().map(|m| m.email.clone()).collect();
+    let (status, body) = app
+        .post_json(
+            &manager_token,
+            "/api/v1/teams/platform/rotations",
+            json!({"slug": "weekly", "name": "Weekly", "start_date": start_date, "participants": participants}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    Fixture {
+        app,
+        team,
+        manager,
+        members,
+        manager_token,
+    }
+}
