@@ -1,4 +1,5 @@
 use super::*;
+use chrono::Offset as _;
 use chrono::Timelike;
 use proptest::prelude::*;
 
@@ -121,13 +122,28 @@ fn start_date() -> impl Strategy<Value = NaiveDate> {
 /// documented rule for skipped and repeated times.
 fn assert_handoff_rule(tz: Tz, time: NaiveTime, weekday: Weekday, at: DateTime<Utc>) {
     let local = at.with_timezone(&tz);
+    let offset = |i: DateTime<Utc>| i64::from(tz.offset_from_utc_datetime(&i.naive_utc()).fix().local_minus_utc());
     match tz.from_local_datetime(&local.date_naive().and_time(time)) {
-        LocalResult::Single(_) | LocalResult::Ambiguous(_, _) => {
+        LocalResult::Single(_) => {
             assert_eq!(local.time(), time, "{tz} handoff at {at}");
             assert_eq!(local.weekday(), weekday);
-            assert_eq!(local_to_instant(tz, local.date_naive(), time), at);
         }
-        LocalResult::None => {}
+        LocalResult::Ambiguous(earlier, _) => {
+            assert_eq!(at, earlier.with_timezone(&Utc), "{tz}: the earlier of a repeated time")
+        }
+        LocalResult::None => {
+            // A skipped time moves forward by exactly the gap.
+            let date = [local.date_naive(), local.date_naive() - Duration::days(1)]
+                .into_iter()
+                .find(|day| day.weekday() == weekday)
+                .expect("on its weekday");
+            let gap = offset(at + Duration::days(1)) - offset(at - Duration::days(1));
+            assert_eq!(
+                (local.naive_local() - date.and_time(time)).num_seconds(),
+                gap,
+                "{tz} skipped time at {at}"
+            );
+        }
     }
     // Whatever the day, the instant is what the rule says for its date:
     // the handoff date is the local date of the configured time.

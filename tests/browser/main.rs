@@ -1,0 +1,232 @@
+//! Journeys in real headless Chromium, driven through ChromeDriver. Later
+//! capabilities add their journeys here.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; `.ci/run` installs them.
+//! Without them the suite fails when `ROTA_REQUIRE_BROWSER` is set (as in
+//! CI) and is skipped with a message otherwise.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use common::{TestApp, spawn_app_at, t};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A headless browser; the driver process ends when this is dropped.
+struct Browser {
+    client: Client,
+    _driver: Child,
+    _profile: PathBuf,
+}
+
+async fn browser(width: u32, height: u32) -> Option<Browser> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        if std::env::var_os("ROTA_REQUIRE_BROWSER").is_some() {
+            panic!("Chromium and ChromeDriver are required: apt-get install -y chromium chromium-driver");
+        }
+        eprintln!("skipping browser journeys: install chromium and chromium-driver to run them");
+        return None;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        l.local_addr().expect("addr").port()
+    };
+    let mut driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    // ChromeDriver says when it is ready; wait for that line, not a timer.
+    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
+    while let Some(line) = lines.next_line().await.expect("chromedriver output") {
+        if line.contains("started successfully") {
+            break;
+        }
+    }
+    let profile = std::env::temp_dir().join(format!("rota-chromium-{}-{port}", std::process::id()));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ],
+            // Headless windows have a minimum width; emulation sets the
+            // viewport exactly, as on a phone.
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}}
+        }
+    });
+    let caps = caps.as_object().expect("object").clone().into_iter().collect();
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    Some(Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+    })
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let field = c.find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("field #{id}"));
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+async fn submit(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("button {css}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Waits (bounded) until the page's main content says `needle`: a form
+/// post navigates after the click returns.
+async fn wait_for_text(c: &Client, needle: &str) {
+    let xpath = format!("//main[contains(., '{needle}')]");
+    if c.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .is_err()
+    {
+        panic!("the page never said {needle:?}; it says:\n{}", text(c).await);
+    }
+}
+
+/// The page is no wider than the viewport.
+async fn assert_no_sideways_scroll(c: &Client, what: &str) {
+    let widths = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    let (scroll, inner) = (widths[0].as_i64().unwrap_or(0), widths[1].as_i64().unwrap_or(0));
+    assert!(
+        scroll <= inner,
+        "{what} scrolls sideways: {scroll}px of content in {inner}px"
+    );
+}
+
+async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str) {
+    c.goto(&app.url("/login")).await.expect("login page");
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    submit(c, "main form button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn first_run_setup_then_team_then_rotation_then_a_member_sees_the_rota() {
+    let app = spawn_app_at(t("2026-11-26T12:00:00Z")).await;
+    let Some(b) = browser(1280, 900).await else { return };
+    let c = &b.client;
+
+    c.goto(&app.url("/")).await.expect("home");
+    assert!(
+        c.current_url().await.expect("url").path().ends_with("/setup"),
+        "a fresh install offers setup"
+    );
+    fill(c, "name", "Ada Admin").await;
+    fill(c, "email", "ada@example.com").await;
+    fill(c, "timezone", "Europe/London").await;
+    fill(c, "password", "a long enough password").await;
+    submit(c, "main form button[type=submit]").await;
+    wait_for_text(c, "Create your first team").await;
+
+    fill(c, "team-name", "Platform").await;
+    fill(c, "team-slug", "platform").await;
+    submit(c, "form[action='/admin/teams'] button").await;
+    wait_for_text(c, "Team Platform created").await;
+
+    for (email, name) in [("ana@example.com", "Ana Lima"), ("ben@example.com", "Ben Cole")] {
+        app.user(email, name, "Europe/London", false).await;
+        fill(c, "new-email", email).await;
+        submit(c, "form[action='/teams/platform/members'].stack button").await;
+        wait_for_text(c, &format!("{email} is now a member")).await;
+    }
+    fill(c, "slug", "weekly").await;
+    fill(c, "name", "Weekly").await;
+    fill(c, "participants", "ana@example.com\nben@example.com").await;
+    c.execute("document.getElementById('start_date').value = '2026-11-03';", vec![])
+        .await
+        .expect("date");
+    submit(c, "form[action='/teams/platform/rotations'] button").await;
+    wait_for_text(c, "Rotation Weekly created").await;
+    screenshot(c, "rota-manager").await;
+
+    // A member signs in and sees the rota with this week marked.
+    c.goto(&app.url("/profile")).await.expect("profile");
+    submit(c, "header form button").await;
+    wait_for_text(c, "Sign in").await;
+    sign_in(c, &app, "ana@example.com", common::PASSWORD).await;
+    wait_for_text(c, "On call now").await;
+    let now = text(c).await;
+    assert!(now.contains("Platform") && now.contains("Primary"), "{now}");
+    screenshot(c, "now").await;
+    c.goto(&app.url("/teams/platform")).await.expect("rota");
+    let current = c
+        .find(Locator::Css("table.rota tr.current"))
+        .await
+        .expect("the current week is highlighted");
+    let row = current.text().await.expect("row");
+    assert!(row.contains("Tue 24 Nov 2026 10:00"), "{row}");
+    assert!(row.contains("Ana Lima") && row.contains("Ben Cole"), "{row}");
+    b.client.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn the_demo_rota_reads_on_a_phone() {
+    let app = spawn_app_at(t("2026-11-26T12:00:00Z")).await;
+    rota::demo::create(&app.db, app.clock.now()).await.expect("demo");
+    let Some(b) = browser(390, 844).await else { return };
+    let c = &b.client;
+    sign_in(c, &app, "priya@example.com", rota::demo::PASSWORD).await;
+    wait_for_text(c, "On call now").await;
+    assert_no_sideways_scroll(c, "Now").await;
+    screenshot(c, "phone-now").await;
+    for path in ["/teams/platform", "/profile"] {
+        c.goto(&app.url(path)).await.expect("page");
+        assert_no_sideways_scroll(c, path).await;
+    }
+    c.goto(&app.url("/teams/platform")).await.expect("rota");
+    let rows = c.find_all(Locator::Css("table.rota tbody tr")).await.expect("rows");
+    assert_eq!(rows.len(), 17);
+    screenshot(c, "phone-rota").await;
+    b.client.close().await.expect("close");
+}
