@@ -1,5 +1,4 @@
 use super::*;
-use chrono::Offset as _;
 use chrono::Timelike;
 use proptest::prelude::*;
 
