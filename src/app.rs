@@ -81,7 +81,19 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The request's span. Calendar URLs carry their secret in the path, so
+/// that part never reaches a log.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let path = if path.starts_with("/calendar/") {
+        "/calendar/[secret]"
+    } else {
+        path
+    };
+    tracing::info_span!("request", method = %request.method(), path = %path)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -157,3 +157,63 @@ async fn the_demo_builds_a_believable_organisation_once() {
         .unwrap();
     assert!(rota.contains("America/New_York") && rota.contains("Dan Brooks"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_contract() {
+    let app = spawn_app_at(t("2026-11-26T12:00:00Z")).await;
+    let res = api().get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/me", "get"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/teams", "post"),
+        ("/api/v1/teams", "get"),
+        ("/api/v1/teams/{team}", "get"),
+        ("/api/v1/teams/{team}/members/{email}", "put"),
+        ("/api/v1/teams/{team}/members/{email}", "delete"),
+        ("/api/v1/teams/{team}/rotations", "post"),
+        ("/api/v1/teams/{team}/rotations/{rotation}", "get"),
+        ("/api/v1/teams/{team}/rotations/{rotation}", "patch"),
+        ("/api/v1/teams/{team}/oncall", "get"),
+        ("/api/v1/teams/{team}/shifts", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotation_changes_and_membership_are_audited_with_before_and_after() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let (status, _) = f
+        .app
+        .patch_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/rotations/weekly",
+            serde_json::json!({"handoff_time": "09:30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<(
+        String,
+        Option<i64>,
+        Option<serde_json::Value>,
+        Option<serde_json::Value>,
+    )> = sqlx::query_as("SELECT action, actor_id, before, after FROM audit_log ORDER BY id")
+        .fetch_all(&f.app.db)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "member.add").count(), 4);
+    assert!(actions.contains(&"rotation.create"));
+    let (_, actor, before, after) = rows.last().unwrap();
+    assert_eq!(*actor, Some(f.manager.id));
+    assert_eq!(before.as_ref().unwrap()["settings"]["handoff_time"], "10:00");
+    assert_eq!(after.as_ref().unwrap()["settings"]["handoff_time"], "09:30");
+    assert_eq!(after.as_ref().unwrap()["effective_from"], "2026-12-01T10:00:00Z");
+}
