@@ -18,6 +18,10 @@ use crate::db::users::User;
 use crate::error::AppError;
 
 pub const SESSION_USER: &str = "user_id";
+/// When the session was last marked active (Unix seconds).
+const SESSION_TOUCHED: &str = "touched";
+/// A session in use is saved (so its idle expiry moves on) at most this often.
+const TOUCH_EVERY_SECS: i64 = 60;
 
 /// A signed-in person in the HTML pages; anonymous visitors are sent to
 /// the sign-in page and brought back afterwards.
@@ -70,6 +74,7 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(id) = id else {
             return Err(sign_in_redirect(&parts.uri));
         };
+        touch(&session, state.clock.now().timestamp()).await;
         let mut conn = state
             .db
             .acquire()
@@ -85,6 +90,25 @@ impl FromRequestParts<AppState> for WebUser {
                 Err(sign_in_redirect(&parts.uri))
             }
         }
+    }
+}
+
+/// Signs `user_id` in: a new session id (so a planted cookie is worth
+/// nothing), then who they are.
+pub async fn start_session(session: &Session, user_id: i64, now: i64) -> Result<(), AppError> {
+    let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    session.cycle_id().await.map_err(fail)?;
+    session.insert(SESSION_USER, user_id).await.map_err(fail)?;
+    session.insert(SESSION_TOUCHED, now).await.map_err(fail)
+}
+
+/// Keeps a session in use alive: the idle expiry counts from the last
+/// save, and an unchanged session is not saved, so mark it changed now and
+/// then rather than writing it on every request.
+async fn touch(session: &Session, now: i64) {
+    let last: i64 = session.get(SESSION_TOUCHED).await.ok().flatten().unwrap_or(0);
+    if now - last >= TOUCH_EVERY_SECS {
+        let _ = session.insert(SESSION_TOUCHED, now).await;
     }
 }
 

@@ -25,7 +25,11 @@ pub struct Layout {
 
 impl Layout {
     pub async fn new(session: &Session, title: impl Into<String>, user: Option<&User>) -> AppResult<Self> {
-        let flash: Option<String> = session.remove(FLASH).await.ok().flatten();
+        // Removing marks the session for saving, so only when there is one.
+        let flash: Option<String> = match session.get::<String>(FLASH).await.ok().flatten() {
+            Some(_) => session.remove(FLASH).await.ok().flatten(),
+            None => None,
+        };
         Ok(Layout {
             title: title.into(),
             user_name: user.map(|u| u.name.clone()),

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::{SESSION_USER, password};
+use crate::auth::{password, start_session};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::ops::users::{NewUserInput, create_user};
@@ -100,15 +100,7 @@ async fn sign_in(
         let msg = "That e-mail and password do not match. Check both and try again.";
         return refuse_sign_in(&session, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
     };
-    // A new session id at sign-in, so a planted cookie is worth nothing.
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-    session
-        .insert(SESSION_USER, user_id)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    start_session(&session, user_id, now.timestamp()).await?;
     Ok(Redirect::to(&next).into_response())
 }
 
@@ -226,14 +218,7 @@ async fn set_up(
         Err(e) => return Err(e),
     };
     tx.commit().await?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-    session
-        .insert(SESSION_USER, user.id)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    start_session(&session, user.id, state.clock.now().timestamp()).await?;
     flash(&session, "Welcome! Create your first team below.").await;
     Ok(Redirect::to("/admin").into_response())
 }

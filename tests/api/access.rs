@@ -313,3 +313,33 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get_json(&token, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_activity_keeps_them_alive() {
+    let app = spawn_app_at(t("2026-11-26T12:00:00Z")).await;
+    app.user("ana@example.com", "Ana", "UTC", false).await;
+    let web = app.sign_in("ana@example.com").await;
+    let expiry = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>("SELECT expiry_date FROM tower_sessions.session")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let first = expiry().await;
+    // Reading a page moments later writes nothing.
+    assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(expiry().await, first);
+    // A few minutes on, activity moves the idle expiry forward.
+    app.clock.set(t("2026-11-26T12:05:00Z"));
+    assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert!(expiry().await > first);
+    // Past its expiry the session is gone.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() - interval '1 minute'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        web.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+}
