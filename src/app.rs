@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
-use axum::middleware::map_response;
+use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
@@ -20,6 +21,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ErrorInfo, problem};
@@ -35,6 +37,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub caches: Arc<Caches>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
 }
@@ -59,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(html)
         .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(from_fn_with_state(state.clone(), fresh_after_writes))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -94,6 +98,17 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         path
     };
     tracing::info_span!("request", method = %request.method(), path = %path)
+}
+
+/// After a request that may have changed something, this process reads
+/// afresh at once; other processes hear of it by NOTIFY.
+async fn fresh_after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let reads_only = request.method().is_safe();
+    let response = next.run(request).await;
+    if !reads_only {
+        state.caches.clear();
+    }
+    response
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod ops;
+pub mod reads;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

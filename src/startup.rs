@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, router};
+use crate::cache::{Caches, spawn_listener};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::{db, jobs};
@@ -33,6 +34,7 @@ impl Application {
     pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> Self {
         let state = AppState {
             db,
+            caches: Arc::new(Caches::default()),
             settings: Arc::new(settings),
             clock,
         };
@@ -60,9 +62,11 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let jobs = self.run_jobs.then(|| jobs::spawn(self.state.clone()));
+        let listener = spawn_listener(self.state.db.clone(), self.state.caches.clone());
         let app = router(self.state);
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        listener.abort();
         if let Some(handle) = jobs {
             handle.abort();
         }

@@ -128,9 +128,8 @@ pub async fn show_oncall(
     ApiQuery(query): ApiQuery<OnCallQuery>,
 ) -> AppResult<Json<OnCall>> {
     let at = parse_instant("at", query.at.as_deref())?.unwrap_or_else(|| state.clock.now());
-    let mut conn = state.db.acquire().await?;
-    let rotations = db::rotations::for_team(&mut conn, member.team.id).await?;
-    let shifts = db::shifts::on_call(&mut conn, member.team.id, at).await?;
+    let rotations = state.rotations_of(member.team.id).await?;
+    let shifts = state.on_call(member.team.id, at).await?;
     let holder = |rotation_id: i64, role: &str| {
         shifts
             .iter()

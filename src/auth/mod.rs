@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::db;
 use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::error::AppError;
@@ -75,15 +74,7 @@ impl FromRequestParts<AppState> for WebUser {
             return Err(sign_in_redirect(&parts.uri));
         };
         touch(&session, state.clock.now().timestamp()).await;
-        let mut conn = state
-            .db
-            .acquire()
-            .await
-            .map_err(|e| AppError::from(e).into_response())?;
-        match db::users::by_id(&mut conn, id)
-            .await
-            .map_err(|e| AppError::from(e).into_response())?
-        {
+        match state.user_by_id(id).await.map_err(IntoResponse::into_response)? {
             Some(user) => Ok(WebUser(user)),
             None => {
                 let _ = session.flush().await;
@@ -123,8 +114,8 @@ impl FromRequestParts<AppState> for ApiUser {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
-        let mut conn = state.db.acquire().await?;
-        db::tokens::user_for(&mut conn, &secrets::token_hash(token))
+        state
+            .user_by_token_hash(&secrets::token_hash(token))
             .await?
             .map(ApiUser)
             .ok_or(AppError::Unauthorized)
@@ -171,15 +162,11 @@ where
         .find(|(k, _)| *k == "team")
         .map(|(_, v)| v.to_owned())
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("route has no {{team}}")).into_response())?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| AppError::from(e).into_response())?;
     let user = caller.user();
-    let found = db::teams::with_role(&mut conn, &slug, user.id)
+    let found = state
+        .team_access(user.id, &slug)
         .await
-        .map_err(|e| AppError::from(e).into_response())?;
+        .map_err(IntoResponse::into_response)?;
     let (team, role) = match found {
         Some((team, Some(role))) => (team, TeamRole::parse(&role).unwrap_or(TeamRole::Member)),
         Some((team, None)) if user.is_admin => (team, TeamRole::Manager),

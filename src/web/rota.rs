@@ -12,7 +12,6 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::calendar::feed_url;
-use crate::db;
 use crate::db::shifts::ShiftView;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
@@ -83,9 +82,8 @@ async fn show_rota(
     };
     let from = centre - Duration::weeks(WEEKS_BEFORE as i64 + 2);
     let to = centre + Duration::weeks(WEEKS_AFTER as i64 + 2);
-    let mut conn = state.db.acquire().await?;
-    let rotations = db::rotations::for_team(&mut conn, team.id).await?;
-    let shifts = db::shifts::for_team(&mut conn, team.id, from, to, None).await?;
+    let rotations = state.rotations_of(team.id).await?;
+    let shifts = state.shifts_between(team.id, from, to).await?;
     let me = member.user().id;
     let tables = rotations
         .iter()

@@ -51,3 +51,35 @@ async fn the_database_refuses_overlapping_shifts_and_double_roles() {
         Some("shifts_one_role_at_a_time")
     );
 }
+
+#[tokio::test]
+async fn changes_made_by_another_process_reach_the_cached_answers() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    f.app.caches_on().await;
+    let token = f.app.token(&f.members[0]).await;
+    let oncall = "/api/v1/teams/platform/oncall";
+    let (status, first) = f.app.get_json(&token, oncall).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (_, again) = f.app.get_json(&token, oncall).await;
+    assert_eq!(first, again);
+
+    // Another process hands the current primary shift to the manager.
+    f.app
+        .change_elsewhere(&format!(
+            "UPDATE shifts SET user_id = {} WHERE role = 'primary' AND starts_at <= '2026-11-26T12:00:00Z' AND ends_at > '2026-11-26T12:00:00Z'",
+            f.manager.id
+        ))
+        .await;
+    let (_, changed) = f.app.get_json(&token, oncall).await;
+    assert_eq!(
+        changed["rotations"][0]["primary"]["email"], "manager@example.com",
+        "{changed}"
+    );
+
+    // And revokes the token.
+    f.app.change_elsewhere("UPDATE api_tokens SET revoked_at = now()").await;
+    assert_eq!(
+        f.app.get_json(&token, oncall).await.0,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+}

@@ -28,6 +28,7 @@ fn server_url() -> String {
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 pub struct TestApp {
+    pub caches: std::sync::Arc<rota::cache::Caches>,
     pub address: String,
     pub db: PgPool,
     pub clock: Clock,
@@ -57,8 +58,10 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
     };
     let clock = Clock::fixed(now);
     let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone()).without_jobs();
+    let caches = app.state().caches.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
+        caches,
         address: address.clone(),
         db: pool,
         clock,
@@ -99,6 +102,26 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 impl TestApp {
+    /// Runs `change` as another process would (plain SQL) and waits until
+    /// this server has heard of it and dropped its caches.
+    pub async fn change_elsewhere(&self, sql: &str) {
+        let mut clears = self.caches.clears();
+        let before = *clears.borrow_and_update();
+        sqlx::query(sql).execute(&self.db).await.expect("change");
+        tokio::time::timeout(std::time::Duration::from_secs(10), clears.wait_for(|n| *n > before))
+            .await
+            .expect("the change notification arrives")
+            .expect("caches alive");
+    }
+
+    /// Waits until the server listens for changes, so its caches are on.
+    pub async fn caches_on(&self) {
+        let mut listening = self.caches.listening();
+        tokio::time::timeout(std::time::Duration::from_secs(10), listening.wait_for(|on| *on))
+            .await
+            .expect("the server listens for changes")
+            .expect("caches alive");
+    }
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

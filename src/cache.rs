@@ -1,0 +1,218 @@
+//! In-process caches for the hot read paths: who a token or session is,
+//! which teams they may see, and who is on call.
+//!
+//! They are correct across several `rota serve` processes because every
+//! change to the tables behind them fires a Postgres NOTIFY (migration
+//! 0002) that makes each process drop its caches. The caches are only used
+//! while this process is listening; a lost connection turns them off until
+//! the listener is back. A write request also drops this process's caches
+//! as soon as it has been answered, so its own next read is fresh.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::db::rotations::{Rotation, Version};
+use crate::db::shifts::ShiftView;
+use crate::db::teams::Team;
+use crate::db::users::User;
+
+pub const CHANNEL: &str = "rota_changed";
+
+/// A safety net: nothing is kept longer than this even if a notification
+/// were missed.
+const TTL: Duration = Duration::from_secs(30);
+/// Beyond this many entries a map starts again, bounding memory.
+const MAX_ENTRIES: usize = 10_000;
+
+struct Map<K, V> {
+    entries: RwLock<HashMap<K, (V, Instant)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Map {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < TTL)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (value, Instant::now()));
+    }
+
+    fn clear(&self) {
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Who was on call in a team over `[from, until)`: the same answer for any
+/// instant in that span, until the schedule changes.
+#[derive(Clone)]
+pub struct OnCallSnapshot {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub shifts: Vec<ShiftView>,
+}
+
+pub struct Caches {
+    listening: AtomicBool,
+    tokens: Map<Vec<u8>, User>,
+    users: Map<i64, User>,
+    access: Map<(i64, String), (Team, Option<String>)>,
+    rotations: Map<i64, Vec<(Rotation, Version)>>,
+    on_call: Map<i64, OnCallSnapshot>,
+    windows: Map<i64, Window>,
+    cleared: watch::Sender<u64>,
+    listening_changed: watch::Sender<bool>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            listening: AtomicBool::new(false),
+            tokens: Map::new(),
+            users: Map::new(),
+            access: Map::new(),
+            rotations: Map::new(),
+            on_call: Map::new(),
+            windows: Map::new(),
+            cleared: watch::channel(0).0,
+            listening_changed: watch::channel(false).0,
+        }
+    }
+}
+
+macro_rules! cached {
+    ($get:ident, $put:ident, $field:ident, $k:ty, $v:ty) => {
+        pub fn $get(&self, key: &$k) -> Option<$v> {
+            self.on().then(|| self.$field.get(key)).flatten()
+        }
+
+        pub fn $put(&self, key: $k, value: $v) {
+            if self.on() {
+                self.$field.put(key, value);
+            }
+        }
+    };
+}
+
+impl Caches {
+    fn on(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    cached!(token, put_token, tokens, Vec<u8>, User);
+    cached!(user, put_user, users, i64, User);
+    cached!(access, put_access, access, (i64, String), (Team, Option<String>));
+    cached!(rotations, put_rotations, rotations, i64, Vec<(Rotation, Version)>);
+
+    /// The team's on-call snapshot covering `at`, if there is one.
+    pub fn on_call(&self, team_id: i64, at: DateTime<Utc>) -> Option<Vec<ShiftView>> {
+        let snapshot = self.on().then(|| self.on_call.get(&team_id)).flatten()?;
+        (snapshot.from <= at && at < snapshot.until).then_some(snapshot.shifts)
+    }
+
+    pub fn put_on_call(&self, team_id: i64, snapshot: OnCallSnapshot) {
+        if self.on() {
+            self.on_call.put(team_id, snapshot);
+        }
+    }
+
+    pub fn clear(&self) {
+        self.tokens.clear();
+        self.users.clear();
+        self.access.clear();
+        self.rotations.clear();
+        self.on_call.clear();
+        self.windows.clear();
+        self.cleared.send_modify(|n| *n += 1);
+    }
+
+    /// Counts clears, so a test can wait for a notification to land.
+    pub fn clears(&self) -> watch::Receiver<u64> {
+        self.cleared.subscribe()
+    }
+
+    /// Whether the caches are in use (this process hears of changes).
+    pub fn listening(&self) -> watch::Receiver<bool> {
+        self.listening_changed.subscribe()
+    }
+
+    fn set_listening(&self, on: bool) {
+        self.clear();
+        self.listening.store(on, Ordering::Release);
+        self.listening_changed.send_replace(on);
+    }
+}
+
+/// Listens for change notifications for as long as the process serves.
+pub fn spawn_listener(pool: PgPool, caches: Arc<Caches>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match listen(&pool, &caches).await {
+                Ok(()) => tracing::warn!("change notifications interrupted; caches off until they resume"),
+                Err(e) => tracing::warn!(error = %e, "cannot listen for changes; caches off"),
+            }
+            caches.set_listening(false);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+async fn listen(pool: &PgPool, caches: &Caches) -> sqlx::Result<()> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    caches.set_listening(true);
+    // `None` means the connection dropped and notifications may be lost.
+    while listener.try_recv().await?.is_some() {
+        caches.clear();
+    }
+    Ok(())
+}
+
+/// The shifts of a team over a window, kept for the rota page.
+#[derive(Clone)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub shifts: Vec<ShiftView>,
+}
+
+impl Caches {
+    /// Cached shifts of the team covering `[from, to)`, if a wider window is kept.
+    pub fn window(&self, team_id: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Vec<ShiftView>> {
+        let w = self.on().then(|| self.windows.get(&team_id)).flatten()?;
+        (w.from <= from && to <= w.to).then(|| {
+            w.shifts
+                .into_iter()
+                .filter(|s| s.ends_at > from && s.starts_at < to)
+                .collect()
+        })
+    }
+
+    pub fn put_window(&self, team_id: i64, window: Window) {
+        if self.on() {
+            self.windows.put(team_id, window);
+        }
+    }
+}
