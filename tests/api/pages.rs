@@ -187,6 +187,13 @@ async fn the_openapi_document_describes_the_contract() {
     }
 }
 
+type AuditRow = (
+    String,
+    Option<i64>,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+);
+
 #[tokio::test]
 async fn rotation_changes_and_membership_are_audited_with_before_and_after() {
     let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
@@ -199,12 +206,7 @@ async fn rotation_changes_and_membership_are_audited_with_before_and_after() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let rows: Vec<(
-        String,
-        Option<i64>,
-        Option<serde_json::Value>,
-        Option<serde_json::Value>,
-    )> = sqlx::query_as("SELECT action, actor_id, before, after FROM audit_log ORDER BY id")
+    let rows: Vec<AuditRow> = sqlx::query_as("SELECT action, actor_id, before, after FROM audit_log ORDER BY id")
         .fetch_all(&f.app.db)
         .await
         .unwrap();
