@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -52,8 +52,13 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
             .map(|(v, _)| v.clone())
     }
 
-    fn put(&self, key: K, value: V) {
+    /// Keeps `value` unless the caches were cleared since generation `seen`
+    /// (the value may then predate the change that cleared them).
+    fn put(&self, generation: &AtomicU64, seen: u64, key: K, value: V) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if generation.load(Ordering::Acquire) != seen {
+            return;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
@@ -76,6 +81,7 @@ pub struct OnCallSnapshot {
 
 pub struct Caches {
     listening: AtomicBool,
+    generation: AtomicU64,
     tokens: Map<Vec<u8>, User>,
     users: Map<i64, User>,
     access: Map<(i64, String), (Team, Option<String>)>,
@@ -90,6 +96,7 @@ impl Default for Caches {
     fn default() -> Self {
         Caches {
             listening: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             tokens: Map::new(),
             users: Map::new(),
             access: Map::new(),
@@ -108,9 +115,9 @@ macro_rules! cached {
             self.on().then(|| self.$field.get(key)).flatten()
         }
 
-        pub fn $put(&self, key: $k, value: $v) {
+        pub fn $put(&self, seen: u64, key: $k, value: $v) {
             if self.on() {
-                self.$field.put(key, value);
+                self.$field.put(&self.generation, seen, key, value);
             }
         }
     };
@@ -132,13 +139,21 @@ impl Caches {
         (snapshot.from <= at && at < snapshot.until).then_some(snapshot.shifts)
     }
 
-    pub fn put_on_call(&self, team_id: i64, snapshot: OnCallSnapshot) {
+    pub fn put_on_call(&self, seen: u64, team_id: i64, snapshot: OnCallSnapshot) {
         if self.on() {
-            self.on_call.put(team_id, snapshot);
+            self.on_call.put(&self.generation, seen, team_id, snapshot);
         }
     }
 
+    /// Read this before a database read whose result may be cached.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     pub fn clear(&self) {
+        // First the generation, so a read that started before this clear
+        // cannot store its result after it.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.tokens.clear();
         self.users.clear();
         self.access.clear();
@@ -210,9 +225,9 @@ impl Caches {
         })
     }
 
-    pub fn put_window(&self, team_id: i64, window: Window) {
+    pub fn put_window(&self, seen: u64, team_id: i64, window: Window) {
         if self.on() {
-            self.windows.put(team_id, window);
+            self.windows.put(&self.generation, seen, team_id, window);
         }
     }
 }

@@ -16,10 +16,11 @@ impl AppState {
         if let Some(user) = self.caches.token(&hash.to_vec()) {
             return Ok(Some(user));
         }
+        let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
         let user = db::tokens::user_for(&mut conn, hash).await?;
         if let Some(u) = &user {
-            self.caches.put_token(hash.to_vec(), u.clone());
+            self.caches.put_token(seen, hash.to_vec(), u.clone());
         }
         Ok(user)
     }
@@ -28,10 +29,11 @@ impl AppState {
         if let Some(user) = self.caches.user(&id) {
             return Ok(Some(user));
         }
+        let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
         let user = db::users::by_id(&mut conn, id).await?;
         if let Some(u) = &user {
-            self.caches.put_user(id, u.clone());
+            self.caches.put_user(seen, id, u.clone());
         }
         Ok(user)
     }
@@ -42,10 +44,11 @@ impl AppState {
         if let Some(found) = self.caches.access(&key) {
             return Ok(Some(found));
         }
+        let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
         let found = db::teams::with_role(&mut conn, slug, user_id).await?;
         if let Some(f) = &found {
-            self.caches.put_access(key, f.clone());
+            self.caches.put_access(seen, key, f.clone());
         }
         Ok(found)
     }
@@ -54,9 +57,10 @@ impl AppState {
         if let Some(r) = self.caches.rotations(&team_id) {
             return Ok(r);
         }
+        let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
         let rotations = db::rotations::for_team(&mut conn, team_id).await?;
-        self.caches.put_rotations(team_id, rotations.clone());
+        self.caches.put_rotations(seen, team_id, rotations.clone());
         Ok(rotations)
     }
 
@@ -65,6 +69,7 @@ impl AppState {
         if let Some(shifts) = self.caches.on_call(team_id, at) {
             return Ok(shifts);
         }
+        let seen = self.caches.generation();
         let rotations = self.rotations_of(team_id).await?;
         let mut conn = self.db.acquire().await?;
         let shifts = db::shifts::on_call(&mut conn, team_id, at).await?;
@@ -74,6 +79,7 @@ impl AppState {
             let from = shifts.iter().map(|s| s.starts_at).max().unwrap_or(at);
             let until = shifts.iter().map(|s| s.ends_at).min().unwrap_or(at);
             self.caches.put_on_call(
+                seen,
                 team_id,
                 OnCallSnapshot {
                     from,
@@ -97,9 +103,11 @@ impl AppState {
         }
         // Fetch a little wider, so the next reader a moment later still fits.
         let (wide_from, wide_to) = (from - Duration::weeks(1), to + Duration::weeks(1));
+        let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
         let shifts = db::shifts::for_team(&mut conn, team_id, wide_from, wide_to, None).await?;
         self.caches.put_window(
+            seen,
             team_id,
             Window {
                 from: wide_from,

@@ -205,9 +205,8 @@ pub async fn update_rotation(
     Path((_team, slug)): Path<(String, String)>,
     ApiJson(fields): ApiJson<RotationFields>,
 ) -> AppResult<Json<RotationInfo>> {
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    ops::update_rotation(&mut tx, &manager.team, &slug, manager.user().id, &fields, now).await?;
+    ops::update_rotation(&mut tx, &manager.team, &slug, manager.user().id, &fields, &state.clock).await?;
     let info = load(&mut tx, &manager.team, &slug).await?;
     tx.commit().await?;
     Ok(Json(info))

@@ -203,9 +203,8 @@ pub async fn remove_member(
     TeamManager(manager): TeamManager<ApiUser>,
     Path((_team, email)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    ops::members::remove_member(&mut tx, &manager.team, manager.user().id, &email, now).await?;
+    ops::members::remove_member(&mut tx, &manager.team, manager.user().id, &email, &state.clock).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,6 +30,11 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     Ok(fresh)
 }
 
+/// Drops the token, so the signed-in session gets a fresh one.
+pub async fn forget(session: &Session) {
+    let _ = session.remove::<String>(SESSION_CSRF).await;
+}
+
 /// A URL-encoded form whose `csrf` field matched the session's token.
 pub struct CsrfForm<T>(pub T);
 

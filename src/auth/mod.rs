@@ -89,6 +89,7 @@ impl FromRequestParts<AppState> for WebUser {
 pub async fn start_session(session: &Session, user_id: i64, now: i64) -> Result<(), AppError> {
     let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
     session.cycle_id().await.map_err(fail)?;
+    csrf::forget(session).await;
     session.insert(SESSION_USER, user_id).await.map_err(fail)?;
     session.insert(SESSION_TOUCHED, now).await.map_err(fail)
 }

@@ -242,6 +242,15 @@ pub async fn lock(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Opt
         .await
 }
 
+/// Locks all the team's rotations, in id order.
+pub async fn lock_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT id FROM rotations WHERE team_id = $1 ORDER BY id FOR UPDATE")
+        .bind(team_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn rename(conn: &mut PgConnection, rotation_id: i64, name: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE rotations SET name = $2 WHERE id = $1")
         .bind(rotation_id)
@@ -271,7 +280,7 @@ pub async fn apply_settings(
     let history = versions(conn, rotation.id).await?;
     let begun = history.first().is_some_and(|v| v.effective_from <= now);
     if !begun {
-        clear_from(conn, rotation.id, DateTime::<Utc>::MIN_UTC).await?;
+        clear_all(conn, rotation.id).await?;
         sqlx::query("UPDATE rotations SET start_date = $2 WHERE id = $1")
             .bind(rotation.id)
             .bind(start_date)
@@ -287,6 +296,9 @@ pub async fn apply_settings(
     let rule = current.rule();
     let j = rule.week_index_at(now).unwrap_or(0);
     let boundary = rule.boundary(j + 1);
+    // The weeks up to the change belong to the current settings: make sure
+    // they exist even if the extension job has not run for a while.
+    fill_until(conn, current, boundary).await?;
     // A change made earlier this week and not yet in force is replaced.
     let offset = match history.iter().find(|v| v.effective_from >= boundary) {
         Some(pending) => pending.rule().carry_over_offset(0, &new.participants),
@@ -306,6 +318,28 @@ pub async fn apply_settings(
     Ok(Applied {
         effective_from: boundary,
     })
+}
+
+async fn clear_all(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM shifts WHERE rotation_id = $1")
+        .bind(rotation_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM rotation_versions WHERE rotation_id = $1")
+        .bind(rotation_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the version's missing weeks that start before `until`.
+async fn fill_until(conn: &mut PgConnection, version: &Version, until: DateTime<Utc>) -> sqlx::Result<u64> {
+    let last: Option<i32> = sqlx::query_scalar("SELECT max(week_index) FROM shifts WHERE version_id = $1")
+        .bind(version.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let from = last.map_or(0, |i| i64::from(i) + 1);
+    materialise(conn, version, from, until).await
 }
 
 async fn clear_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Utc>) -> sqlx::Result<()> {
@@ -335,12 +369,7 @@ pub async fn extend(conn: &mut PgConnection, rotation_id: i64, now: DateTime<Utc
     .fetch_optional(&mut *conn)
     .await?;
     let Some(latest) = latest else { return Ok(0) };
-    let last: Option<i32> = sqlx::query_scalar("SELECT max(week_index) FROM shifts WHERE version_id = $1")
-        .bind(latest.id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let from = last.map_or(0, |i| i64::from(i) + 1);
-    materialise(conn, &latest, from, now + HORIZON).await
+    fill_until(conn, &latest, now + HORIZON).await
 }
 
 pub async fn all_ids(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {

@@ -183,6 +183,16 @@ pub async fn set_member(
     Ok(before)
 }
 
+/// Holds the membership row until the transaction ends.
+pub async fn lock_membership(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
+        .bind(team_id)
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn remove_member(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<bool> {
     let done = sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)

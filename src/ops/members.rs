@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::clock::Clock;
 use crate::db::{self, teams::Team, teams::TeamRole};
 use crate::error::{AppError, AppResult};
 use crate::ops::rotations::change_settings;
@@ -38,18 +39,24 @@ pub async fn set_member(
 }
 
 /// Removes a person from the team and from its rotations from the next
-/// handoff on. Refused (409) while they are on call, or when a rotation
-/// would be left with fewer than two people.
+/// handoff on, and resets the team's calendar link they knew. Refused (409)
+/// while they are on call, or when a rotation would be left with fewer than
+/// two people.
 pub async fn remove_member(
     conn: &mut PgConnection,
     team: &Team,
     actor_id: i64,
     email: &str,
-    now: DateTime<Utc>,
+    clock: &Clock,
 ) -> AppResult<()> {
     let user = db::users::by_email(conn, email)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{} is not a member of {}", email.trim(), team.name)))?;
+    // Membership first, then the team's rotations in id order (the order the
+    // extension job takes them), so concurrent changes queue, not deadlock.
+    db::teams::lock_membership(conn, team.id, user.id).await?;
+    db::rotations::lock_team(conn, team.id).await?;
+    let now = clock.now();
     let members = db::teams::members(conn, team.id).await?;
     let Some(member) = members.iter().find(|m| m.user_id == user.id) else {
         return Err(AppError::NotFound(format!(
@@ -99,6 +106,7 @@ pub async fn remove_member(
         )));
     }
     db::teams::remove_member(conn, team.id, user.id).await?;
+    db::teams::reset_calendar_secret(conn, team.id).await?;
     db::audit::record(
         conn,
         team.id,

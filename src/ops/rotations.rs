@@ -1,8 +1,9 @@
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
+use crate::clock::Clock;
 use crate::db;
 use crate::db::rotations::{self as store, Applied, Rotation, Settings};
 use crate::db::teams::Team;
@@ -39,6 +40,25 @@ fn parse_date(s: &str) -> AppResult<NaiveDate> {
             "start_date \"{s}\" is not a date; use YYYY-MM-DD, e.g. 2026-03-03"
         ))
     })
+}
+
+/// The earliest start date: history before it is not worth generating.
+const EARLIEST_START: (i32, u32, u32) = (2000, 1, 1);
+/// How far ahead a rotation may be planned to start.
+const LATEST_START_YEARS: i32 = 2;
+
+/// A start date within reach: not before 2000, at most two years ahead.
+fn check_start(date: NaiveDate, now: DateTime<Utc>) -> AppResult<NaiveDate> {
+    let (y, m, d) = EARLIEST_START;
+    let earliest = NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+    let today = now.date_naive();
+    let latest = today.with_year(today.year() + LATEST_START_YEARS).unwrap_or(today);
+    if date < earliest || date > latest {
+        return Err(AppError::Unprocessable(format!(
+            "start_date {date} is out of range: use a date between {earliest} and {latest}"
+        )));
+    }
+    Ok(date)
 }
 
 /// Applies `fields` over `base`, checking each.
@@ -88,7 +108,8 @@ async fn participant_ids(conn: &mut PgConnection, team: &Team, emails: &[String]
         .collect();
     let found: Vec<(i64, String)> = sqlx::query_as(
         "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id
-         WHERE m.team_id = $1 AND u.email = ANY($2)",
+         WHERE m.team_id = $1 AND u.email = ANY($2)
+         FOR SHARE OF m",
     )
     .bind(team.id)
     .bind(&wanted)
@@ -144,7 +165,8 @@ pub async fn create_rotation(
         .ok_or_else(|| {
             AppError::Unprocessable("start_date is required: the date of the first handoff (YYYY-MM-DD)".into())
         })
-        .and_then(parse_date)?;
+        .and_then(parse_date)
+        .and_then(|d| check_start(d, now))?;
     let settings = resolve(conn, team, defaults(team), fields).await?;
     let rotation = store::create(conn, team.id, &slug, &name, start, &settings, now)
         .await?
@@ -176,7 +198,7 @@ pub async fn update_rotation(
     rotation_slug: &str,
     actor_id: i64,
     fields: &RotationFields,
-    now: DateTime<Utc>,
+    clock: &Clock,
 ) -> AppResult<Option<Applied>> {
     let rotation = store::by_slug(conn, team.id, rotation_slug)
         .await?
@@ -184,6 +206,9 @@ pub async fn update_rotation(
     let rotation = store::lock(conn, rotation.id)
         .await?
         .ok_or_else(|| AppError::not_found("rotation"))?;
+    // Read the time only once the lock is held: waiting for it may have
+    // taken us past a handoff.
+    let now = clock.now();
     if let Some(name) = &fields.name {
         let name = validate::name(name)?;
         if name != rotation.name {
@@ -198,7 +223,7 @@ pub async fn update_rotation(
     let new = resolve(conn, team, base.clone(), fields).await?;
     let begun = versions.first().is_some_and(|v| v.effective_from <= now);
     let start = match fields.start_date.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => parse_date(d)?,
+        Some(d) => check_start(parse_date(d)?, now)?,
         None => rotation.start_date,
     };
     if begun && start != rotation.start_date {

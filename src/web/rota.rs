@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -72,7 +72,9 @@ async fn show_rota(
     let tz = team.tz();
     let centre_date = match q.at.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::BadRequest(format!("\"{s}\" is not a date (YYYY-MM-DD)")))?,
+            .ok()
+            .filter(|d| (1970..=2100).contains(&d.year()))
+            .ok_or_else(|| AppError::BadRequest(format!("\"{s}\" is not a date between 1970 and 2100 (YYYY-MM-DD)")))?,
         None => now.with_timezone(&tz).date_naive(),
     };
     let centre: DateTime<Utc> = if q.at.is_some() {

@@ -44,10 +44,42 @@ struct NextQuery {
 }
 
 /// Only local paths, so the sign-in page cannot redirect elsewhere.
+/// Browsers drop tabs and newlines inside URLs and read `\\` as `/`, so a
+/// path with either could still lead off-site: such a path goes home.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/teams/platform?at=2026-12-01")),
+            "/teams/platform?at=2026-12-01"
+        );
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\nb",
+            "/a b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
     }
 }
 

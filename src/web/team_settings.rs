@@ -209,7 +209,7 @@ async fn remove_member_form(
     CsrfForm(form): CsrfForm<RemoveForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    match remove_member(&mut tx, &m.0.team, m.0.user().id, &form.email, state.clock.now()).await {
+    match remove_member(&mut tx, &m.0.team, m.0.user().id, &form.email, &state.clock).await {
         Ok(()) => {
             tx.commit().await?;
             flash(&session, format!("{} was removed from {}", form.email, m.0.team.name)).await;
@@ -352,7 +352,7 @@ async fn update_rotation_form(
     let result = async {
         let fields = form.fields()?;
         let mut tx = state.db.begin().await?;
-        let applied = update_rotation(&mut tx, team, &rotation, m.0.user().id, &fields, state.clock.now()).await?;
+        let applied = update_rotation(&mut tx, team, &rotation, m.0.user().id, &fields, &state.clock).await?;
         tx.commit().await?;
         Ok::<_, AppError>(applied)
     }

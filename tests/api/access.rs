@@ -325,6 +325,8 @@ async fn sessions_expire_when_idle_and_activity_keeps_them_alive() {
             .await
             .unwrap()
     };
+    // The first page after sign-in issues a fresh CSRF token (a write).
+    assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
     let first = expiry().await;
     // Reading a page moments later writes nothing.
     assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
@@ -342,4 +344,130 @@ async fn sessions_expire_when_idle_and_activity_keeps_them_alive() {
         web.get(app.url("/")).send().await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn members_of_one_team_cannot_change_another() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 2).await;
+    let other = f.app.team("payments", "America/New_York").await;
+    let boss = f.app.user("boss@example.com", "Other Boss", "UTC", false).await;
+    f.app.add(&other, &boss, TeamRole::Manager).await;
+    let token = f.app.token(&boss).await;
+    let calls = [
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/teams/platform/rotations/weekly",
+            json!({"handoff_time": "11:00"}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/teams/platform/rotations",
+            json!({"slug": "x", "start_date": "2026-12-01", "participants": ["p0@example.com", "p1@example.com"]}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/teams/platform/members/boss@example.com",
+            json!({"role": "manager"}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/teams/platform/members/p0@example.com",
+            json!({}),
+        ),
+    ];
+    for (method, path, body) in calls {
+        let (status, res) = f.app.send_json(method.clone(), &token, path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {res}");
+    }
+    let web = f.app.sign_in("boss@example.com").await;
+    let page = web.get(f.app.url("/")).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_of(&page);
+    let res = web
+        .post(f.app.url("/teams/platform/members"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "boss@example.com"),
+            ("role", "manager"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (_, team) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform").await;
+    assert!(!team.to_string().contains("boss@example.com"));
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor_id = $1 AND team_id = $2")
+        .bind(boss.id)
+        .bind(f.team.id)
+        .fetch_one(&f.app.db)
+        .await
+        .unwrap();
+    assert_eq!(audit, 0);
+}
+
+#[tokio::test]
+async fn a_removed_member_loses_the_team_calendar() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let leaver = f.app.user("leaver@example.com", "Lee Leaver", "UTC", false).await;
+    f.app.add(&f.team, &leaver, TeamRole::Member).await;
+    let token = f.app.token(&leaver).await;
+    let (_, team) = f.app.get_json(&token, "/api/v1/teams/platform").await;
+    let known = team["calendar_url"].as_str().unwrap().to_owned();
+    assert_eq!(api().get(&known).send().await.unwrap().status(), StatusCode::OK);
+    let res = api()
+        .delete(f.app.url("/api/v1/teams/platform/members/leaver@example.com"))
+        .bearer_auth(&f.manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(api().get(&known).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        f.app.get_json(&token, "/api/v1/teams/platform").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, fresh) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform").await;
+    assert_eq!(
+        api()
+            .get(fresh["calendar_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn every_form_that_changes_something_demands_the_csrf_token() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 2).await;
+    let admin = f.app.user("admin@example.com", "Admin", "UTC", true).await;
+    let web = f.app.sign_in(&admin.email).await;
+    let posts = [
+        "/logout",
+        "/setup",
+        "/login",
+        "/profile",
+        "/profile/password",
+        "/profile/tokens",
+        "/profile/tokens/1/revoke",
+        "/profile/calendar/reset",
+        "/admin/users",
+        "/admin/teams",
+        "/teams/platform/members",
+        "/teams/platform/members/remove",
+        "/teams/platform/rotations",
+        "/teams/platform/rotations/weekly",
+        "/teams/platform/calendar/reset",
+    ];
+    for path in posts {
+        let res = web
+            .post(f.app.url(path))
+            .form(&[("email", "x@example.com")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // Still signed in: /logout without a token did nothing.
+    assert_eq!(web.get(f.app.url("/")).send().await.unwrap().status(), StatusCode::OK);
 }

@@ -32,6 +32,30 @@ async fn the_extension_job_runs_once_across_processes_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn while_one_process_runs_the_job_another_skips_it() {
+    let now = t("2026-11-26T12:00:00Z");
+    let f = fixture(now, "Europe/London", "2026-11-03", 3).await;
+    // Another process is in the middle of its run: it holds the job's lock.
+    let mut other = f.app.db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(x'726f7461'::bigint)")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let later = now + Duration::weeks(4);
+    assert_eq!(
+        rota::jobs::extend_schedules(&f.app.db, later).await.unwrap(),
+        None,
+        "skipped"
+    );
+    other.rollback().await.unwrap();
+    assert_eq!(
+        rota::jobs::extend_schedules(&f.app.db, later).await.unwrap(),
+        Some(8),
+        "four weeks, two roles"
+    );
+}
+
+#[tokio::test]
 async fn the_database_refuses_overlapping_shifts_and_double_roles() {
     let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
     let overlap = sqlx::query(

@@ -103,9 +103,6 @@ async fn changing_settings_never_touches_a_shift_that_has_started() {
     let now = t("2026-11-26T12:00:00Z"); // a Thursday, mid-week
     let f = fixture(now, "Europe/London", "2026-09-01", 4).await;
     let path = "/api/v1/teams/platform/shifts?from=2026-08-01T00:00:00Z&to=2027-06-01T00:00:00Z";
-    let (_, before) = f.app.get_json(&f.manager_token, path).await;
-    let history = shifts_started_before(&before, now);
-    assert!(history.len() > 20);
 
     let extra = f
         .app
@@ -118,7 +115,14 @@ async fn changing_settings_never_touches_a_shift_that_has_started() {
         json!({"primary_sla_minutes": 3, "secondary_sla_minutes": 20}),
         json!({"timezone": "America/New_York", "handoff_weekday": "wednesday"}),
     ];
-    for change in changes {
+    for (i, change) in changes.into_iter().enumerate() {
+        // Each change a little later, across handoffs: what had started by
+        // then must stay as it was.
+        let at = now + Duration::days(3 * i as i64);
+        f.app.clock.set(at);
+        let (_, current) = f.app.get_json(&f.manager_token, path).await;
+        let history = shifts_started_before(&current, at);
+        assert!(history.len() > 20);
         let (status, body) = f
             .app
             .patch_json(
@@ -129,11 +133,17 @@ async fn changing_settings_never_touches_a_shift_that_has_started() {
             .await;
         assert_eq!(status, StatusCode::OK, "{change}: {body}");
         let (_, after) = f.app.get_json(&f.manager_token, path).await;
-        assert_eq!(shifts_started_before(&after, now), history, "after {change}");
+        assert_eq!(shifts_started_before(&after, at), history, "after {change}");
         assert_tiled(&after);
     }
-    // The current week's on-call and SLA stay as they were.
-    let (_, oncall) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform/oncall").await;
+    // The week that was current at the first change kept its SLA.
+    let (_, oncall) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/oncall?at=2026-11-26T12:00:00Z",
+        )
+        .await;
     assert_eq!(oncall["rotations"][0]["primary"]["sla_minutes"], 5, "{oncall}");
     let (_, rotation) = f
         .app
@@ -218,4 +228,88 @@ async fn concurrent_edits_leave_a_consistent_schedule() {
         )
         .await;
     assert_tiled(&list);
+}
+
+#[tokio::test]
+async fn a_rotation_that_has_not_started_can_be_edited_and_its_members_removed() {
+    let now = t("2026-11-26T12:00:00Z");
+    let f = fixture(now, "Europe/London", "2026-12-08", 3).await;
+    let (status, body) = f
+        .app
+        .patch_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/rotations/weekly",
+            json!({"start_date": "2026-12-02", "handoff_weekday": "wednesday", "handoff_time": "09:00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/shifts?from=2026-11-01T00:00:00Z&to=2027-03-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(list[0]["starts_at"], "2026-12-02T09:00:00Z", "{list}");
+    assert_tiled(&list);
+    let res = crate::common::api()
+        .delete(f.app.url("/api/v1/teams/platform/members/p2@example.com"))
+        .bearer_auth(&f.manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (_, list) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/shifts?from=2026-11-01T00:00:00Z&to=2027-03-01T00:00:00Z",
+        )
+        .await;
+    assert!(!list.to_string().contains("p2@example.com"));
+    assert_eq!(list[0]["starts_at"], "2026-12-02T09:00:00Z");
+    assert_tiled(&list);
+}
+
+#[tokio::test]
+async fn a_second_edit_in_the_same_week_replaces_the_first() {
+    let now = t("2026-11-26T12:00:00Z");
+    let f = fixture(now, "Europe/London", "2026-09-01", 3).await;
+    let path = "/api/v1/teams/platform/rotations/weekly";
+    let (status, _) = f
+        .app
+        .patch_json(&f.manager_token, path, json!({"handoff_time": "08:00"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    f.app.clock.set(now + Duration::hours(20));
+    let (status, _) = f
+        .app
+        .patch_json(
+            &f.manager_token,
+            path,
+            json!({"participants": ["p2@example.com", "p0@example.com"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/shifts?from=2026-11-24T00:00:00Z&to=2027-02-01T00:00:00Z",
+        )
+        .await;
+    assert_tiled(&list);
+    let next: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["starts_at"] == "2026-12-01T10:00:00Z")
+        .collect();
+    assert_eq!(next.len(), 2, "the change still starts at the next handoff: {list}");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["email"] != "p1@example.com" || t(s["starts_at"].as_str().unwrap()) < t("2026-12-01T10:00:00Z"))
+    );
 }

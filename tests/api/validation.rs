@@ -170,3 +170,65 @@ async fn bad_form_input_re_renders_the_page_with_its_message() {
         "what was typed is kept"
     );
 }
+
+#[tokio::test]
+async fn dates_out_of_reach_are_refused_without_work() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let before = snapshot(&f).await;
+    for date in ["-5000-01-01", "+262143-12-31", "1999-12-31", "2029-01-01", "2026-02-30"] {
+        let (status, res) = f
+            .app
+            .post_json(
+                &f.manager_token,
+                "/api/v1/teams/platform/rotations",
+                json!({"slug": "far", "start_date": date, "participants": ["p0@example.com", "p1@example.com"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{date}: {res}");
+    }
+    assert_eq!(snapshot(&f).await, before);
+    let web = f.app.sign_in("p0@example.com").await;
+    for at in ["+262143-12-31", "-5000-01-01", "2200-01-01"] {
+        let res = web
+            .get(f.app.url(&format!("/teams/platform?at={at}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{at}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_only_returns_to_local_pages() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 2).await;
+    for (next, expected) in [
+        ("/teams/platform", "/teams/platform"),
+        ("/\t/evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/a\nb", "/"),
+    ] {
+        let client = crate::common::browser();
+        let page = client
+            .get(f.app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = crate::common::csrf_of(&page);
+        let res = client
+            .post(f.app.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "p0@example.com"),
+                ("password", crate::common::PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(res.headers()["location"], expected, "{next:?}");
+    }
+}

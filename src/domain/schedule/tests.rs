@@ -153,6 +153,29 @@ fn assert_handoff_rule(tz: Tz, time: NaiveTime, weekday: Weekday, at: DateTime<U
     assert_eq!(local_to_instant(tz, date, time), at);
 }
 
+/// Every zone chrono-tz knows, not a sample: Tuesday handoffs at midnight
+/// and at 02:30 (the hours DST changes like best) from 2020 to 2040.
+#[test]
+fn every_zone_tiles_2020_to_2040_at_the_awkward_hours() {
+    let until = t("2040-12-31T00:00:00Z");
+    for tz in chrono_tz::TZ_VARIANTS {
+        for time in [
+            NaiveTime::from_hms_opt(0, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        ] {
+            let rule = Rule::initial(tz, Weekday::Tue, time, d("2020-01-07"), vec![0, 1, 2]);
+            let weeks = rule.weeks_until(0, until);
+            for pair in weeks.windows(2) {
+                assert_eq!(pair[0].ends_at, pair[1].starts_at, "{tz}");
+                assert!(pair[0].starts_at < pair[0].ends_at, "{tz}");
+            }
+            for w in &weeks {
+                assert_handoff_rule(tz, time, Weekday::Tue, w.starts_at);
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -214,6 +237,16 @@ proptest! {
         for w in &weeks[1..] {
             prop_assert_ne!(w.primary, w.secondary);
             assert_handoff_rule(tz2, time2, wd2, w.starts_at);
+        }
+        // The person due to lead keeps their turn when they stay on.
+        let due = *old.primary(change_week);
+        if new.participants.contains(&due) {
+            prop_assert_eq!(weeks[0].primary, due);
+        }
+        for window in weeks.windows(m) {
+            let mut leads: Vec<usize> = window.iter().map(|w| w.primary).collect();
+            leads.sort_unstable();
+            prop_assert_eq!(leads, new.participants.clone());
         }
     }
 }
