@@ -78,7 +78,7 @@ pub async fn on_call_in(conn: &mut PgConnection, team_ids: &[i64], at: DateTime<
     .await
 }
 
-/// A person's shifts overlapping `[from, to)` in teams they still belong to.
+/// A person's shifts overlapping `[from, to)`, in every team (past teams keep their history).
 pub async fn for_user(
     conn: &mut PgConnection,
     user_id: i64,
