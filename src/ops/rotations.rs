@@ -236,19 +236,7 @@ pub async fn update_rotation(
     if same {
         return Ok(None);
     }
-    let before = describe(conn, &base, Some(rotation.start_date)).await?;
-    let applied = store::apply_settings(conn, &rotation, &new, start, now).await?;
-    let after = describe(conn, &new, Some(start)).await?;
-    db::audit::record(
-        conn,
-        team.id,
-        Some(actor_id),
-        now,
-        "rotation.update",
-        Some(json!({"rotation": rotation.slug, "settings": before})),
-        Some(json!({"rotation": rotation.slug, "settings": after, "effective_from": applied.effective_from})),
-    )
-    .await?;
+    let applied = apply_and_audit(conn, team, &rotation, actor_id, now, (&base, &new), start).await?;
     Ok(Some(applied))
 }
 
@@ -271,19 +259,32 @@ pub async fn change_settings(
     let before = Settings::of(latest);
     let mut after = before.clone();
     edit(&mut after);
-    let applied = store::apply_settings(conn, &rotation, &after, rotation.start_date, now).await?;
-    let (b, a) = (
-        describe(conn, &before, None).await?,
-        describe(conn, &after, None).await?,
-    );
+    let start = rotation.start_date;
+    let applied = apply_and_audit(conn, team, &rotation, actor_id, now, (&before, &after), start).await?;
+    Ok(applied)
+}
+
+/// Applies `after` and records the change with what it replaced.
+async fn apply_and_audit(
+    conn: &mut PgConnection,
+    team: &Team,
+    rotation: &Rotation,
+    actor_id: i64,
+    now: DateTime<Utc>,
+    (before, after): (&Settings, &Settings),
+    start: NaiveDate,
+) -> AppResult<Applied> {
+    let old = describe(conn, before, Some(rotation.start_date)).await?;
+    let applied = store::apply_settings(conn, rotation, after, start, now).await?;
+    let new = describe(conn, after, Some(start)).await?;
     db::audit::record(
         conn,
         team.id,
         Some(actor_id),
         now,
         "rotation.update",
-        Some(json!({"rotation": rotation.slug, "settings": b})),
-        Some(json!({"rotation": rotation.slug, "settings": a, "effective_from": applied.effective_from})),
+        Some(json!({"rotation": rotation.slug, "settings": old})),
+        Some(json!({"rotation": rotation.slug, "settings": new, "effective_from": applied.effective_from})),
     )
     .await?;
     Ok(applied)
