@@ -72,3 +72,46 @@ where
 fn cause(e: &dyn Error) -> String {
     e.source().map_or_else(|| e.to_string(), ToString::to_string)
 }
+
+/// A JSON body kept as sent too, for checking a signature over its bytes.
+pub struct SignedJson<T> {
+    pub value: T,
+    pub bytes: axum::body::Bytes,
+}
+
+impl<T, S> FromRequest<S> for SignedJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType(
+                "Send the body as JSON, with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB)".into()))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest("The body is not valid UTF-8".into()))?;
+        let value = serde_json::from_str::<T>(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                AppError::Unprocessable(format!("The body does not have the expected fields: {e}"))
+            }
+            _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
+        })?;
+        Ok(SignedJson { value, bytes })
+    }
+}

@@ -1,14 +1,17 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod hooks;
 pub mod json;
 pub mod me;
+pub mod pages;
+pub mod recovery;
 pub mod rotations;
 pub mod schedule;
 pub mod teams;
 pub mod users;
 
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -39,6 +42,23 @@ pub fn router() -> Router<AppState> {
         )
         .route("/teams/{team}/oncall", get(schedule::show_oncall))
         .route("/teams/{team}/shifts", get(schedule::list_shifts))
+        .route("/hooks/alertmanager", post(hooks::alertmanager))
+        .route("/hooks/grafana", post(hooks::grafana))
+        .route("/hooks/pagerduty", post(hooks::pagerduty))
+        .route("/teams/{team}/pages", get(pages::list_pages).post(pages::create_page))
+        .route("/pages/{id}", patch(pages::correct_page).delete(pages::delete_page))
+        .route("/teams/{team}/recovery-days", get(recovery::list_recovery_days))
+        .route("/recovery-days/{id}", patch(recovery::choose_recovery))
+        .route(
+            "/teams/{team}/holidays/{date}",
+            put(recovery::put_holiday).delete(recovery::delete_holiday),
+        )
+        .route("/teams/{team}/policy", patch(recovery::update_policy))
+        .route("/teams/{team}/integration-tokens", post(recovery::create_integration))
+        .route(
+            "/teams/{team}/integration-tokens/{id}",
+            delete(recovery::revoke_integration),
+        )
 }
 
 #[derive(OpenApi)]
@@ -62,6 +82,20 @@ pub fn router() -> Router<AppState> {
         rotations::update_rotation,
         schedule::show_oncall,
         schedule::list_shifts,
+        hooks::alertmanager,
+        hooks::grafana,
+        hooks::pagerduty,
+        pages::create_page,
+        pages::list_pages,
+        pages::correct_page,
+        pages::delete_page,
+        recovery::list_recovery_days,
+        recovery::choose_recovery,
+        recovery::put_holiday,
+        recovery::delete_holiday,
+        recovery::update_policy,
+        recovery::create_integration,
+        recovery::revoke_integration,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),
@@ -71,6 +105,8 @@ pub fn router() -> Router<AppState> {
         (name = "teams", description = "Teams and their members"),
         (name = "rotations", description = "Rotation settings"),
         (name = "schedule", description = "Who is on call, and shifts"),
+        (name = "pages", description = "Pages from alerting tools or by hand"),
+        (name = "recovery", description = "Recovery days, holidays and the out-of-hours policy"),
     )
 )]
 pub struct ApiDoc;

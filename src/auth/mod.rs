@@ -231,3 +231,43 @@ where
         }
     }
 }
+
+/// An alerting tool, by its team's integration token; 401 otherwise.
+pub struct IntegrationCaller {
+    pub integration: crate::db::integrations::Integration,
+    pub team: Team,
+}
+
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+impl IntegrationCaller {
+    /// The integration behind the request's bearer token, if it is one.
+    pub async fn find(parts: &Parts, state: &AppState) -> Result<Option<Self>, AppError> {
+        let Some(token) = bearer(parts) else { return Ok(None) };
+        let mut conn = state.db.acquire().await?;
+        let Some(integration) = crate::db::integrations::by_hash(&mut conn, &secrets::token_hash(token)).await? else {
+            return Ok(None);
+        };
+        let team = crate::db::teams::by_id(&mut conn, integration.team_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("integration without team")))?;
+        Ok(Some(IntegrationCaller { integration, team }))
+    }
+}
+
+impl FromRequestParts<AppState> for IntegrationCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        IntegrationCaller::find(parts, state)
+            .await?
+            .ok_or_else(|| AppError::Unauthorized)
+    }
+}

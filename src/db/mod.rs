@@ -2,6 +2,10 @@
 //! caller owns the transaction.
 
 pub mod audit;
+pub mod holidays;
+pub mod integrations;
+pub mod pages;
+pub mod recovery;
 pub mod rotations;
 pub mod shifts;
 pub mod teams;

@@ -83,6 +83,13 @@ pub async fn insert(conn: &mut PgConnection, slug: &str, name: &str, timezone: &
     .await
 }
 
+pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Team>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 pub async fn by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Team>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams WHERE slug = $1"))
         .bind(slug)

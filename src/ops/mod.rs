@@ -3,6 +3,8 @@
 //! what it changed.
 
 pub mod members;
+pub mod pages;
+pub mod recovery;
 pub mod rotations;
 pub mod teams;
 pub mod users;

@@ -8,5 +8,6 @@ mod access;
 mod calendar;
 mod jobs;
 mod pages;
+mod recovery;
 mod schedule;
 mod validation;

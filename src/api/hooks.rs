@@ -1,0 +1,167 @@
+//! Webhooks from alerting tools, each authenticated by a team's
+//! integration token. Bodies are the tools' own (see shared samples).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::api::json::SignedJson;
+use crate::app::AppState;
+use crate::auth::IntegrationCaller;
+use crate::db::pages::Report;
+use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ops::pages::{default_rotation, record};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Received {
+    /// Ids of the pages the body created or updated, in its order.
+    pub pages: Vec<i64>,
+}
+
+async fn record_all(
+    state: &AppState,
+    caller: &IntegrationCaller,
+    source: &str,
+    alerts: Vec<Alert>,
+) -> AppResult<Json<Received>> {
+    let mut tx = state.db.begin().await?;
+    let rotation_id = match caller.integration.rotation_id {
+        Some(r) => Some(r),
+        None => default_rotation(&mut tx, caller.team.id, &caller.team.name).await?,
+    };
+    let now = state.clock.now();
+    let mut pages = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let report = Report {
+            team_id: caller.team.id,
+            rotation_id,
+            source: source.into(),
+            dedup_key: a.dedup_key,
+            summary: a.summary,
+            link: a.link,
+            severity: a.severity,
+            fired_at: a.fired_at,
+            acknowledged_at: a.acknowledged_at,
+            resolved_at: a.resolved_at,
+            worked_until: None,
+        };
+        pages.push(record(&mut tx, &report, None, now).await?);
+    }
+    tx.commit().await?;
+    Ok(Json(Received { pages }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/hooks/alertmanager",
+    tag = "pages",
+    security(("bearer" = [])),
+    request_body(content = Object, description = "Alertmanager webhook, version 4"),
+    responses(
+        (status = 200, description = "Every alert recorded, each by its fingerprint", body = Received),
+        (status = 400, description = "Not JSON, or not UTF-8", body = ErrorBody),
+        (status = 401, description = "No valid integration token", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json", body = ErrorBody),
+        (status = 422, description = "Not an Alertmanager body", body = ErrorBody),
+    )
+)]
+pub async fn alertmanager(
+    State(state): State<AppState>,
+    caller: IntegrationCaller,
+    body: SignedJson<AlertmanagerBody>,
+) -> AppResult<Json<Received>> {
+    record_all(&state, &caller, "alertmanager", from_alertmanager(body.value)).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/hooks/grafana",
+    tag = "pages",
+    security(("bearer" = [])),
+    request_body(content = Object, description = "Grafana alerting webhook contact point"),
+    responses(
+        (status = 200, description = "Every alert recorded", body = Received),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No valid integration token", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not a Grafana body", body = ErrorBody),
+    )
+)]
+pub async fn grafana(
+    State(state): State<AppState>,
+    caller: IntegrationCaller,
+    body: SignedJson<AlertmanagerBody>,
+) -> AppResult<Json<Received>> {
+    record_all(&state, &caller, "grafana", from_alertmanager(body.value)).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/hooks/pagerduty",
+    tag = "pages",
+    security(("bearer" = [])),
+    request_body(content = Object, description = "PagerDuty V3 webhook; signed when the integration has a secret"),
+    responses(
+        (status = 200, description = "The incident recorded (other event types are accepted and ignored)", body = Received),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No valid integration token, or a bad signature", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not a PagerDuty V3 body", body = ErrorBody),
+    )
+)]
+pub async fn pagerduty(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: IntegrationCaller,
+    body: SignedJson<PagerDutyBody>,
+) -> AppResult<(StatusCode, Json<Received>)> {
+    if let Some(secret) = &caller.integration.signing_secret {
+        let sent = headers
+            .get("x-pagerduty-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !signature_matches(secret, &body.bytes, sent) {
+            return Err(AppError::Unauthorized);
+        }
+    }
+    let alerts: Vec<Alert> = from_pagerduty(body.value).into_iter().collect();
+    let received = record_all(&state, &caller, "pagerduty", alerts).await?;
+    Ok((StatusCode::OK, received))
+}
+
+/// PagerDuty sends `v1=<hex HMAC-SHA256 of the body>`, possibly several,
+/// comma-separated, while a secret is being rotated.
+fn signature_matches(secret: &str, body: &[u8], header: &str) -> bool {
+    header
+        .split(',')
+        .filter_map(|s| s.trim().strip_prefix("v1="))
+        .any(|hex_sig| {
+            let Ok(sig) = hex::decode(hex_sig) else { return false };
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+                return false;
+            };
+            mac.update(body);
+            mac.verify_slice(&sig).is_ok()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagerduty_signatures_are_checked_against_the_body() {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(b"{}");
+        let good = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(signature_matches("s3cret", b"{}", &good));
+        assert!(signature_matches("s3cret", b"{}", &format!("v1=00ff, {good}")));
+        assert!(!signature_matches("s3cret", b"{ }", &good));
+        assert!(!signature_matches("other", b"{}", &good));
+        assert!(!signature_matches("s3cret", b"{}", ""));
+    }
+}

@@ -1,0 +1,338 @@
+//! Pages through the API: report, list, correct, remove.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::api::json::{ApiJson, ApiQuery};
+use crate::app::AppState;
+use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
+use crate::db;
+use crate::db::pages::{Page, Report};
+use crate::db::teams::Team;
+use crate::domain::recovery::{Policy, classify, sla};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ops::pages::{Correction, correct, default_rotation, delete, may_change, record};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PageInfo {
+    pub id: i64,
+    pub source: String,
+    pub dedup_key: String,
+    pub summary: String,
+    pub link: Option<String>,
+    pub severity: Option<String>,
+    pub fired_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub worked_until: Option<DateTime<Utc>>,
+    pub responder_email: Option<String>,
+    /// The responder's role when it fired: `primary`, `secondary`, or null.
+    pub role: Option<String>,
+    /// `met`, `missed` or `unacknowledged`, against the role's SLA.
+    pub sla: String,
+    /// `sleep`, `weekend`, `holiday` or `working`, in the responder's zone.
+    pub out_of_hours: String,
+    /// Minutes from acknowledgement (or firing) to the end of the work.
+    pub engaged_minutes: i64,
+}
+
+/// What classifying a team's pages needs, fetched once per request.
+pub struct Classifier {
+    team_tz: Tz,
+    policy: Policy,
+    holidays: BTreeSet<NaiveDate>,
+}
+
+impl Classifier {
+    pub async fn for_team(conn: &mut sqlx::PgConnection, team: &Team) -> AppResult<Self> {
+        Ok(Classifier {
+            team_tz: team.tz(),
+            policy: db::holidays::policy(conn, team.id).await?,
+            holidays: db::holidays::dates(conn, team.id).await?,
+        })
+    }
+
+    pub fn info(&self, p: &Page) -> PageInfo {
+        let tz = p
+            .responder_timezone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(self.team_tz);
+        let (start, end) = p.engagement();
+        PageInfo {
+            id: p.id,
+            source: p.source.clone(),
+            dedup_key: p.dedup_key.clone(),
+            summary: p.summary.clone(),
+            link: p.link.clone(),
+            severity: p.severity.clone(),
+            fired_at: p.fired_at,
+            acknowledged_at: p.acknowledged_at,
+            resolved_at: p.resolved_at,
+            worked_until: p.worked_until,
+            responder_email: p.responder_email.clone(),
+            role: p.responder_role.clone(),
+            sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes).as_str().into(),
+            out_of_hours: classify(p.fired_at, tz, &self.policy, &self.holidays).as_str().into(),
+            engaged_minutes: (end - start).num_minutes(),
+        }
+    }
+}
+
+/// Whoever reports a page for `{team}`: its integration token, or a member.
+pub enum Reporter {
+    Integration(IntegrationCaller),
+    Member(TeamMember<ApiUser>),
+}
+
+impl FromRequestParts<AppState> for Reporter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(i) = IntegrationCaller::find(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            let params = RawPathParams::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let slug = params
+                .iter()
+                .find(|(k, _)| *k == "team")
+                .map(|(_, v)| v.to_owned())
+                .unwrap_or_default();
+            if i.team.slug != slug {
+                return Err(
+                    AppError::forbidden("This integration token reports pages for another team").into_response(),
+                );
+            }
+            return Ok(Reporter::Integration(i));
+        }
+        TeamMember::<ApiUser>::from_request_parts(parts, state)
+            .await
+            .map(Reporter::Member)
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewPage {
+    /// The same key twice is the same page.
+    pub dedup_key: String,
+    pub summary: String,
+    /// Free text naming the tool; `api` when absent.
+    pub source: Option<String>,
+    pub fired_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When work ended, if after the resolve.
+    pub worked_until: Option<DateTime<Utc>>,
+    /// Who responded; a member logging a page by default responds themself.
+    pub responder_email: Option<String>,
+    /// The rotation's slug, when the team has several.
+    pub rotation: Option<String>,
+    pub link: Option<String>,
+    pub severity: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/teams/{team}/pages",
+    tag = "pages",
+    security(("bearer" = [])),
+    params(("team" = String, Path, description = "The team's slug")),
+    request_body = NewPage,
+    responses(
+        (status = 201, description = "Recorded (a repeat of a known dedup_key updates that page)", body = PageInfo),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "An integration token of another team", body = ErrorBody),
+        (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "Invalid times, an unknown responder or rotation", body = ErrorBody),
+    )
+)]
+pub async fn create_page(
+    State(state): State<AppState>,
+    reporter: Reporter,
+    ApiJson(body): ApiJson<NewPage>,
+) -> AppResult<(StatusCode, Json<PageInfo>)> {
+    let (team, bound_rotation, caller) = match &reporter {
+        Reporter::Integration(i) => (&i.team, i.integration.rotation_id, None),
+        Reporter::Member(m) => (&m.team, None, Some(m.user())),
+    };
+    for (name, value, max) in [("dedup_key", &body.dedup_key, 200), ("summary", &body.summary, 500)] {
+        if value.trim().is_empty() || value.chars().count() > max {
+            return Err(AppError::Unprocessable(format!("{name} needs 1 to {max} characters")));
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    let rotation_id = match (&body.rotation, bound_rotation) {
+        (Some(slug), _) => Some(
+            db::rotations::by_slug(&mut tx, team.id, slug)
+                .await?
+                .map(|r| r.id)
+                .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?,
+        ),
+        (None, Some(r)) => Some(r),
+        (None, None) => default_rotation(&mut tx, team.id, &team.name).await?,
+    };
+    let responder = match body.responder_email.as_deref().or(caller.map(|u| u.email.as_str())) {
+        Some(email) => Some(member_id(&mut tx, team, email).await?),
+        None => None,
+    };
+    let report = Report {
+        team_id: team.id,
+        rotation_id,
+        source: body
+            .source
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "api".into()),
+        dedup_key: body.dedup_key.trim().into(),
+        summary: body.summary.trim().into(),
+        link: body.link.clone(),
+        severity: body.severity.clone(),
+        fired_at: body.fired_at,
+        acknowledged_at: body.acknowledged_at,
+        resolved_at: body.resolved_at,
+        worked_until: body.worked_until,
+    };
+    let id = record(&mut tx, &report, responder, state.clock.now()).await?;
+    let page = db::pages::by_id(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("page"))?;
+    let info = Classifier::for_team(&mut tx, team).await?.info(&page);
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+async fn member_id(conn: &mut sqlx::PgConnection, team: &Team, email: &str) -> AppResult<i64> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.team_id = $1 AND u.email = lower($2)",
+    )
+    .bind(team.id)
+    .bind(email.trim())
+    .fetch_optional(conn)
+    .await?;
+    id.ok_or_else(|| AppError::Unprocessable(format!("{} is not a member of {}", email.trim(), team.name)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagesQuery {
+    /// RFC 3339; 28 days before `to` when absent.
+    pub from: Option<DateTime<Utc>>,
+    /// RFC 3339; now when absent.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this responder's pages (e-mail).
+    pub person: Option<String>,
+    /// Only pages out of hours (sleep, weekend or holiday).
+    pub out_of_hours: Option<bool>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/teams/{team}/pages",
+    tag = "pages",
+    security(("bearer" = [])),
+    params(("team" = String, Path, description = "The team's slug"), PagesQuery),
+    responses(
+        (status = 200, description = "Pages fired in [from, to), newest first", body = [PageInfo]),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+    )
+)]
+pub async fn list_pages(
+    State(state): State<AppState>,
+    member: TeamMember<ApiUser>,
+    ApiQuery(q): ApiQuery<PagesQuery>,
+) -> AppResult<Json<Vec<PageInfo>>> {
+    let to = q.to.unwrap_or_else(|| state.clock.now() + Duration::seconds(1));
+    let from = q.from.unwrap_or(to - Duration::days(28));
+    if to <= from || to - from > Duration::days(800) {
+        return Err(AppError::Unprocessable(
+            "Use a window with from before to, at most 800 days long".into(),
+        ));
+    }
+    let mut conn = state.db.acquire().await?;
+    let person = match q.person.as_deref() {
+        Some(email) => Some(member_id(&mut conn, &member.team, email).await?),
+        None => None,
+    };
+    let pages = db::pages::for_team(&mut conn, member.team.id, from, to, person).await?;
+    let c = Classifier::for_team(&mut conn, &member.team).await?;
+    let list = pages
+        .iter()
+        .map(|p| c.info(p))
+        .filter(|p| !q.out_of_hours.unwrap_or(false) || p.out_of_hours != "working")
+        .collect();
+    Ok(Json(list))
+}
+
+async fn changeable(conn: &mut sqlx::PgConnection, id: i64, caller: &ApiUser) -> AppResult<Page> {
+    let page = db::pages::by_id(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("page"))?;
+    if !may_change(conn, &page, caller.0.id, caller.0.is_admin).await? {
+        return Err(AppError::not_found("page"));
+    }
+    Ok(page)
+}
+
+#[utoipa::path(
+    patch,
+    path = "/pages/{id}",
+    tag = "pages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The page's id")),
+    request_body = Correction,
+    responses(
+        (status = 200, description = "Corrected; recovery days re-derived", body = PageInfo),
+        (status = 403, description = "Neither its responder nor a manager", body = ErrorBody),
+        (status = 404, description = "No such page in the caller's teams", body = ErrorBody),
+        (status = 422, description = "Times out of order", body = ErrorBody),
+    )
+)]
+pub async fn correct_page(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(c): ApiJson<Correction>,
+) -> AppResult<Json<PageInfo>> {
+    let mut tx = state.db.begin().await?;
+    let page = changeable(&mut tx, id, &caller).await?;
+    let after = correct(&mut tx, page.id, &c, caller.0.id, state.clock.now()).await?;
+    let team = db::teams::by_id(&mut tx, after.team_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("team"))?;
+    let info = Classifier::for_team(&mut tx, &team).await?.info(&after);
+    tx.commit().await?;
+    Ok(Json(info))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/pages/{id}",
+    tag = "pages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The page's id")),
+    responses(
+        (status = 204, description = "Removed; recovery days re-derived"),
+        (status = 403, description = "Neither its responder nor a manager", body = ErrorBody),
+        (status = 404, description = "No such page in the caller's teams", body = ErrorBody),
+    )
+)]
+pub async fn delete_page(State(state): State<AppState>, caller: ApiUser, Path(id): Path<i64>) -> AppResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let page = changeable(&mut tx, id, &caller).await?;
+    delete(&mut tx, page.id, caller.0.id, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

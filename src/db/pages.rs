@@ -1,0 +1,194 @@
+//! Pages: one row per alert, however many times its tool reports it.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// What one report says about a page; absent times leave what is known.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub team_id: i64,
+    pub rotation_id: Option<i64>,
+    pub source: String,
+    pub dedup_key: String,
+    pub summary: String,
+    pub link: Option<String>,
+    pub severity: Option<String>,
+    pub fired_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub worked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Page {
+    pub id: i64,
+    pub team_id: i64,
+    pub team_slug: String,
+    pub rotation_id: Option<i64>,
+    pub source: String,
+    pub dedup_key: String,
+    pub summary: String,
+    pub link: Option<String>,
+    pub severity: Option<String>,
+    pub fired_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub worked_until: Option<DateTime<Utc>>,
+    pub responder_id: Option<i64>,
+    pub responder_role: Option<String>,
+    pub sla_minutes: Option<i32>,
+    pub responder_email: Option<String>,
+    pub responder_name: Option<String>,
+    pub responder_timezone: Option<String>,
+}
+
+impl Page {
+    /// The time the responder spent: from acknowledgement (or firing) to
+    /// an entered end (or the resolve). Unresolved pages count an instant.
+    pub fn engagement(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = self.acknowledged_at.unwrap_or(self.fired_at);
+        let end = self.worked_until.or(self.resolved_at).unwrap_or(start).max(start);
+        (start, end)
+    }
+}
+
+const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id, p.source, p.dedup_key,
+        p.summary, p.link, p.severity, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
+        p.responder_id, p.responder_role, p.sla_minutes,
+        u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone
+    FROM pages p JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.responder_id";
+
+/// Records a report, merging it into the page it repeats: the earliest
+/// firing and acknowledgement and the latest resolve win, so retries and
+/// out-of-order deliveries make the same page. Returns its id.
+pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
+                            fired_at, acknowledged_at, resolved_at, worked_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (team_id, source, dedup_key) DO UPDATE SET
+            fired_at = LEAST(pages.fired_at, EXCLUDED.fired_at),
+            acknowledged_at = LEAST(pages.acknowledged_at, EXCLUDED.acknowledged_at),
+            resolved_at = GREATEST(pages.resolved_at, EXCLUDED.resolved_at),
+            worked_until = COALESCE(EXCLUDED.worked_until, pages.worked_until),
+            summary = CASE WHEN EXCLUDED.summary = '' THEN pages.summary ELSE EXCLUDED.summary END,
+            link = COALESCE(EXCLUDED.link, pages.link),
+            severity = COALESCE(EXCLUDED.severity, pages.severity),
+            updated_at = now()
+         RETURNING id",
+    )
+    .bind(r.team_id)
+    .bind(r.rotation_id)
+    .bind(&r.source)
+    .bind(&r.dedup_key)
+    .bind(&r.summary)
+    .bind(&r.link)
+    .bind(&r.severity)
+    .bind(r.fired_at)
+    .bind(r.acknowledged_at)
+    .bind(r.resolved_at)
+    .bind(r.worked_until)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
+    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Takes the page's row lock for a correction.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
+    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1 FOR UPDATE OF p"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn set_responder(
+    conn: &mut PgConnection,
+    id: i64,
+    responder_id: Option<i64>,
+    role: Option<&str>,
+    sla_minutes: Option<i32>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE pages SET responder_id = $2, responder_role = $3, sla_minutes = $4 WHERE id = $1")
+        .bind(id)
+        .bind(responder_id)
+        .bind(role)
+        .bind(sla_minutes)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn set_times(
+    conn: &mut PgConnection,
+    id: i64,
+    fired_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    worked_until: Option<DateTime<Utc>>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE pages SET fired_at = $2, acknowledged_at = $3, resolved_at = $4, worked_until = $5, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(fired_at)
+    .bind(acknowledged_at)
+    .bind(resolved_at)
+    .bind(worked_until)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM pages WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The team's pages fired in `[from, to)`, newest first, optionally one
+/// responder's.
+pub async fn for_team(
+    conn: &mut PgConnection,
+    team_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    responder_id: Option<i64>,
+) -> sqlx::Result<Vec<Page>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE p.team_id = $1 AND p.fired_at >= $2 AND p.fired_at < $3
+           AND ($4::bigint IS NULL OR p.responder_id = $4)
+         ORDER BY p.fired_at DESC, p.id DESC"
+    ))
+    .bind(team_id)
+    .bind(from)
+    .bind(to)
+    .bind(responder_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A person's pages whose firing falls in `[from, to)`, across teams.
+pub async fn for_responder(
+    conn: &mut PgConnection,
+    user_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<Page>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE p.responder_id = $1 AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
+    ))
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,235 @@
+//! Pages' effect on people: out-of-hours classes, SLA outcomes and
+//! recovery days, as pure functions of instants, zones and policy.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+
+use super::schedule::local_to_instant;
+
+/// A team's policy on what counts as out of hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Sleep hours, in the responder's own zone; may cross midnight.
+    pub sleep_start: NaiveTime,
+    pub sleep_end: NaiveTime,
+    /// Engagement on a weekend day or holiday at least this long grants a day.
+    pub day_threshold: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            sleep_start: NaiveTime::from_hms_opt(22, 0, 0).expect("22:00"),
+            sleep_end: NaiveTime::from_hms_opt(8, 0, 0).expect("08:00"),
+            day_threshold: Duration::minutes(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutOfHours {
+    Sleep,
+    Weekend,
+    Holiday,
+    Working,
+}
+
+impl OutOfHours {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutOfHours::Sleep => "sleep",
+            OutOfHours::Weekend => "weekend",
+            OutOfHours::Holiday => "holiday",
+            OutOfHours::Working => "working",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sla {
+    Met,
+    Missed,
+    Unacknowledged,
+}
+
+impl Sla {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sla::Met => "met",
+            Sla::Missed => "missed",
+            Sla::Unacknowledged => "unacknowledged",
+        }
+    }
+}
+
+/// Acknowledgement latency against the responder's role SLA.
+pub fn sla(fired_at: DateTime<Utc>, acknowledged_at: Option<DateTime<Utc>>, sla_minutes: Option<i32>) -> Sla {
+    match (acknowledged_at, sla_minutes) {
+        (None, _) => Sla::Unacknowledged,
+        (Some(ack), Some(m)) if ack - fired_at <= Duration::minutes(i64::from(m)) => Sla::Met,
+        (Some(_), Some(_)) => Sla::Missed,
+        (Some(_), None) => Sla::Met,
+    }
+}
+
+fn is_weekend(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The sleep period that ends on the morning of `date` (or, for a window
+/// that does not cross midnight, lies within `date`).
+fn night(date: NaiveDate, tz: Tz, p: &Policy) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start_day = if p.sleep_start > p.sleep_end {
+        date - Duration::days(1)
+    } else {
+        date
+    };
+    (
+        local_to_instant(tz, start_day, p.sleep_start),
+        local_to_instant(tz, date, p.sleep_end),
+    )
+}
+
+/// What kind of time `at` was for someone in `tz`.
+pub fn classify(at: DateTime<Utc>, tz: Tz, p: &Policy, holidays: &BTreeSet<NaiveDate>) -> OutOfHours {
+    let date = at.with_timezone(&tz).date_naive();
+    let asleep = [date, date + Duration::days(1)].iter().any(|d| {
+        let (a, b) = night(*d, tz, p);
+        a <= at && at < b
+    });
+    if asleep {
+        OutOfHours::Sleep
+    } else if is_weekend(date) {
+        OutOfHours::Weekend
+    } else if holidays.contains(&date) {
+        OutOfHours::Holiday
+    } else {
+        OutOfHours::Working
+    }
+}
+
+/// Why a recovery day was granted: the night or the day that was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trigger {
+    /// The sleep period ending on the morning of this date.
+    Night(NaiveDate),
+    /// Daytime engagement on this weekend day or holiday.
+    Day(NaiveDate),
+}
+
+impl Trigger {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Trigger::Night(_) => "night",
+            Trigger::Day(_) => "day",
+        }
+    }
+
+    pub fn date(self) -> NaiveDate {
+        match self {
+            Trigger::Night(d) | Trigger::Day(d) => d,
+        }
+    }
+
+    pub fn parse(kind: &str, date: NaiveDate) -> Option<Self> {
+        match kind {
+            "night" => Some(Trigger::Night(date)),
+            "day" => Some(Trigger::Day(date)),
+            _ => None,
+        }
+    }
+
+    /// The first date the recovery day may fall on.
+    fn earliest_day(self) -> NaiveDate {
+        match self {
+            Trigger::Night(d) => d,
+            Trigger::Day(d) => d + Duration::days(1),
+        }
+    }
+}
+
+fn overlap(a: (DateTime<Utc>, DateTime<Utc>), b: (DateTime<Utc>, DateTime<Utc>)) -> Duration {
+    let start = a.0.max(b.0);
+    let end = a.1.min(b.1);
+    if end > start { end - start } else { Duration::zero() }
+}
+
+/// The nights and days that one person's engagements (half-open intervals)
+/// interrupted, in order; each at most once, however many pages.
+pub fn triggers(
+    engagements: &[(DateTime<Utc>, DateTime<Utc>)],
+    tz: Tz,
+    p: &Policy,
+    holidays: &BTreeSet<NaiveDate>,
+) -> BTreeSet<Trigger> {
+    let mut found = BTreeSet::new();
+    let mut daytime: std::collections::BTreeMap<NaiveDate, Duration> = Default::default();
+    for &(start, end) in engagements {
+        // A zero-length engagement (nothing but a firing) still woke someone.
+        let end = end.max(start + Duration::seconds(1));
+        let first = start.with_timezone(&tz).date_naive() - Duration::days(1);
+        let last = end.with_timezone(&tz).date_naive() + Duration::days(1);
+        let mut d = first;
+        while d <= last {
+            let n = night(d, tz, p);
+            if overlap((start, end), n) > Duration::zero() {
+                found.insert(Trigger::Night(d));
+            }
+            if is_weekend(d) || holidays.contains(&d) {
+                let day = (
+                    local_to_instant(tz, d, NaiveTime::MIN),
+                    local_to_instant(tz, d + Duration::days(1), NaiveTime::MIN),
+                );
+                // Daytime only: time asleep counts toward a night instead.
+                let asleep: Duration = [n, night(d + Duration::days(1), tz, p)]
+                    .into_iter()
+                    .map(|sleep| overlap((start, end), (sleep.0.max(day.0), sleep.1.min(day.1))))
+                    .sum();
+                let awake = overlap((start, end), day) - asleep;
+                *daytime.entry(d).or_insert_with(Duration::zero) += awake;
+            }
+            d += Duration::days(1);
+        }
+    }
+    for (d, spent) in daytime {
+        if spent >= p.day_threshold {
+            found.insert(Trigger::Day(d));
+        }
+    }
+    found
+}
+
+/// The first working day on or after `from`: not a weekend, a holiday, or
+/// a day already taken.
+pub fn first_working_day(from: NaiveDate, holidays: &BTreeSet<NaiveDate>, taken: &BTreeSet<NaiveDate>) -> NaiveDate {
+    let mut d = from;
+    while is_weekend(d) || holidays.contains(&d) || taken.contains(&d) {
+        d += Duration::days(1);
+    }
+    d
+}
+
+/// Days for new triggers, in trigger order, avoiding the days of grants
+/// that already exist.
+pub fn assign_days(
+    new: &[Trigger],
+    holidays: &BTreeSet<NaiveDate>,
+    existing_days: &BTreeSet<NaiveDate>,
+) -> Vec<(Trigger, NaiveDate)> {
+    let mut taken = existing_days.clone();
+    let mut sorted = new.to_vec();
+    sorted.sort();
+    sorted
+        .into_iter()
+        .map(|t| {
+            let day = first_working_day(t.earliest_day(), holidays, &taken);
+            taken.insert(day);
+            (t, day)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! Recovery days derived from pages, idempotently: whatever happened before,
+//! after `rederive` a person's grants in the window are what their pages
+//! say they should be.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sqlx::PgConnection;
+
+use crate::db;
+use crate::domain::recovery::{Policy, Trigger, assign_days, triggers};
+use crate::domain::schedule::local_to_instant;
+use crate::error::{AppError, AppResult};
+
+/// From acknowledgement (or firing) to the end of the work.
+type Engagement = (DateTime<Utc>, DateTime<Utc>);
+
+/// Grants a withdrawn page leaves behind once its day has passed.
+pub const FLAGGED: &str = "flagged";
+
+/// Re-derives `user_id`'s recovery days for triggers dated `[from, to]`.
+pub async fn rederive(
+    conn: &mut PgConnection,
+    user_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    // One derivation per person at a time: concurrent pages queue here.
+    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(tz) = tz else { return Ok(()) };
+    let tz: Tz = tz.parse().unwrap_or(Tz::UTC);
+    let today = now.with_timezone(&tz).date_naive();
+    let midnight = |d: NaiveDate| local_to_instant(tz, d, NaiveTime::MIN);
+    // Pages that fired a couple of days either side can still reach in.
+    let pages = db::pages::for_responder(
+        conn,
+        user_id,
+        midnight(from - Duration::days(3)),
+        midnight(to + Duration::days(3)),
+    )
+    .await?;
+
+    let mut by_team: BTreeMap<i64, Vec<Engagement>> = BTreeMap::new();
+    for p in &pages {
+        by_team.entry(p.team_id).or_default().push(p.engagement());
+    }
+    let mut rules: HashMap<i64, (Policy, BTreeSet<NaiveDate>)> = HashMap::new();
+    let mut wanted: BTreeMap<Trigger, i64> = BTreeMap::new();
+    for (team_id, engagements) in &by_team {
+        let policy = db::holidays::policy(conn, *team_id).await?;
+        let holidays = db::holidays::dates(conn, *team_id).await?;
+        for t in triggers(engagements, tz, &policy, &holidays) {
+            if (from..=to).contains(&t.date()) {
+                wanted.entry(t).or_insert(*team_id);
+            }
+        }
+        rules.insert(*team_id, (policy, holidays));
+    }
+
+    for existing in db::recovery::for_user_triggers(conn, user_id, from, to).await? {
+        let trigger = Trigger::parse(&existing.trigger_kind, existing.trigger_date);
+        let holiday_now = rules
+            .get(&existing.team_id)
+            .is_some_and(|(_, h)| h.contains(&existing.day));
+        if existing.day > today && holiday_now && trigger.is_some_and(|t| wanted.contains_key(&t)) {
+            // A holiday declared since: the day moves on, chosen afresh.
+            db::recovery::delete(conn, existing.id).await?;
+        } else if trigger.is_some_and(|t| wanted.remove(&t).is_some()) {
+            if existing.state == FLAGGED {
+                db::recovery::set_state(conn, existing.id, "granted").await?;
+            }
+        } else if existing.day > today {
+            db::recovery::delete(conn, existing.id).await?;
+        } else if existing.state != FLAGGED {
+            db::recovery::set_state(conn, existing.id, FLAGGED).await?;
+        }
+    }
+
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let earliest = wanted.keys().map(|t| t.date()).min().unwrap_or(from);
+    let taken: BTreeSet<NaiveDate> = db::recovery::days_from(conn, user_id, earliest)
+        .await?
+        .into_iter()
+        .collect();
+    let mut taken = taken;
+    for (team_id, (_, holidays)) in &rules {
+        let mine: Vec<Trigger> = wanted.iter().filter(|(_, t)| *t == team_id).map(|(k, _)| *k).collect();
+        for (trigger, day) in assign_days(&mine, holidays, &taken) {
+            taken.insert(day);
+            db::recovery::insert(
+                conn,
+                *team_id,
+                user_id,
+                trigger.kind(),
+                trigger.date(),
+                day,
+                &reason(trigger),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn reason(t: Trigger) -> String {
+    match t {
+        Trigger::Night(d) => format!("Woken by a page in the night before {}", d.format("%a %-d %b %Y")),
+        Trigger::Day(d) => format!(
+            "Paged for an hour or more on {}, a weekend day or holiday",
+            d.format("%a %-d %b %Y")
+        ),
+    }
+}
+
+/// Adds and removes team holidays, then re-derives the recovery days of the
+/// team's members around them. False when there was nothing to remove.
+pub async fn apply_holidays(
+    conn: &mut PgConnection,
+    team: &crate::db::teams::Team,
+    actor_id: i64,
+    add: &[(NaiveDate, String)],
+    remove: &[NaiveDate],
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let mut changed = false;
+    for (date, name) in add {
+        db::holidays::put(conn, team.id, *date, name).await?;
+        changed = true;
+    }
+    for date in remove {
+        changed |= db::holidays::delete(conn, team.id, *date).await?;
+    }
+    if !changed {
+        return Ok(false);
+    }
+    let dates: Vec<NaiveDate> = add.iter().map(|(d, _)| *d).chain(remove.iter().copied()).collect();
+    let (first, last) = (dates.iter().min().copied(), dates.iter().max().copied());
+    if let (Some(first), Some(last)) = (first, last) {
+        let members = db::teams::members(conn, team.id).await?;
+        for m in members {
+            rederive(conn, m.user_id, first - Duration::days(14), last, now).await?;
+        }
+        db::audit::record(
+            conn,
+            team.id,
+            Some(actor_id),
+            now,
+            "holidays.change",
+            None,
+            Some(serde_json::json!({
+                "added": add.iter().map(|(d, n)| serde_json::json!({"date": d, "name": n})).collect::<Vec<_>>(),
+                "removed": remove,
+            })),
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+pub const FORMS: [&str; 3] = ["day_off", "home", "late_start"];
+
+/// The person's choice for their own recovery day; nobody else's.
+pub async fn choose(
+    conn: &mut PgConnection,
+    id: i64,
+    caller: &crate::db::users::User,
+    form: Option<&str>,
+    worked_anyway: Option<bool>,
+) -> AppResult<db::recovery::RecoveryDay> {
+    let day = db::recovery::by_id(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such recovery day".into()))?;
+    if day.user_id != caller.id {
+        let same_team: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE team_id = $1 AND user_id = $2)")
+                .bind(day.team_id)
+                .bind(caller.id)
+                .fetch_one(&mut *conn)
+                .await?;
+        return Err(if same_team || caller.is_admin {
+            AppError::forbidden("Only the person it was granted to chooses how to take a recovery day")
+        } else {
+            AppError::NotFound("No such recovery day".into())
+        });
+    }
+    let form = match form {
+        Some(f) if FORMS.contains(&f) => f.to_owned(),
+        Some(f) => {
+            return Err(AppError::Unprocessable(format!(
+                "\"{f}\" is not a form of recovery day; use day_off, home or late_start"
+            )));
+        }
+        None => day.form.clone(),
+    };
+    db::recovery::set_choice(conn, id, &form, worked_anyway.unwrap_or(day.worked_anyway)).await?;
+    db::recovery::by_id(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such recovery day".into()))
+}

@@ -1,0 +1,509 @@
+//! Pages from alerting tools, SLAs and recovery days (the shared samples
+//! describe one night for the platform team: 03:07 to 04:52 UTC on Tuesday
+//! 3 March 2026, plus a Saturday daytime Grafana alert).
+
+use reqwest::StatusCode;
+use rota::db::teams::TeamRole;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, api, spawn_app_at, t};
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/samples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+struct Team {
+    app: TestApp,
+    manager_token: String,
+    hook_token: String,
+}
+
+/// A team whose primary for the week from Tuesday 24 February 2026 is Alex.
+async fn team_with_alex(zone: &str, now: &str) -> Team {
+    let app = spawn_app_at(t(now)).await;
+    let team = app.team("platform", zone).await;
+    let manager = app.user("manager@example.com", "Mona Manager", zone, false).await;
+    app.add(&team, &manager, TeamRole::Manager).await;
+    for (email, name) in [
+        ("alex@example.com", "Alex"),
+        ("bo@example.com", "Bo"),
+        ("cy@example.com", "Cy"),
+    ] {
+        let u = app.user(email, name, zone, false).await;
+        app.add(&team, &u, TeamRole::Member).await;
+    }
+    let manager_token = app.token(&manager).await;
+    let (status, body) = app
+        .post_json(
+            &manager_token,
+            "/api/v1/teams/platform/rotations",
+            json!({"slug": "weekly", "start_date": "2026-02-24", "participants": ["alex@example.com", "bo@example.com", "cy@example.com"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .post_json(
+            &manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "alerts"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let hook_token = body["token"].as_str().unwrap().to_owned();
+    Team {
+        app,
+        manager_token,
+        hook_token,
+    }
+}
+
+impl Team {
+    async fn hook(&self, tool: &str, body: &str) -> (StatusCode, Value) {
+        let res = api()
+            .post(self.app.url(&format!("/api/v1/hooks/{tool}")))
+            .bearer_auth(&self.hook_token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        crate::common::split(res).await
+    }
+
+    async fn pages(&self) -> Vec<Value> {
+        let (status, list) = self
+            .app
+            .get_json(
+                &self.manager_token,
+                "/api/v1/teams/platform/pages?from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list.as_array().unwrap().clone()
+    }
+
+    async fn recovery_days(&self) -> Vec<Value> {
+        let (status, list) = self
+            .app
+            .get_json(
+                &self.manager_token,
+                "/api/v1/teams/platform/recovery-days?from=2026-01-01&to=2026-12-01",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list.as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn the_alertmanager_pair_makes_one_night_page_and_one_recovery_day_for_alex() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    assert_eq!(
+        team.hook("alertmanager", &sample("alertmanager-firing.json")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        team.hook("alertmanager", &sample("alertmanager-resolved.json")).await.0,
+        StatusCode::OK
+    );
+    let pages = team.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let p = &pages[0];
+    assert_eq!(p["fired_at"], "2026-03-03T03:07:12Z");
+    assert_eq!(p["resolved_at"], "2026-03-03T04:52:00Z");
+    assert_eq!(p["responder_email"], "alex@example.com");
+    assert_eq!(p["role"], "primary");
+    assert_eq!(p["out_of_hours"], "sleep");
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(days[0]["email"], "alex@example.com");
+    assert_eq!(days[0]["date"], "2026-03-03");
+    assert_eq!(days[0]["form"], "day_off");
+}
+
+#[tokio::test]
+async fn the_pagerduty_trio_makes_one_page_acknowledged_within_the_sla() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    for name in [
+        "pagerduty-triggered.json",
+        "pagerduty-acknowledged.json",
+        "pagerduty-resolved.json",
+    ] {
+        let (status, body) = team.hook("pagerduty", &sample(name)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    let pages = team.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let p = &pages[0];
+    let fired = t(p["fired_at"].as_str().unwrap());
+    let acked = t(p["acknowledged_at"].as_str().unwrap());
+    assert_eq!(acked - fired, chrono::Duration::seconds(145));
+    assert_eq!(p["sla"], "met");
+    assert_eq!(p["responder_email"], "alex@example.com");
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2026-03-03");
+}
+
+#[tokio::test]
+async fn retries_and_simultaneous_copies_make_one_page_and_one_grant() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    for name in ["alertmanager-firing.json", "alertmanager-resolved.json"] {
+        for _ in 0..3 {
+            assert_eq!(team.hook("alertmanager", &sample(name)).await.0, StatusCode::OK);
+        }
+    }
+    let body = sample("pagerduty-triggered.json");
+    let copies = (0..3).map(|_| team.hook("pagerduty", &body));
+    for (status, res) in futures_join(copies).await {
+        assert_eq!(status, StatusCode::OK, "{res}");
+    }
+    let pages = team.pages().await;
+    assert_eq!(pages.len(), 2, "one from each tool: {pages:?}");
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::new();
+    // Polled together: the requests are in flight at the same moment.
+    let joined = futures_util_join_all(handles).await;
+    out.extend(joined);
+    out
+}
+
+async fn futures_util_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.expect("ready")).collect()
+}
+
+#[tokio::test]
+async fn a_resolve_before_its_trigger_makes_one_resolved_page() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
+    team.hook("alertmanager", &sample("alertmanager-firing.json")).await;
+    let pages = team.pages().await;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0]["resolved_at"], "2026-03-03T04:52:00Z");
+    team.hook("pagerduty", &sample("pagerduty-resolved.json")).await;
+    team.hook("pagerduty", &sample("pagerduty-triggered.json")).await;
+    let pd: Vec<Value> = team
+        .pages()
+        .await
+        .into_iter()
+        .filter(|p| p["source"] == "pagerduty")
+        .collect();
+    assert_eq!(pd.len(), 1);
+    assert_eq!(pd[0]["resolved_at"], "2026-03-03T04:52:00Z");
+    assert_eq!(pd[0]["fired_at"], "2026-03-03T03:07:15Z");
+}
+
+#[tokio::test]
+async fn two_pages_in_one_night_grant_one_day() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    for (key, at) in [("a", "2026-03-03T01:00:00Z"), ("b", "2026-03-03T05:00:00Z")] {
+        let (status, body) = team
+            .app
+            .post_json(
+                &team.hook_token,
+                "/api/v1/teams/platform/pages",
+                json!({"dedup_key": key, "summary": "disk", "fired_at": at}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    assert_eq!(team.pages().await.len(), 2);
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+fn grafana_resolved_at(end: &str) -> String {
+    let mut body: Value = serde_json::from_str(&sample("grafana-firing.json")).unwrap();
+    body["status"] = json!("resolved");
+    body["alerts"][0]["status"] = json!("resolved");
+    body["alerts"][0]["endsAt"] = json!(end);
+    body.to_string()
+}
+
+#[tokio::test]
+async fn weekend_daytime_pages_grant_a_day_only_past_the_threshold() {
+    let team = team_with_alex("Europe/London", "2026-03-07T16:00:00Z").await;
+    team.hook("grafana", &grafana_resolved_at("2026-03-07T14:50:00Z")).await;
+    assert_eq!(team.pages().await[0]["out_of_hours"], "weekend");
+    assert!(team.recovery_days().await.is_empty(), "30 minutes is under the hour");
+    team.hook("grafana", &grafana_resolved_at("2026-03-07T15:35:00Z")).await;
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2026-03-09");
+}
+
+#[tokio::test]
+async fn a_team_holiday_moves_the_recovery_day_to_the_next_working_day() {
+    let team = team_with_alex("Europe/London", "2026-03-07T16:00:00Z").await;
+    let (status, body) = team
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &team.manager_token,
+            "/api/v1/teams/platform/holidays/2026-03-09",
+            json!({"name": "Founders' day"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    team.hook("grafana", &grafana_resolved_at("2026-03-07T15:35:00Z")).await;
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2026-03-10");
+}
+
+#[tokio::test]
+async fn the_night_new_york_springs_forward_is_still_sleep_and_grants_monday() {
+    let team = team_with_alex("America/New_York", "2026-03-08T12:00:00Z").await;
+    let (status, body) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "dst", "summary": "queue backlog", "fired_at": "2026-03-08T07:10:00Z", "resolved_at": "2026-03-08T07:40:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["out_of_hours"], "sleep");
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(days[0]["date"], "2026-03-09");
+}
+
+#[tokio::test]
+async fn correcting_a_page_out_of_sleep_hours_withdraws_a_future_grant_and_flags_a_past_one() {
+    let team = team_with_alex("Europe/London", "2026-03-07T12:00:00Z").await;
+    let (_, page) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "sat", "summary": "cache", "fired_at": "2026-03-07T02:00:00Z", "resolved_at": "2026-03-07T02:30:00Z"}),
+        )
+        .await;
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2026-03-09");
+    // Bo is primary the week from Tuesday 3 March.
+    assert_eq!(page["responder_email"], "bo@example.com");
+    let bo = team.app.token(&rota_user(&team.app, "bo@example.com").await).await;
+    let path = format!("/api/v1/pages/{}", page["id"]);
+    let (status, body) = team
+        .app
+        .patch_json(
+            &bo,
+            &path,
+            json!({"fired_at": "2026-03-07T11:00:00Z", "resolved_at": "2026-03-07T11:20:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["out_of_hours"], "weekend");
+    assert!(
+        team.recovery_days().await.is_empty(),
+        "withdrawn: its day is still ahead"
+    );
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'page.correct'")
+        .fetch_one(&team.app.db)
+        .await
+        .unwrap();
+    assert_eq!(audit, 1);
+
+    // Back to the night, and once its day has passed, away again: flagged, kept.
+    team.app
+        .patch_json(
+            &bo,
+            &path,
+            json!({"fired_at": "2026-03-07T02:00:00Z", "resolved_at": "2026-03-07T02:30:00Z"}),
+        )
+        .await;
+    team.app.clock.set(t("2026-03-10T12:00:00Z"));
+    team.app
+        .patch_json(
+            &bo,
+            &path,
+            json!({"fired_at": "2026-03-07T11:00:00Z", "resolved_at": "2026-03-07T11:20:00Z"}),
+        )
+        .await;
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["state"], "flagged");
+    // Someone else in the team may not correct it.
+    let cy = team.app.token(&rota_user(&team.app, "cy@example.com").await).await;
+    assert_eq!(
+        team.app.patch_json(&cy, &path, json!({"resolved_at": null})).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn rota_user(app: &TestApp, email: &str) -> rota::db::users::User {
+    let mut conn = app.db.acquire().await.unwrap();
+    rota::db::users::by_email(&mut conn, email).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn the_person_chooses_the_form_and_managers_cannot() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
+    let id = team.recovery_days().await[0]["id"].as_i64().unwrap();
+    let alex = team.app.token(&rota_user(&team.app, "alex@example.com").await).await;
+    let path = format!("/api/v1/recovery-days/{id}");
+    let (status, body) = team
+        .app
+        .patch_json(&alex, &path, json!({"form": "late_start", "worked_anyway": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["form"], "late_start");
+    assert_eq!(body["worked_anyway"], true);
+    assert_eq!(
+        team.app.patch_json(&alex, &path, json!({"form": "nap"})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        team.app
+            .patch_json(&team.manager_token, &path, json!({"form": "home"}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn integration_tokens_only_report_for_their_team() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let other = team.app.team("payments", "America/New_York").await;
+    let (status, _) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/payments/pages",
+            json!({"dedup_key": "x", "summary": "y", "fired_at": "2026-03-03T01:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let _ = other;
+    let body = sample("alertmanager-firing.json");
+    for token in [None, Some("rota_int_wrong")] {
+        let mut req = api()
+            .post(team.app.url("/api/v1/hooks/alertmanager"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(tok) = token {
+            req = req.bearer_auth(tok);
+        }
+        assert_eq!(req.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    sqlx::query("UPDATE integration_tokens SET revoked_at = now()")
+        .execute(&team.app.db)
+        .await
+        .unwrap();
+    assert_eq!(team.hook("alertmanager", &body).await.0, StatusCode::UNAUTHORIZED);
+    assert!(team.pages().await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_webhook_bodies_are_refused_and_store_nothing() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let send = |content_type: &'static str, body: Vec<u8>| {
+        api()
+            .post(team.app.url("/api/v1/hooks/alertmanager"))
+            .bearer_auth(&team.hook_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        send("application/json", b"{\"alerts\": [".to_vec())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send("application/json", vec![b'{', 0xff, 0xfe, b'}'])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send("application/json", vec![b' '; 10 * 1024 * 1024])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        send("text/plain", sample("alertmanager-firing.json").into_bytes())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        send("application/json", b"{\"alerts\": 3}".to_vec())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(team.pages().await.is_empty());
+    let pages: i64 = sqlx::query_scalar("SELECT count(*) FROM pages")
+        .fetch_one(&team.app.db)
+        .await
+        .unwrap();
+    assert_eq!(pages, 0);
+}
+
+#[tokio::test]
+async fn signed_pagerduty_webhooks_need_a_good_signature() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let (_, created) = team
+        .app
+        .post_json(
+            &team.manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "pd", "signing_secret": "s3cret"}),
+        )
+        .await;
+    let token = created["token"].as_str().unwrap();
+    let body = sample("pagerduty-triggered.json");
+    let send = |sig: String| {
+        api()
+            .post(team.app.url("/api/v1/hooks/pagerduty"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("x-pagerduty-signature", sig)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        send("v1=deadbeef".into()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(body.as_bytes());
+    let good = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(send(good).await.unwrap().status(), StatusCode::OK);
+}
