@@ -12,6 +12,7 @@ use icalendar::{Calendar, Component, Event, EventLike};
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
 use crate::error::{AppError, AppResult};
@@ -29,8 +30,10 @@ async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> A
     let now = state.clock.now();
     let (from, to) = (now - HISTORY, now + HORIZON);
     let mut conn = state.db.acquire().await?;
+    let mut recovery = Vec::new();
     let (name, shifts) = if let Some(user) = db::users::by_calendar_secret(&mut conn, secret).await? {
         let shifts = db::shifts::for_user(&mut conn, user.id, from, to, 10_000).await?;
+        recovery = db::recovery::for_user(&mut conn, user.id, from.date_naive(), to.date_naive()).await?;
         (format!("On call: {}", user.name), shifts)
     } else if let Some(team) = db::teams::by_calendar_secret(&mut conn, secret).await? {
         let shifts = db::shifts::for_team(&mut conn, team.id, from, to, None).await?;
@@ -40,7 +43,7 @@ async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> A
             "This calendar link is not valid (it may have been reset); copy the current one from your profile".into(),
         ));
     };
-    let body = render(&name, &shifts, &state.settings.base_url);
+    let body = render(&name, &shifts, &recovery, &state.settings.base_url);
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
@@ -51,7 +54,7 @@ async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> A
         .into_response())
 }
 
-pub fn render(name: &str, shifts: &[ShiftView], base_url: &str) -> String {
+pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_url: &str) -> String {
     let host = base_url
         .split("//")
         .nth(1)
@@ -78,6 +81,26 @@ pub fn render(name: &str, shifts: &[ShiftView], base_url: &str) -> String {
                 .ends(s.ends_at)
                 .sequence(sequence(s.id))
                 .url(&format!("{base_url}/teams/{}", s.team_slug))
+                .done(),
+        );
+    }
+    for r in recovery {
+        let form = match r.form.as_str() {
+            "home" => "working from home",
+            "late_start" => "late start",
+            _ => "day off",
+        };
+        let flagged = if r.state == "flagged" {
+            " (its page was corrected)"
+        } else {
+            ""
+        };
+        cal.push(
+            Event::new()
+                .uid(&format!("recovery-{}@{host}", r.id))
+                .summary(&format!("Recovery day: {form}{flagged}"))
+                .description(&r.reason)
+                .all_day(r.day)
                 .done(),
         );
     }

@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
             "/teams/{team}/holidays/{date}",
             put(recovery::put_holiday).delete(recovery::delete_holiday),
         )
+        .route("/teams/{team}/holidays/import", post(recovery::import_holidays))
         .route("/teams/{team}/policy", patch(recovery::update_policy))
         .route("/teams/{team}/integration-tokens", post(recovery::create_integration))
         .route(
@@ -93,6 +94,7 @@ pub fn router() -> Router<AppState> {
         recovery::choose_recovery,
         recovery::put_holiday,
         recovery::delete_holiday,
+        recovery::import_holidays,
         recovery::update_policy,
         recovery::create_integration,
         recovery::revoke_integration,

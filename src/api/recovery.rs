@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::app::AppState;
-use crate::auth::{ApiUser, TeamManager, TeamMember, secrets};
+use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::recovery::RecoveryDay;
 use crate::domain::recovery::Policy;
-use crate::domain::schedule::parse_local_time;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::recovery::{apply_holidays, choose};
 
@@ -215,30 +214,11 @@ pub async fn update_policy(
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> AppResult<Json<PolicyBody>> {
     let mut tx = state.db.begin().await?;
-    let mut p = db::holidays::policy(&mut tx, m.team.id).await?;
-    let time = |name: &str, v: &str| {
-        parse_local_time(v.trim())
-            .ok_or_else(|| AppError::Unprocessable(format!("{name} \"{v}\" is not a time of day; use HH:MM")))
-    };
-    if let Some(v) = &body.sleep_start {
-        p.sleep_start = time("sleep_start", v)?;
-    }
-    if let Some(v) = &body.sleep_end {
-        p.sleep_end = time("sleep_end", v)?;
-    }
-    if let Some(m) = body.day_threshold_minutes {
-        if !(1..=1440).contains(&m) {
-            return Err(AppError::Unprocessable(
-                "day_threshold_minutes must be between 1 and 1440".into(),
-            ));
-        }
-        p.day_threshold = Duration::minutes(i64::from(m));
-    }
-    if p.sleep_start == p.sleep_end {
-        return Err(AppError::Unprocessable(
-            "Sleep hours need a start and an end that differ".into(),
-        ));
-    }
+    let p = db::holidays::policy(&mut tx, m.team.id).await?.changed(
+        body.sleep_start.as_deref(),
+        body.sleep_end.as_deref(),
+        body.day_threshold_minutes,
+    )?;
     db::holidays::set_policy(&mut tx, m.team.id, &p).await?;
     tx.commit().await?;
     Ok(Json(describe(&p)))
@@ -291,40 +271,24 @@ pub async fn create_integration(
     TeamManager(m): TeamManager<ApiUser>,
     ApiJson(body): ApiJson<NewIntegration>,
 ) -> AppResult<(StatusCode, Json<IntegrationInfo>)> {
-    let label = body.label.trim();
-    if label.is_empty() || label.chars().count() > 80 {
-        return Err(AppError::Unprocessable(
-            "Give the token a label of 1 to 80 characters, e.g. \"alertmanager\"".into(),
-        ));
-    }
     let mut tx = state.db.begin().await?;
-    let rotation =
-        match &body.rotation {
-            Some(slug) => Some(db::rotations::by_slug(&mut tx, m.team.id, slug).await?.ok_or_else(|| {
-                AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", m.team.name))
-            })?),
-            None => None,
-        };
-    let token = format!("rota_int_{}", secrets::random_secret());
-    let secret = body.signing_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let created = db::integrations::insert(
+    let created = crate::ops::integrations::create(
         &mut tx,
-        m.team.id,
-        rotation.as_ref().map(|r| r.id),
-        label,
-        &secrets::token_hash(&token),
-        secret,
+        &m.team,
+        &body.label,
+        body.rotation.as_deref(),
+        body.signing_secret.as_deref(),
     )
     .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(IntegrationInfo {
-            id: created.id,
-            label: created.label,
-            rotation: rotation.map(|r| r.slug),
-            signed: created.signing_secret.is_some(),
-            token: Some(token),
+            id: created.integration.id,
+            label: created.integration.label,
+            rotation: created.rotation.map(|r| r.slug),
+            signed: created.integration.signing_secret.is_some(),
+            token: Some(created.token),
         }),
     ))
 }
@@ -350,4 +314,47 @@ pub async fn revoke_integration(
             "No live integration token of this team has that id".into(),
         ))
     }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    /// How many dates the file held (each is now a holiday).
+    pub dates: usize,
+}
+
+#[utoipa::path(
+    post,
+    path = "/teams/{team}/holidays/import",
+    tag = "recovery",
+    security(("bearer" = [])),
+    params(("team" = String, Path, description = "The team's slug")),
+    request_body(content = String, content_type = "text/calendar", description = "An .ics file"),
+    responses(
+        (status = 200, description = "Every dated event is now a holiday", body = Imported),
+        (status = 400, description = "Not UTF-8", body = ErrorBody),
+        (status = 403, description = "Not a manager", body = ErrorBody),
+        (status = 415, description = "Not sent as text/calendar", body = ErrorBody),
+        (status = 422, description = "Not an iCalendar file, or no dates in it", body = ErrorBody),
+    )
+)]
+pub async fn import_holidays(
+    State(state): State<AppState>,
+    TeamManager(m): TeamManager<ApiUser>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Imported>> {
+    let is_ics = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/calendar"));
+    if !is_ics {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the .ics file with Content-Type: text/calendar".into(),
+        ));
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("The file is not valid UTF-8".into()))?;
+    let mut tx = state.db.begin().await?;
+    let dates = crate::ops::recovery::import_holidays(&mut tx, &m.team, m.user().id, text, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(Json(Imported { dates }))
 }

@@ -108,6 +108,23 @@ pub async fn for_team(
     .await
 }
 
+/// The grants of several teams on days in `[from, to)`, by team and day.
+pub async fn for_teams(
+    conn: &mut PgConnection,
+    team_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<RecoveryDay>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE r.team_id = ANY($1) AND r.day >= $2 AND r.day < $3 ORDER BY r.team_id, r.day, u.name"
+    ))
+    .bind(team_ids)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await
+}
+
 pub async fn for_user(
     conn: &mut PgConnection,
     user_id: i64,

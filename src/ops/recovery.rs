@@ -204,3 +204,27 @@ pub async fn choose(
         .await?
         .ok_or_else(|| AppError::NotFound("No such recovery day".into()))
 }
+
+/// Adds every date of an uploaded `.ics` file as a team holiday; returns
+/// how many dates it held.
+pub async fn import_holidays(
+    conn: &mut PgConnection,
+    team: &crate::db::teams::Team,
+    actor_id: i64,
+    ics: &str,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let dates = crate::domain::holidays::parse_ics(ics)?;
+    if dates.is_empty() {
+        return Err(AppError::Unprocessable(
+            "That calendar has no events with dates; nothing was imported".into(),
+        ));
+    }
+    if dates.len() > 1000 {
+        return Err(AppError::Unprocessable(
+            "That calendar has over 1000 dates; import one year at a time".into(),
+        ));
+    }
+    apply_holidays(conn, team, actor_id, &dates, &[], now).await?;
+    Ok(dates.len())
+}

@@ -59,6 +59,17 @@ pub async fn flash(session: &Session, message: impl Into<String>) {
     let _ = session.insert(FLASH, message.into()).await;
 }
 
+/// Errors a person can fix re-render the page they came from, with this
+/// status and message; others become the error page.
+pub fn fixable(e: &AppError) -> Option<(StatusCode, String)> {
+    match e {
+        AppError::Unprocessable(m) | AppError::Conflict(m) | AppError::NotFound(m) | AppError::BadRequest(m) => {
+            Some((e.status(), m.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// Renders a page template.
 pub fn render<T: Template>(template: &T) -> Response {
     render_with(StatusCode::OK, template)

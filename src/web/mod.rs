@@ -5,9 +5,12 @@ pub mod assets;
 pub mod fmt;
 pub mod layout;
 pub mod now;
+pub mod pages;
 pub mod profile;
+pub mod recovery;
 pub mod rota;
 pub mod sign_in;
+pub mod team_alerting;
 pub mod team_settings;
 
 use axum::Router;
@@ -19,7 +22,10 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(now::router())
         .merge(rota::router())
+        .merge(pages::router())
+        .merge(recovery::router())
         .merge(team_settings::router())
+        .merge(team_alerting::router())
         .merge(profile::router())
         .merge(admin::router())
 }

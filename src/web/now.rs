@@ -1,8 +1,10 @@
-//! "Now": who is on call in each of my teams, and my next shifts.
+//! "Now": who is on call in each of my teams, my next shifts and my
+//! recovery days.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use tower_sessions::Session;
@@ -12,9 +14,11 @@ use crate::auth::WebUser;
 use crate::db;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
+use crate::db::users::User;
 use crate::error::AppResult;
 use crate::web::fmt;
-use crate::web::layout::{Layout, render};
+use crate::web::layout::{Layout, render_with};
+use crate::web::recovery::{MyRecoveryDay, for_now};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(show_now))
@@ -44,6 +48,8 @@ pub struct TeamNow {
     pub zone: String,
     pub role: String,
     pub rotations: Vec<RotationNow>,
+    /// For managers: the members' upcoming recovery days.
+    pub recovery: Vec<String>,
 }
 
 pub struct MyShift {
@@ -64,10 +70,23 @@ struct NowPage {
     my_zone: String,
     teams: Vec<TeamNow>,
     my_shifts: Vec<MyShift>,
+    recovery_days: Vec<MyRecoveryDay>,
+    error: Option<String>,
     is_admin: bool,
 }
 
 async fn show_now(State(state): State<AppState>, session: Session, WebUser(user): WebUser) -> AppResult<Response> {
+    now_page(&state, &session, &user, None, StatusCode::OK).await
+}
+
+/// "Now" for `user`, with a message when a form on it failed.
+pub async fn now_page(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let now = state.clock.now();
     let my_tz = user.tz();
     let mut conn = state.db.acquire().await?;
@@ -81,6 +100,8 @@ async fn show_now(State(state): State<AppState>, session: Session, WebUser(user)
             .bind(&team_ids)
             .fetch_all(&mut *conn)
             .await?;
+    let (recovery_days, mut team_recovery) =
+        for_now(&mut conn, user, &teams, now.with_timezone(&my_tz).date_naive()).await?;
     let holder = |s: &ShiftView, team_tz: chrono_tz::Tz| Holder {
         name: s.name.clone(),
         email: s.email.clone(),
@@ -121,6 +142,7 @@ async fn show_now(State(state): State<AppState>, session: Session, WebUser(user)
                 zone: t.timezone.clone(),
                 role: t.role.clone(),
                 rotations,
+                recovery: team_recovery.remove(&t.id).unwrap_or_default(),
             }
         })
         .collect();
@@ -142,12 +164,17 @@ async fn show_now(State(state): State<AppState>, session: Session, WebUser(user)
             current: s.starts_at <= now && now < s.ends_at,
         })
         .collect();
-    let layout = Layout::new(&session, "Now", Some(&user)).await?;
-    Ok(render(&NowPage {
-        layout,
-        my_zone: user.timezone.clone(),
-        teams: team_views,
-        my_shifts,
-        is_admin: user.is_admin,
-    }))
+    let layout = Layout::new(session, "Now", Some(user)).await?;
+    Ok(render_with(
+        status,
+        &NowPage {
+            layout,
+            my_zone: user.timezone.clone(),
+            teams: team_views,
+            my_shifts,
+            recovery_days,
+            error,
+            is_admin: user.is_admin,
+        },
+    ))
 }

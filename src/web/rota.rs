@@ -1,4 +1,5 @@
-//! The team rota: the past 4 and next 12 weeks of each rotation.
+//! The team rota: the past 4 and next 12 weeks of each rotation, with the
+//! recovery days that fall in them.
 
 use askama::Template;
 use axum::Router;
@@ -12,11 +13,14 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::calendar::feed_url;
+use crate::db;
+use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
 use crate::web::fmt;
 use crate::web::layout::{Layout, render};
+use crate::web::recovery::form_label;
 
 const WEEKS_BEFORE: usize = 4;
 const WEEKS_AFTER: usize = 12;
@@ -32,6 +36,19 @@ pub struct WeekRow {
     pub secondary: String,
     pub current: bool,
     pub mine: bool,
+    /// "Recovery: Alex (Tue 3 Mar)" for each recovery day in the week.
+    pub recovery: Vec<String>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
+/// A recovery day in the list under the tables.
+pub struct RecoveryRow {
+    pub name: String,
+    pub date: String,
+    pub form: &'static str,
+    pub worked_anyway: bool,
+    pub flagged: bool,
 }
 
 pub struct RotationTable {
@@ -53,6 +70,8 @@ struct RotaPage {
     later: String,
     showing_now: bool,
     calendar_url: String,
+    recovery: Vec<RecoveryRow>,
+    period: String,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +106,7 @@ async fn show_rota(
     let rotations = state.rotations_of(team.id).await?;
     let shifts = state.shifts_between(team.id, from, to).await?;
     let me = member.user().id;
-    let tables = rotations
+    let mut tables: Vec<RotationTable> = rotations
         .iter()
         .map(|(r, _)| {
             let own: Vec<&ShiftView> = shifts.iter().filter(|s| s.rotation_id == r.id).collect();
@@ -96,6 +115,32 @@ async fn show_rota(
                 slug: r.slug.clone(),
                 rows: week_rows(&own, centre, now, me, tz),
             }
+        })
+        .collect();
+    // The period the tables show, or the same span around the centre.
+    let rows = tables.iter().flat_map(|t| &t.rows);
+    let first = rows.clone().map(|w| w.starts_at).min();
+    let last = rows.map(|w| w.ends_at).max();
+    let first = first.unwrap_or(centre - Duration::weeks(WEEKS_BEFORE as i64));
+    let last = last.unwrap_or(centre + Duration::weeks(WEEKS_AFTER as i64 + 1));
+    let (first_day, last_day) = (
+        first.with_timezone(&tz).date_naive(),
+        last.with_timezone(&tz).date_naive(),
+    );
+    let mut conn = state.db.acquire().await?;
+    let days = db::recovery::for_team(&mut conn, team.id, first_day, last_day + Duration::days(1)).await?;
+    drop(conn);
+    for row in tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
+        row.recovery = in_week(&days, row, tz);
+    }
+    let recovery = days
+        .iter()
+        .map(|d| RecoveryRow {
+            name: d.name.clone(),
+            date: d.day.format("%a %-d %b %Y").to_string(),
+            form: form_label(&d.form),
+            worked_anyway: d.worked_anyway,
+            flagged: d.state == crate::ops::recovery::FLAGGED,
         })
         .collect();
     let step = Duration::weeks(WEEKS_AFTER as i64);
@@ -111,7 +156,21 @@ async fn show_rota(
         later: (centre_date + step).format("%Y-%m-%d").to_string(),
         showing_now: q.at.is_none(),
         calendar_url: feed_url(&state.settings.base_url, &team.calendar_secret),
+        recovery,
+        period: format!("{} to {}", first_day.format("%-d %b %Y"), last_day.format("%-d %b %Y")),
     }))
+}
+
+/// The recovery days whose noon (team time) falls in the week of `row`.
+fn in_week(days: &[RecoveryDay], row: &WeekRow, tz: chrono_tz::Tz) -> Vec<String> {
+    let noon = NaiveTime::from_hms_opt(12, 0, 0).expect("noon");
+    days.iter()
+        .filter(|d| {
+            let at = local_to_instant(tz, d.day, noon);
+            row.starts_at <= at && at < row.ends_at
+        })
+        .map(|d| format!("Recovery: {} ({})", d.name, d.day.format("%a %-d %b")))
+        .collect()
 }
 
 /// Groups shifts into weeks (a week is one settings version's week index)
@@ -165,6 +224,9 @@ fn week_rows(
                 secondary: names("secondary"),
                 current: start <= now && now < end,
                 mine: w.iter().any(|s| s.user_id == me),
+                recovery: Vec::new(),
+                starts_at: start,
+                ends_at: end,
             }
         })
         .collect()

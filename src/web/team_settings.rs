@@ -1,4 +1,6 @@
 //! Team settings for managers: members, rotations, the team calendar link.
+//! The out-of-hours policy, holidays and integration tokens are handled in
+//! `team_alerting`, on the same page.
 
 use askama::Template;
 use axum::Router;
@@ -18,7 +20,8 @@ use crate::domain::schedule::weekday_name;
 use crate::error::{AppError, AppResult};
 use crate::ops::members::{remove_member, set_member};
 use crate::ops::rotations::{RotationFields, create_rotation, emails_in_order, update_rotation};
-use crate::web::layout::{Layout, flash, render_with};
+use crate::web::layout::{Layout, fixable, flash, render_with};
+use crate::web::team_alerting::{self, Alerting, NewToken};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,6 +66,25 @@ struct SettingsPage {
     rotations: Vec<RotationSummary>,
     new_rotation: RotationFormValues,
     weekdays: [&'static str; 7],
+    alerting: Alerting,
+}
+
+/// What the settings page shows besides the team as it stands: a form's
+/// error, the values typed into the new-rotation form, a token shown once.
+#[derive(Default)]
+pub struct Shown {
+    pub error: Option<String>,
+    pub new_rotation: Option<RotationFormValues>,
+    pub new_token: Option<NewToken>,
+}
+
+impl Shown {
+    pub fn error(message: String) -> Self {
+        Shown {
+            error: Some(message),
+            ..Shown::default()
+        }
+    }
 }
 
 #[derive(Template)]
@@ -86,12 +108,11 @@ const WEEKDAYS: [&str; 7] = [
     "sunday",
 ];
 
-async fn settings_page(
+pub async fn settings_page(
     state: &AppState,
     session: &Session,
     m: &TeamManager<WebUser>,
-    error: Option<String>,
-    new_rotation: Option<RotationFormValues>,
+    shown: Shown,
     status: StatusCode,
 ) -> AppResult<Response> {
     let team = &m.0.team;
@@ -121,7 +142,8 @@ async fn settings_page(
             }
         })
         .collect();
-    let new_rotation = new_rotation.unwrap_or_else(|| RotationFormValues {
+    let alerting = team_alerting::load(&mut conn, team, &state.settings.base_url, shown.new_token).await?;
+    let new_rotation = shown.new_rotation.unwrap_or_else(|| RotationFormValues {
         slug: String::new(),
         name: String::new(),
         timezone: team.timezone.clone(),
@@ -139,11 +161,12 @@ async fn settings_page(
             layout,
             team_name: team.name.clone(),
             team_slug: team.slug.clone(),
-            error,
+            error: shown.error,
             members,
             rotations,
             new_rotation,
             weekdays: WEEKDAYS,
+            alerting,
         },
     ))
 }
@@ -153,17 +176,7 @@ async fn show_settings(
     session: Session,
     m: TeamManager<WebUser>,
 ) -> AppResult<Response> {
-    settings_page(&state, &session, &m, None, None, StatusCode::OK).await
-}
-
-/// Errors a person can fix re-render the page they came from.
-fn fixable(e: &AppError) -> Option<(StatusCode, String)> {
-    match e {
-        AppError::Unprocessable(m) | AppError::Conflict(m) | AppError::NotFound(m) | AppError::BadRequest(m) => {
-            Some((e.status(), m.clone()))
-        }
-        _ => None,
-    }
+    settings_page(&state, &session, &m, Shown::default(), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -191,7 +204,7 @@ async fn add_member(
             Ok(Redirect::to(&format!("/teams/{}/settings", m.0.team.slug)).into_response())
         }
         Err(e) => match fixable(&e) {
-            Some((status, msg)) => settings_page(&state, &session, &m, Some(msg), None, status).await,
+            Some((status, msg)) => settings_page(&state, &session, &m, Shown::error(msg), status).await,
             None => Err(e),
         },
     }
@@ -216,7 +229,7 @@ async fn remove_member_form(
             Ok(Redirect::to(&format!("/teams/{}/settings", m.0.team.slug)).into_response())
         }
         Err(e) => match fixable(&e) {
-            Some((status, msg)) => settings_page(&state, &session, &m, Some(msg), None, status).await,
+            Some((status, msg)) => settings_page(&state, &session, &m, Shown::error(msg), status).await,
             None => Err(e),
         },
     }
@@ -296,7 +309,14 @@ async fn create_rotation_form(
             Ok(Redirect::to(&format!("/teams/{}", m.0.team.slug)).into_response())
         }
         Err(e) => match fixable(&e) {
-            Some((status, msg)) => settings_page(&state, &session, &m, Some(msg), Some(form.values()), status).await,
+            Some((status, msg)) => {
+                let shown = Shown {
+                    error: Some(msg),
+                    new_rotation: Some(form.values()),
+                    new_token: None,
+                };
+                settings_page(&state, &session, &m, shown, status).await
+            }
             None => Err(e),
         },
     }

@@ -9,5 +9,6 @@ mod calendar;
 mod jobs;
 mod pages;
 mod recovery;
+mod recovery_pages;
 mod schedule;
 mod validation;

@@ -507,3 +507,55 @@ async fn signed_pagerduty_webhooks_need_a_good_signature() {
     let good = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(send(good).await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_ics_holiday_calendar_imports_and_recovery_days_show_in_the_personal_feed() {
+    let team = team_with_alex("Europe/London", "2026-03-07T16:00:00Z").await;
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART;VALUE=DATE:20260309\r\nDTEND;VALUE=DATE:20260311\r\nSUMMARY:Spring break\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let import = |content_type: &'static str, body: &'static str| {
+        api()
+            .post(team.app.url("/api/v1/teams/platform/holidays/import"))
+            .bearer_auth(&team.manager_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        import("text/plain", ics).await.unwrap().status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        import("text/calendar", "hello").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let res = import("text/calendar", ics).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["dates"], 2);
+    // A Saturday daytime page now earns Wednesday 11 March.
+    team.hook("grafana", &grafana_resolved_at("2026-03-07T15:35:00Z")).await;
+    let days = team.recovery_days().await;
+    assert_eq!(days[0]["date"], "2026-03-11");
+    // Bo (primary that week) sees it in their calendar feed, as an all-day event.
+    let bo = rota_user(&team.app, "bo@example.com").await;
+    let feed = api()
+        .get(rota::calendar::feed_url(&team.app.base_url, &bo.calendar_secret))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut parser = ical::IcalParser::new(feed.as_bytes());
+    let cal = parser.next().unwrap().unwrap();
+    let recovery = cal
+        .events
+        .iter()
+        .find(|e| {
+            e.properties
+                .iter()
+                .any(|p| p.name == "SUMMARY" && p.value.as_deref().unwrap_or("").starts_with("Recovery day"))
+        })
+        .expect("a recovery day in the feed");
+    let start = recovery.properties.iter().find(|p| p.name == "DTSTART").unwrap();
+    assert_eq!(start.value.as_deref(), Some("20260311"));
+}

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::schedule::local_to_instant;
+use super::schedule::{local_to_instant, parse_local_time};
+use super::validate::Invalid;
 
 /// A team's policy on what counts as out of hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,43 @@ impl Default for Policy {
             sleep_end: NaiveTime::from_hms_opt(8, 0, 0).expect("08:00"),
             day_threshold: Duration::minutes(60),
         }
+    }
+}
+
+impl Policy {
+    /// This policy with the changes a manager asked for, checked: times of
+    /// day as `HH:MM`, a threshold of 1 to 1440 minutes, and sleep hours
+    /// whose start and end differ. `None` keeps a value.
+    pub fn changed(
+        &self,
+        sleep_start: Option<&str>,
+        sleep_end: Option<&str>,
+        day_threshold_minutes: Option<i32>,
+    ) -> Result<Policy, Invalid> {
+        let time = |what: &str, v: &str| {
+            parse_local_time(v.trim())
+                .ok_or_else(|| Invalid(format!("The {what} \"{v}\" is not a time of day; use HH:MM")))
+        };
+        let mut p = self.clone();
+        if let Some(v) = sleep_start {
+            p.sleep_start = time("start of sleep hours (sleep_start)", v)?;
+        }
+        if let Some(v) = sleep_end {
+            p.sleep_end = time("end of sleep hours (sleep_end)", v)?;
+        }
+        if let Some(m) = day_threshold_minutes {
+            if !(1..=1440).contains(&m) {
+                return Err(Invalid(
+                    "The weekend and holiday threshold (day_threshold_minutes) must be between 1 and 1440 minutes"
+                        .into(),
+                ));
+            }
+            p.day_threshold = Duration::minutes(i64::from(m));
+        }
+        if p.sleep_start == p.sleep_end {
+            return Err(Invalid("Sleep hours need a start and an end that differ".into()));
+        }
+        Ok(p)
     }
 }
 

@@ -109,3 +109,20 @@ fn sla_compares_acknowledgement_with_the_role() {
     assert_eq!(sla(fired, Some(t("2026-03-03T03:19:40Z")), Some(5)), Sla::Missed);
     assert_eq!(sla(fired, None, Some(5)), Sla::Unacknowledged);
 }
+
+#[test]
+fn policy_changes_are_checked_and_keep_what_is_not_named() {
+    let p = Policy::default();
+    let later = p.changed(Some("23:30"), None, Some(90)).unwrap();
+    assert_eq!(later.sleep_start, NaiveTime::from_hms_opt(23, 30, 0).unwrap());
+    assert_eq!(later.sleep_end, p.sleep_end);
+    assert_eq!(later.day_threshold, Duration::minutes(90));
+    assert!(
+        p.changed(Some("25:00"), None, None)
+            .unwrap_err()
+            .0
+            .contains("is not a time of day")
+    );
+    assert!(p.changed(None, None, Some(0)).is_err());
+    assert!(p.changed(Some("08:00"), None, None).is_err(), "start equal to end");
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Ingestion benchmark: pages per second and latency through the webhook
+# endpoints, with wrk at 32 connections.
+#  1. distinct pages: POST /api/v1/teams/platform/pages, each with a new
+#     dedup key, fired at times spread over two years (nights, weekends and
+#     working hours alike), so recovery days are derived as they would be;
+#  2. duplicates: the Alertmanager sample posted again and again.
+#
+#   bash bench/ingest.sh           # 15 s each
+#   DURATION=30s bash bench/ingest.sh
+#
+# Uses its own database (rota_bench, recreated) and port 8099, sends traffic
+# only to 127.0.0.1, and stops the server when done. Needs wrk.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${DURATION:-15s}
+PORT=${PORT:-8099}
+BASE="http://127.0.0.1:$PORT"
+export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rota_bench}
+export ROTA_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --quiet
+psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
+
+target/release/rota serve --demo 2>/tmp/rota-bench.log &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -f "$lua"' EXIT
+for _ in $(seq 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench.log" >&2; exit 1; }
+
+manager=$(target/release/rota token create --email alex@example.com --label bench)
+hook=$(curl -fs -H "Authorization: Bearer $manager" -H 'content-type: application/json' \
+  -d '{"label": "bench"}' "$BASE/api/v1/teams/platform/integration-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+
+lua=$(mktemp --suffix=.lua)
+cat > "$lua" <<LUA
+local thread_id = 0
+local counter = 0
+local n = 0
+function setup(thread)
+  n = n + 1
+  thread:set("thread_id", n)
+end
+function request()
+  counter = counter + 1
+  -- Spread over two years from 2025-01-01, at every hour of the day.
+  local day = (counter * 7919 + thread_id * 104729) % 730
+  local hour = (counter * 13) % 24
+  local t = os.time({year = 2025, month = 1, day = 1, hour = hour, min = counter % 60}) + day * 86400
+  local fired = os.date("!%Y-%m-%dT%H:%M:00Z", t)
+  local resolved = os.date("!%Y-%m-%dT%H:%M:00Z", t + 1800)
+  local body = string.format('{"dedup_key":"bench-%d-%d","summary":"bench page","fired_at":"%s","resolved_at":"%s"}',
+    thread_id, counter, fired, resolved)
+  return wrk.format("POST", "/api/v1/teams/platform/pages",
+    {["Authorization"] = "Bearer $hook", ["Content-Type"] = "application/json"}, body)
+end
+LUA
+
+echo "== distinct pages: POST /api/v1/teams/platform/pages (32 connections, $DURATION)"
+wrk -t2 -c32 -d"$DURATION" --latency -s "$lua" "$BASE" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+echo "   pages stored: $(psql -tA "$DATABASE_URL" -c 'SELECT count(*) FROM pages')," \
+  "recovery days: $(psql -tA "$DATABASE_URL" -c 'SELECT count(*) FROM recovery_days')"
+
+sample=$(cat tests/fixtures/samples/alertmanager-firing.json | tr -d '\n' | sed 's/"/\\"/g')
+cat > "$lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $hook"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = "$sample"
+LUA
+echo "== duplicates: POST /api/v1/hooks/alertmanager, one body again and again (32 connections, $DURATION)"
+wrk -t2 -c32 -d"$DURATION" --latency -s "$lua" "$BASE/api/v1/hooks/alertmanager" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+echo "   alertmanager pages stored: $(psql -tA "$DATABASE_URL" -c "SELECT count(*) FROM pages WHERE source = 'alertmanager'")"

@@ -1,0 +1,135 @@
+//! A team's pages in HTML: the list with its filters, logging a page by
+//! hand, and one page's view with its correction form.
+
+mod list;
+mod view;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use crate::api::pages::PageInfo;
+use crate::app::AppState;
+use crate::db::pages::Page;
+use crate::error::{AppError, AppResult};
+use crate::web::fmt;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{team}/pages", get(list::list_pages).post(list::log_page))
+        .route(
+            "/teams/{team}/pages/{id}",
+            get(view::show_page).post(view::correct_page),
+        )
+        .route("/teams/{team}/pages/{id}/delete", post(view::delete_page))
+}
+
+/// One page as a row of the list, times in the reader's zone.
+pub struct PageRow {
+    pub id: i64,
+    pub fired: String,
+    pub summary: String,
+    pub source: String,
+    pub responder: String,
+    pub role: Option<String>,
+    pub sla: &'static str,
+    /// `sleep`, `weekend`, `holiday` or `working`.
+    pub out_of_hours: &'static str,
+    /// The same in words: "working hours" rather than "working".
+    pub out_of_hours_label: &'static str,
+    pub engaged_minutes: i64,
+}
+
+impl PageRow {
+    pub fn new(page: &Page, info: &PageInfo, tz: Tz) -> Self {
+        PageRow {
+            id: page.id,
+            fired: fmt::local_with_year(page.fired_at, tz),
+            summary: page.summary.clone(),
+            source: page.source.clone(),
+            responder: page.responder_name.clone().unwrap_or_else(|| "nobody on call".into()),
+            role: page.responder_role.clone(),
+            sla: sla_label(&info.sla),
+            out_of_hours: out_of_hours_class(&info.out_of_hours),
+            out_of_hours_label: match out_of_hours_class(&info.out_of_hours) {
+                "working" => "working hours",
+                class => class,
+            },
+            engaged_minutes: info.engaged_minutes,
+        }
+    }
+}
+
+fn sla_label(sla: &str) -> &'static str {
+    match sla {
+        "met" => "met",
+        "missed" => "missed",
+        _ => "unacknowledged",
+    }
+}
+
+fn out_of_hours_class(class: &str) -> &'static str {
+    match class {
+        "sleep" => "sleep",
+        "weekend" => "weekend",
+        "holiday" => "holiday",
+        _ => "working",
+    }
+}
+
+/// A date typed into a form, within reach of the schedule.
+fn parse_date(what: &str, s: &str) -> AppResult<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| AppError::Unprocessable(format!("The {what} \"{s}\" is not a date between 2000 and 2100")))
+}
+
+/// A time of day from a time input: `HH:MM`, or `HH:MM:SS`.
+fn parse_time(what: &str, s: &str) -> AppResult<NaiveTime> {
+    let s = s.trim();
+    NaiveTime::parse_from_str(s, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
+        .map_err(|_| AppError::Unprocessable(format!("The {what} \"{s}\" is not a time of day; use HH:MM")))
+}
+
+/// How a `datetime-local` input shows an instant in `tz`.
+fn datetime_local(at: Option<DateTime<Utc>>, tz: Tz) -> String {
+    at.map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_datetime_local(what: &str, s: &str) -> AppResult<NaiveDateTime> {
+    let s = s.trim();
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "The {what} \"{s}\" is not a date and time between 2000 and 2100"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_times_read_with_or_without_seconds() {
+        assert_eq!(
+            parse_time("t", "03:10").unwrap(),
+            NaiveTime::from_hms_opt(3, 10, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time("t", "03:10:05").unwrap(),
+            NaiveTime::from_hms_opt(3, 10, 5).unwrap()
+        );
+        assert!(parse_time("t", "25:00").is_err());
+        assert!(parse_datetime_local("t", "2026-03-03T03:10").is_ok());
+        assert!(parse_datetime_local("t", "1999-03-03T03:10").is_err());
+        assert!(parse_date("t", "2026-02-30").is_err());
+    }
+}
