@@ -2,8 +2,9 @@
 # Ingestion benchmark: pages per second and latency through the webhook
 # endpoints, with wrk at 32 connections.
 #  1. distinct pages: POST /api/v1/teams/platform/pages, each with a new
-#     dedup key, fired at times spread over two years (nights, weekends and
-#     working hours alike), so recovery days are derived as they would be;
+#     dedup key, fired at times spread over 180 days of the demo's rota
+#     (nights, weekends and working hours alike), each with a responder, so
+#     recovery days are derived as they would be;
 #  2. duplicates: the Alertmanager sample posted again and again.
 #
 #   bash bench/ingest.sh           # 15 s each
@@ -35,8 +36,10 @@ hook=$(curl -fs -H "Authorization: Bearer $manager" -H 'content-type: applicatio
   -d '{"label": "bench"}' "$BASE/api/v1/teams/platform/integration-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 
 lua=$(mktemp --suffix=.lua)
+# The demo's rotations began eight weeks ago: pages from then on have a responder.
+read -r start_year start_month start_day < <(date -u -d '50 days ago' '+%Y %-m %-d')
 cat > "$lua" <<LUA
-local thread_id = 0
+thread_id = 0
 local counter = 0
 local n = 0
 function setup(thread)
@@ -45,10 +48,10 @@ function setup(thread)
 end
 function request()
   counter = counter + 1
-  -- Spread over two years from 2025-01-01, at every hour of the day.
-  local day = (counter * 7919 + thread_id * 104729) % 730
+  -- Spread over 180 days of the demo's rota, at every hour of the day.
+  local day = (counter * 7919 + thread_id * 104729) % 180
   local hour = (counter * 13) % 24
-  local t = os.time({year = 2025, month = 1, day = 1, hour = hour, min = counter % 60}) + day * 86400
+  local t = os.time({year = $start_year, month = $start_month, day = $start_day, hour = hour, min = counter % 60}) + day * 86400
   local fired = os.date("!%Y-%m-%dT%H:%M:00Z", t)
   local resolved = os.date("!%Y-%m-%dT%H:%M:00Z", t + 1800)
   local body = string.format('{"dedup_key":"bench-%d-%d","summary":"bench page","fired_at":"%s","resolved_at":"%s"}',
@@ -63,12 +66,12 @@ wrk -t2 -c32 -d"$DURATION" --latency -s "$lua" "$BASE" | grep -E "Requests/sec|5
 echo "   pages stored: $(psql -tA "$DATABASE_URL" -c 'SELECT count(*) FROM pages')," \
   "recovery days: $(psql -tA "$DATABASE_URL" -c 'SELECT count(*) FROM recovery_days')"
 
-sample=$(cat tests/fixtures/samples/alertmanager-firing.json | tr -d '\n' | sed 's/"/\\"/g')
+sample=$(tr -d '\n' < tests/fixtures/samples/alertmanager-firing.json)
 cat > "$lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $hook"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = "$sample"
+wrk.body = [[$sample]]
 LUA
 echo "== duplicates: POST /api/v1/hooks/alertmanager, one body again and again (32 connections, $DURATION)"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$lua" "$BASE/api/v1/hooks/alertmanager" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"

@@ -75,3 +75,21 @@ pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy) -> sq
         .await
         .map(drop)
 }
+
+/// The team's policy and holiday dates, in one query.
+pub async fn rules(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<(Policy, BTreeSet<NaiveDate>)> {
+    let (sleep_start, sleep_end, minutes, dates): (NaiveTime, NaiveTime, i32, Vec<NaiveDate>) = sqlx::query_as(
+        "SELECT sleep_start, sleep_end, day_threshold_minutes,
+                ARRAY(SELECT date FROM holidays WHERE team_id = t.id) AS dates
+         FROM teams t WHERE id = $1",
+    )
+    .bind(team_id)
+    .fetch_one(conn)
+    .await?;
+    let policy = Policy {
+        sleep_start,
+        sleep_end,
+        day_threshold: Duration::minutes(i64::from(minutes)),
+    };
+    Ok((policy, dates.into_iter().collect()))
+}

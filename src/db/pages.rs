@@ -60,21 +60,28 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
 
 /// Records a report, merging it into the page it repeats: the earliest
 /// firing and acknowledgement and the latest resolve win, so retries and
-/// out-of-order deliveries make the same page. Returns its id.
-pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
+/// out-of-order deliveries make the same page. Returns its id, and whether
+/// the report changed anything (a pure repeat does not).
+pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<(i64, bool)> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO pages AS p (team_id, rotation_id, source, dedup_key, summary, link, severity,
                             fired_at, acknowledged_at, resolved_at, worked_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (team_id, source, dedup_key) DO UPDATE SET
-            fired_at = LEAST(pages.fired_at, EXCLUDED.fired_at),
-            acknowledged_at = LEAST(pages.acknowledged_at, EXCLUDED.acknowledged_at),
-            resolved_at = GREATEST(pages.resolved_at, EXCLUDED.resolved_at),
-            worked_until = COALESCE(EXCLUDED.worked_until, pages.worked_until),
-            summary = CASE WHEN EXCLUDED.summary = '' THEN pages.summary ELSE EXCLUDED.summary END,
-            link = COALESCE(EXCLUDED.link, pages.link),
-            severity = COALESCE(EXCLUDED.severity, pages.severity),
+            fired_at = LEAST(p.fired_at, EXCLUDED.fired_at),
+            acknowledged_at = LEAST(p.acknowledged_at, EXCLUDED.acknowledged_at),
+            resolved_at = GREATEST(p.resolved_at, EXCLUDED.resolved_at),
+            worked_until = COALESCE(EXCLUDED.worked_until, p.worked_until),
+            summary = CASE WHEN EXCLUDED.summary = '' THEN p.summary ELSE EXCLUDED.summary END,
+            link = COALESCE(EXCLUDED.link, p.link),
+            severity = COALESCE(EXCLUDED.severity, p.severity),
             updated_at = now()
+         WHERE (LEAST(p.fired_at, EXCLUDED.fired_at), LEAST(p.acknowledged_at, EXCLUDED.acknowledged_at),
+                GREATEST(p.resolved_at, EXCLUDED.resolved_at), COALESCE(EXCLUDED.worked_until, p.worked_until),
+                CASE WHEN EXCLUDED.summary = '' THEN p.summary ELSE EXCLUDED.summary END,
+                COALESCE(EXCLUDED.link, p.link), COALESCE(EXCLUDED.severity, p.severity))
+            IS DISTINCT FROM
+               (p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until, p.summary, p.link, p.severity)
          RETURNING id",
     )
     .bind(r.team_id)
@@ -88,8 +95,19 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<i64> {
     .bind(r.acknowledged_at)
     .bind(r.resolved_at)
     .bind(r.worked_until)
-    .fetch_one(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = changed {
+        return Ok((id, true));
+    }
+    // A repeat of what is known: the row exists (the conflict proved it).
+    let id = sqlx::query_scalar("SELECT id FROM pages WHERE team_id = $1 AND source = $2 AND dedup_key = $3")
+        .bind(r.team_id)
+        .bind(&r.source)
+        .bind(&r.dedup_key)
+        .fetch_one(conn)
+        .await?;
+    Ok((id, false))
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {

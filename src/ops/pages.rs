@@ -82,7 +82,11 @@ pub async fn record(
         report.resolved_at,
         report.worked_until,
     )?;
-    let id = db::pages::upsert(conn, report).await?;
+    let (id, changed) = db::pages::upsert(conn, report).await?;
+    if !changed && responder.is_none() {
+        // A retry of what is known changes nothing downstream either.
+        return Ok(id);
+    }
     // Identical reports arriving together queue here, after the upsert.
     let page = db::pages::lock(conn, id)
         .await?
@@ -111,9 +115,10 @@ pub async fn record(
     let previous = page
         .responder_id
         .filter(|p| Some(*p) != holder.as_ref().map(|h| h.user_id));
-    let page = db::pages::by_id(conn, id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("page vanished")))?;
+    let mut page = page;
+    if let Some(h) = &holder {
+        page.responder_id = Some(h.user_id);
+    }
     refresh_recovery(conn, &page, None, previous, now).await?;
     Ok(id)
 }

@@ -28,7 +28,7 @@ pub async fn rederive(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     // One derivation per person at a time: concurrent pages queue here.
-    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR UPDATE")
+    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -52,8 +52,7 @@ pub async fn rederive(
     let mut rules: HashMap<i64, (Policy, BTreeSet<NaiveDate>)> = HashMap::new();
     let mut wanted: BTreeMap<Trigger, i64> = BTreeMap::new();
     for (team_id, engagements) in &by_team {
-        let policy = db::holidays::policy(conn, *team_id).await?;
-        let holidays = db::holidays::dates(conn, *team_id).await?;
+        let (policy, holidays) = db::holidays::rules(conn, *team_id).await?;
         for t in triggers(engagements, tz, &policy, &holidays) {
             if (from..=to).contains(&t.date()) {
                 wanted.entry(t).or_insert(*team_id);

@@ -179,6 +179,18 @@ async fn the_openapi_document_describes_the_contract() {
         ("/api/v1/teams/{team}/rotations/{rotation}", "patch"),
         ("/api/v1/teams/{team}/oncall", "get"),
         ("/api/v1/teams/{team}/shifts", "get"),
+        ("/api/v1/hooks/alertmanager", "post"),
+        ("/api/v1/hooks/grafana", "post"),
+        ("/api/v1/hooks/pagerduty", "post"),
+        ("/api/v1/teams/{team}/pages", "post"),
+        ("/api/v1/teams/{team}/pages", "get"),
+        ("/api/v1/pages/{id}", "patch"),
+        ("/api/v1/pages/{id}", "delete"),
+        ("/api/v1/teams/{team}/integration-tokens", "post"),
+        ("/api/v1/teams/{team}/holidays/{date}", "put"),
+        ("/api/v1/teams/{team}/holidays/{date}", "delete"),
+        ("/api/v1/teams/{team}/recovery-days", "get"),
+        ("/api/v1/recovery-days/{id}", "patch"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

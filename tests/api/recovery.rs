@@ -559,3 +559,20 @@ async fn an_ics_holiday_calendar_imports_and_recovery_days_show_in_the_personal_
     let start = recovery.properties.iter().find(|p| p.name == "DTSTART").unwrap();
     assert_eq!(start.value.as_deref(), Some("20260311"));
 }
+
+#[tokio::test]
+async fn many_pages_for_one_person_at_once_all_land_and_grant_once() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let requests = (0..12).map(|i| {
+        team.app.post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": format!("burst-{i}"), "summary": "burst", "fired_at": format!("2026-03-03T02:{:02}:00Z", i * 3)}),
+        )
+    });
+    for (status, body) in futures_join(requests).await {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    assert_eq!(team.pages().await.len(), 12);
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
