@@ -1,11 +1,14 @@
 //! A believable organisation to look around in: two teams in different
 //! zones, a manager and a few engineers each, rotations that began weeks ago.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sqlx::PgPool;
 
 use crate::db;
+use crate::db::pages::Report;
 use crate::db::teams::TeamRole;
+use crate::domain::schedule::local_to_instant;
+use crate::ops::pages::record;
 use crate::ops::members::set_member;
 use crate::ops::rotations::{RotationFields, create_rotation};
 use crate::ops::teams::create_team;
@@ -76,6 +79,15 @@ const PAYMENTS: &[Person] = &[
     },
 ];
 
+/// Pages each demo team had lately: days ago, local time, minutes, summary.
+const PAGES: &[(i64, &str, i64, &str)] = &[
+    (2, "03:12", 95, "Checkout p99 latency above 2s for 10 minutes"),
+    (4, "14:05", 25, "Disk on db-2 is 90% full"),
+    (6, "23:40", 40, "Payment webhook queue backing up"),
+    (11, "10:30", 15, "Certificate expires in 7 days"),
+    (13, "02:50", 70, "Primary database failover"),
+];
+
 /// Creates the demo organisation unless it is there already.
 pub async fn create(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Demo> {
     let mut tx = pool.begin().await?;
@@ -142,6 +154,28 @@ pub async fn create(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Demo> {
         create_rotation(&mut tx, &team, admin.id, "weekly", &fields, now)
             .await
             .map_err(err)?;
+        let rotation = db::rotations::by_slug(&mut tx, team.id, "weekly").await?.map(|r| r.id);
+        for (days_ago, time, minutes, summary) in PAGES {
+            let date = (now - Duration::days(*days_ago)).with_timezone(&team.tz()).date_naive();
+            let fired = local_to_instant(team.tz(), date, NaiveTime::parse_from_str(time, "%H:%M")?);
+            if fired >= now {
+                continue;
+            }
+            let report = Report {
+                team_id: team.id,
+                rotation_id: rotation,
+                source: "alertmanager".into(),
+                dedup_key: format!("demo-{days_ago}-{time}"),
+                summary: (*summary).into(),
+                link: None,
+                severity: Some("page".into()),
+                fired_at: fired,
+                acknowledged_at: Some(fired + Duration::minutes(2)),
+                resolved_at: Some((fired + Duration::minutes(*minutes)).min(now)),
+                worked_until: None,
+            };
+            record(&mut tx, &report, None, now).await.map_err(err)?;
+        }
     }
     tx.commit().await?;
     Ok(Demo {

@@ -230,3 +230,41 @@ async fn the_demo_rota_reads_on_a_phone() {
     screenshot(c, "phone-rota").await;
     b.client.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_night_page_logged_by_hand_grants_a_recovery_day_taken_as_a_late_start() {
+    let app = spawn_app_at(t("2026-11-26T12:00:00Z")).await;
+    rota::demo::create(&app.db, app.clock.now()).await.expect("demo");
+    let Some(b) = browser(390, 844).await else { return };
+    let c = &b.client;
+    sign_in(c, &app, "priya@example.com", rota::demo::PASSWORD).await;
+    wait_for_text(c, "On call now").await;
+    c.goto(&app.url("/teams/platform/pages")).await.expect("pages");
+    fill(c, "summary", "Search index rebuild stuck").await;
+    let set = "document.getElementById('fired_date').value = '2026-11-26';\
+               document.getElementById('fired_time').value = '02:10';\
+               document.getElementById('acknowledged_time').value = '02:14';\
+               document.getElementById('worked_until_time').value = '03:30';";
+    c.execute(set, vec![]).await.expect("times");
+    submit(c, "form[action='/teams/platform/pages'][method='post'] button").await;
+    wait_for_text(c, "Page logged").await;
+    screenshot(c, "page-logged").await;
+    c.goto(&app.url("/")).await.expect("now");
+    wait_for_text(c, "Recovery day: Thursday 26 November").await;
+    let form = c.find(Locator::Css("form[action^='/recovery-days/']")).await.expect("the choice form");
+    form.find(Locator::Css("select")).await.expect("select").select_by_value("late_start").await.expect("choose");
+    form.find(Locator::Css("button")).await.expect("save").click().await.expect("click");
+    // The confirmation, then the heading, both say how it is taken now.
+    wait_for_text(c, "Recovery day on Thu 26 Nov: late start").await;
+    wait_for_text(c, "Recovery day: Thursday 26 November — late start").await;
+    assert_no_sideways_scroll(c, "Now with a recovery day").await;
+    screenshot(c, "phone-now-recovery").await;
+    let form: String = sqlx::query_scalar(
+        "SELECT r.form FROM recovery_days r JOIN users u ON u.id = r.user_id WHERE u.email = 'priya@example.com' AND r.day = '2026-11-26'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("Priya's recovery day");
+    assert_eq!(form, "late_start");
+    b.client.close().await.expect("close");
+}
