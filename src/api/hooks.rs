@@ -14,7 +14,7 @@ use crate::auth::IntegrationCaller;
 use crate::db::pages::Report;
 use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::pages::{default_rotation, record};
+use crate::ops::pages::{default_rotation, record_many};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Received {
@@ -34,9 +34,9 @@ async fn record_all(
         None => default_rotation(&mut tx, caller.team.id, &caller.team.name).await?,
     };
     let now = state.clock.now();
-    let mut pages = Vec::with_capacity(alerts.len());
-    for a in alerts {
-        let report = Report {
+    let reports = alerts
+        .into_iter()
+        .map(|a| Report {
             team_id: caller.team.id,
             rotation_id,
             source: source.into(),
@@ -48,9 +48,14 @@ async fn record_all(
             acknowledged_at: a.acknowledged_at,
             resolved_at: a.resolved_at,
             worked_until: None,
-        };
-        pages.push(record(&mut tx, &report, None, now).await?);
-    }
+        })
+        .collect();
+    // Repeats of pages someone deleted are accepted and left out.
+    let pages = record_many(&mut tx, reports, None, now)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     tx.commit().await?;
     Ok(Json(Received { pages }))
 }

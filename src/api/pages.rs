@@ -17,7 +17,7 @@ use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
-use crate::domain::recovery::{Policy, classify, sla};
+use crate::domain::recovery::{Policy, classify_engagement, sla};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::pages::{Correction, correct, default_rotation, delete, may_change, record};
 
@@ -81,7 +81,9 @@ impl Classifier {
             responder_email: p.responder_email.clone(),
             role: p.responder_role.clone(),
             sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes).as_str().into(),
-            out_of_hours: classify(p.fired_at, tz, &self.policy, &self.holidays).as_str().into(),
+            out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays)
+                .as_str()
+                .into(),
             engaged_minutes: (end - start).num_minutes(),
         }
     }
@@ -164,8 +166,17 @@ pub async fn create_page(
 ) -> AppResult<(StatusCode, Json<PageInfo>)> {
     let (team, bound_rotation, caller) = match &reporter {
         Reporter::Integration(i) => (&i.team, i.integration.rotation_id, None),
-        Reporter::Member(m) => (&m.team, None, Some(m.user())),
+        Reporter::Member(m) => (&m.team, None, Some(m)),
     };
+    // A member logs their own pages; naming someone else is for managers.
+    if let (Some(m), Some(email)) = (caller, body.responder_email.as_deref())
+        && !m.is_manager()
+        && !email.trim().eq_ignore_ascii_case(&m.user().email)
+    {
+        return Err(AppError::forbidden(
+            "Log your own pages; a manager can log one for someone else",
+        ));
+    }
     for (name, value, max) in [("dedup_key", &body.dedup_key, 200), ("summary", &body.summary, 500)] {
         if value.trim().is_empty() || value.chars().count() > max {
             return Err(AppError::Unprocessable(format!("{name} needs 1 to {max} characters")));
@@ -182,19 +193,31 @@ pub async fn create_page(
         (None, Some(r)) => Some(r),
         (None, None) => default_rotation(&mut tx, team.id, &team.name).await?,
     };
-    let responder = match body.responder_email.as_deref().or(caller.map(|u| u.email.as_str())) {
+    let responder = match body
+        .responder_email
+        .as_deref()
+        .or(caller.map(|m| m.user().email.as_str()))
+    {
         Some(email) => Some(member_id(&mut tx, team, email).await?),
         None => None,
     };
     let report = Report {
         team_id: team.id,
         rotation_id,
-        source: body
-            .source
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "api".into()),
-        dedup_key: body.dedup_key.trim().into(),
+        // A person's reports are their own: they cannot merge into (and so
+        // rewrite) a tool's page or someone else's by reusing its key.
+        source: match caller {
+            Some(_) => "manual".into(),
+            None => body
+                .source
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "api".into()),
+        },
+        dedup_key: match caller {
+            Some(m) => format!("{}:{}", m.user().id, body.dedup_key.trim()),
+            None => body.dedup_key.trim().into(),
+        },
         summary: body.summary.trim().into(),
         link: body.link.clone(),
         severity: body.severity.clone(),
@@ -203,7 +226,9 @@ pub async fn create_page(
         resolved_at: body.resolved_at,
         worked_until: body.worked_until,
     };
-    let id = record(&mut tx, &report, responder, state.clock.now()).await?;
+    let id = record(&mut tx, &report, responder, state.clock.now())
+        .await?
+        .ok_or_else(|| AppError::Conflict("A page with that dedup_key was deleted; report it with a new key".into()))?;
     let page = db::pages::by_id(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("page"))?;

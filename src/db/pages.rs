@@ -40,29 +40,50 @@ pub struct Page {
     pub responder_email: Option<String>,
     pub responder_name: Option<String>,
     pub responder_timezone: Option<String>,
+    pub responder_named: bool,
+}
+
+/// What an upsert did with a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new page, or new facts about one.
+    Changed(i64),
+    /// Nothing new: a retry, or a page a person has corrected.
+    Same(i64),
+    /// A repeat of a page someone deleted: it stays deleted.
+    Deleted,
 }
 
 impl Page {
     /// The time the responder spent: from acknowledgement (or firing) to
-    /// an entered end (or the resolve). Unresolved pages count an instant.
+    /// an entered end, or else to the resolve but no more than
+    /// [`MAX_UNATTENDED`] (an incident left open is not someone awake for
+    /// days). Unresolved pages count an instant.
     pub fn engagement(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = self.acknowledged_at.unwrap_or(self.fired_at);
-        let end = self.worked_until.or(self.resolved_at).unwrap_or(start).max(start);
-        (start, end)
+        let end = match self.worked_until {
+            Some(w) => w,
+            None => self.resolved_at.unwrap_or(start).min(start + MAX_UNATTENDED),
+        };
+        (start, end.max(start))
     }
 }
+
+/// The most engagement a resolve alone can account for.
+pub const MAX_UNATTENDED: chrono::Duration = chrono::Duration::hours(12);
 
 const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id, p.source, p.dedup_key,
         p.summary, p.link, p.severity, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
         p.responder_id, p.responder_role, p.sla_minutes,
-        u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone
+        u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone,
+        p.responder_named
     FROM pages p JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.responder_id";
 
 /// Records a report, merging it into the page it repeats: the earliest
 /// firing and acknowledgement and the latest resolve win, so retries and
-/// out-of-order deliveries make the same page. Returns its id, and whether
-/// the report changed anything (a pure repeat does not).
-pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<(i64, bool)> {
+/// out-of-order deliveries make the same page. A page a person corrected
+/// keeps their times; a deleted one stays deleted.
+pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<Upserted> {
     let changed: Option<i64> = sqlx::query_scalar(
         "INSERT INTO pages AS p (team_id, rotation_id, source, dedup_key, summary, link, severity,
                             fired_at, acknowledged_at, resolved_at, worked_until)
@@ -76,7 +97,8 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<(i64, b
             link = COALESCE(EXCLUDED.link, p.link),
             severity = COALESCE(EXCLUDED.severity, p.severity),
             updated_at = now()
-         WHERE (LEAST(p.fired_at, EXCLUDED.fired_at), LEAST(p.acknowledged_at, EXCLUDED.acknowledged_at),
+         WHERE p.deleted_at IS NULL AND p.corrected_at IS NULL
+           AND (LEAST(p.fired_at, EXCLUDED.fired_at), LEAST(p.acknowledged_at, EXCLUDED.acknowledged_at),
                 GREATEST(p.resolved_at, EXCLUDED.resolved_at), COALESCE(EXCLUDED.worked_until, p.worked_until),
                 CASE WHEN EXCLUDED.summary = '' THEN p.summary ELSE EXCLUDED.summary END,
                 COALESCE(EXCLUDED.link, p.link), COALESCE(EXCLUDED.severity, p.severity))
@@ -98,20 +120,22 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<(i64, b
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = changed {
-        return Ok((id, true));
+        return Ok(Upserted::Changed(id));
     }
     // A repeat of what is known: the row exists (the conflict proved it).
-    let id = sqlx::query_scalar("SELECT id FROM pages WHERE team_id = $1 AND source = $2 AND dedup_key = $3")
-        .bind(r.team_id)
-        .bind(&r.source)
-        .bind(&r.dedup_key)
-        .fetch_one(conn)
-        .await?;
-    Ok((id, false))
+    let (id, deleted): (i64, bool) = sqlx::query_as(
+        "SELECT id, deleted_at IS NOT NULL FROM pages WHERE team_id = $1 AND source = $2 AND dedup_key = $3",
+    )
+    .bind(r.team_id)
+    .bind(&r.source)
+    .bind(&r.dedup_key)
+    .fetch_one(conn)
+    .await?;
+    Ok(if deleted { Upserted::Deleted } else { Upserted::Same(id) })
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
+    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -119,10 +143,12 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page
 
 /// Takes the page's row lock for a correction.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1 FOR UPDATE OF p"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL FOR UPDATE OF p"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn set_responder(
@@ -131,15 +157,19 @@ pub async fn set_responder(
     responder_id: Option<i64>,
     role: Option<&str>,
     sla_minutes: Option<i32>,
+    named: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE pages SET responder_id = $2, responder_role = $3, sla_minutes = $4 WHERE id = $1")
-        .bind(id)
-        .bind(responder_id)
-        .bind(role)
-        .bind(sla_minutes)
-        .execute(conn)
-        .await
-        .map(drop)
+    sqlx::query(
+        "UPDATE pages SET responder_id = $2, responder_role = $3, sla_minutes = $4, responder_named = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(responder_id)
+    .bind(role)
+    .bind(sla_minutes)
+    .bind(named)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 pub async fn set_times(
@@ -151,7 +181,8 @@ pub async fn set_times(
     worked_until: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE pages SET fired_at = $2, acknowledged_at = $3, resolved_at = $4, worked_until = $5, updated_at = now()
+        "UPDATE pages SET fired_at = $2, acknowledged_at = $3, resolved_at = $4, worked_until = $5,
+                corrected_at = now(), updated_at = now()
          WHERE id = $1",
     )
     .bind(id)
@@ -165,7 +196,7 @@ pub async fn set_times(
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM pages WHERE id = $1")
+    sqlx::query("UPDATE pages SET deleted_at = now() WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
@@ -182,7 +213,7 @@ pub async fn for_team(
     responder_id: Option<i64>,
 ) -> sqlx::Result<Vec<Page>> {
     sqlx::query_as(&format!(
-        "{SELECT} WHERE p.team_id = $1 AND p.fired_at >= $2 AND p.fired_at < $3
+        "{SELECT} WHERE p.team_id = $1 AND p.deleted_at IS NULL AND p.fired_at >= $2 AND p.fired_at < $3
            AND ($4::bigint IS NULL OR p.responder_id = $4)
          ORDER BY p.fired_at DESC, p.id DESC"
     ))
@@ -202,7 +233,7 @@ pub async fn for_responder(
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Page>> {
     sqlx::query_as(&format!(
-        "{SELECT} WHERE p.responder_id = $1 AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
+        "{SELECT} WHERE p.responder_id = $1 AND p.deleted_at IS NULL AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
     ))
     .bind(user_id)
     .bind(from)

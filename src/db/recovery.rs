@@ -83,6 +83,15 @@ pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
         .map(drop)
 }
 
+pub async fn set_day(conn: &mut PgConnection, id: i64, day: NaiveDate) -> sqlx::Result<()> {
+    sqlx::query("UPDATE recovery_days SET day = $2 WHERE id = $1")
+        .bind(id)
+        .bind(day)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn set_state(conn: &mut PgConnection, id: i64, state: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE recovery_days SET state = $2 WHERE id = $1")
         .bind(id)

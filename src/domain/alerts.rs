@@ -81,12 +81,14 @@ pub struct PagerDutyBody {
 pub struct PagerDutyEvent {
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
-    pub data: PagerDutyIncident,
+    #[serde(default)]
+    pub data: Option<PagerDutyIncident>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PagerDutyIncident {
-    pub id: String,
+    /// Absent in events about other things (a `pagey.ping`, say).
+    pub id: Option<String>,
     pub title: Option<String>,
     pub html_url: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
@@ -98,18 +100,20 @@ pub struct PagerDutyIncident {
 pub fn from_pagerduty(body: PagerDutyBody) -> Option<Alert> {
     let e = body.event;
     let at = e.occurred_at;
+    let data = e.data?;
+    let id = data.id?;
     let (acknowledged_at, resolved_at) = match e.event_type.as_str() {
         "incident.triggered" => (None, None),
         "incident.acknowledged" => (Some(at), None),
         "incident.resolved" => (None, Some(at)),
         _ => return None,
     };
-    let fired_at = e.data.created_at.unwrap_or(at).min(at);
+    let fired_at = data.created_at.unwrap_or(at).min(at);
     Some(Alert {
-        dedup_key: e.data.id,
-        summary: e.data.title.unwrap_or_else(|| "PagerDuty incident".into()),
-        link: e.data.html_url,
-        severity: e.data.urgency,
+        dedup_key: id,
+        summary: data.title.unwrap_or_else(|| "PagerDuty incident".into()),
+        link: data.html_url,
+        severity: data.urgency,
         fired_at,
         acknowledged_at,
         resolved_at,

@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::db;
-use crate::db::pages::{Page, Report};
+use crate::db::pages::{Page, Report, Upserted};
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::rederive;
 
@@ -67,31 +67,79 @@ async fn role_at(
     .await
 }
 
+/// Most alerts one request may carry.
+pub const MAX_REPORTS: usize = 500;
+/// How far ahead of our clock a reported time may be (senders' clocks drift).
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+/// The longest work one page may claim by hand.
+const MAX_WORKED: Duration = Duration::hours(24);
+
 /// Records a report and brings the responder's recovery days up to date.
 /// `responder` names who acted, when the report says so; otherwise the
-/// rotation's primary at the firing is the responder.
+/// rotation's primary at the firing is the responder. `None` when the
+/// report repeats a page someone deleted.
 pub async fn record(
     conn: &mut PgConnection,
     report: &Report,
     responder: Option<i64>,
     now: DateTime<Utc>,
-) -> AppResult<i64> {
-    check_order(
-        report.fired_at,
-        report.acknowledged_at,
-        report.resolved_at,
-        report.worked_until,
-    )?;
-    let (id, changed) = db::pages::upsert(conn, report).await?;
-    if !changed && responder.is_none() {
-        // A retry of what is known changes nothing downstream either.
-        return Ok(id);
+) -> AppResult<Option<i64>> {
+    let ids = record_many(conn, vec![report.clone()], responder, now).await?;
+    Ok(ids.into_iter().next().flatten())
+}
+
+/// Records several reports (one webhook body): every page first, in key
+/// order, then each responder's recovery days once, in id order, so two
+/// bodies naming the same pages and people queue rather than deadlock.
+pub async fn record_many(
+    conn: &mut PgConnection,
+    reports: Vec<Report>,
+    responder: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Option<i64>>> {
+    if reports.len() > MAX_REPORTS {
+        return Err(AppError::Unprocessable(format!(
+            "That body carries {} alerts; send at most {MAX_REPORTS} at once",
+            reports.len()
+        )));
     }
-    // Identical reports arriving together queue here, after the upsert.
-    let page = db::pages::lock(conn, id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("page vanished")))?;
-    let holder = match responder {
+    let mut reports: Vec<(usize, Report)> = reports.into_iter().map(clean).enumerate().collect();
+    for (_, r) in &reports {
+        check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
+    }
+    reports.sort_by(|a, b| (&a.1.source, &a.1.dedup_key).cmp(&(&b.1.source, &b.1.dedup_key)));
+    let mut ids = vec![None; reports.len()];
+    let mut touched: Vec<(Page, Option<i64>)> = Vec::new();
+    for (i, report) in &reports {
+        let id = match db::pages::upsert(conn, report).await? {
+            Upserted::Deleted => continue,
+            Upserted::Same(id) if responder.is_none() => {
+                // A retry of what is known changes nothing downstream either.
+                ids[*i] = Some(id);
+                continue;
+            }
+            Upserted::Same(id) | Upserted::Changed(id) => id,
+        };
+        ids[*i] = Some(id);
+        // The upsert holds the page's row lock until the transaction ends.
+        let page = db::pages::by_id(conn, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("page"))?;
+        touched.push(assign_responder(conn, page, responder).await?);
+    }
+    refresh_recovery(conn, &touched, now).await?;
+    Ok(ids)
+}
+
+/// Sets the page's responder: the one named, or else (unless one was named
+/// before) the rotation's primary when it fired. Returns the page as it
+/// now stands and the responder it had before, if that changed.
+async fn assign_responder(
+    conn: &mut PgConnection,
+    mut page: Page,
+    named: Option<i64>,
+) -> AppResult<(Page, Option<i64>)> {
+    let holder = match named {
         Some(user_id) => Some(
             role_at(conn, page.team_id, user_id, page.fired_at)
                 .await?
@@ -101,67 +149,90 @@ pub async fn record(
                     sla_minutes: 0,
                 }),
         ),
-        None if page.responder_id.is_none() => match page.rotation_id {
+        None if !page.responder_named => match page.rotation_id {
             Some(r) => primary_at(conn, r, page.fired_at).await?,
             None => None,
         },
-        None => None,
+        None => return Ok((page, None)),
     };
-    if let Some(h) = &holder {
-        let role = (!h.role.is_empty()).then_some(h.role.as_str());
-        let sla = role.map(|_| h.sla_minutes);
-        db::pages::set_responder(conn, id, Some(h.user_id), role, sla).await?;
-    }
     let previous = page
         .responder_id
         .filter(|p| Some(*p) != holder.as_ref().map(|h| h.user_id));
-    let mut page = page;
-    if let Some(h) = &holder {
-        page.responder_id = Some(h.user_id);
+    let (id, role, sla) = match &holder {
+        Some(h) => {
+            let role = (!h.role.is_empty()).then_some(h.role.clone());
+            let sla = role.as_ref().map(|_| h.sla_minutes);
+            (Some(h.user_id), role, sla)
+        }
+        None => (None, None, None),
+    };
+    if (id, &role) != (page.responder_id, &page.responder_role) || named.is_some() != page.responder_named {
+        db::pages::set_responder(conn, page.id, id, role.as_deref(), sla, named.is_some()).await?;
     }
-    refresh_recovery(conn, &page, None, previous, now).await?;
-    Ok(id)
+    page.responder_id = id;
+    page.responder_role = role;
+    page.sla_minutes = sla;
+    page.responder_named = named.is_some();
+    Ok((page, previous))
 }
 
-/// Re-derives the recovery days of the page's responder (and of a previous
-/// one) over the dates the page touches, before and after a change.
-async fn refresh_recovery(
-    conn: &mut PgConnection,
-    page: &Page,
-    before: Option<&Page>,
-    previous_responder: Option<i64>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let mut span = page.engagement();
-    if let Some(b) = before {
-        let (s, e) = b.engagement();
-        span = (span.0.min(s).min(b.fired_at), span.1.max(e));
+/// Text fit to store: no NUL (Postgres refuses it), lengths capped. A key
+/// too long to index is replaced by its hash, still unique.
+fn clean(mut r: Report) -> Report {
+    fn tidy(s: &str, max: usize) -> String {
+        s.chars().filter(|c| *c != '\0').take(max).collect()
     }
-    span.0 = span.0.min(page.fired_at);
-    let from = (span.0 - Duration::days(1)).date_naive();
-    let to = (span.1 + Duration::days(2)).date_naive();
-    let people = [
-        page.responder_id,
-        before.and_then(|b| b.responder_id),
-        previous_responder,
-    ];
-    let mut done = Vec::new();
-    for user_id in people.into_iter().flatten() {
-        if !done.contains(&user_id) {
-            rederive(conn, user_id, from, to, now).await?;
-            done.push(user_id);
+    let key = r.dedup_key.replace('\0', "");
+    r.dedup_key = if key.len() > 200 {
+        format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()))
+        )
+    } else {
+        key
+    };
+    r.summary = tidy(&r.summary, 500);
+    r.source = tidy(&r.source, 40);
+    r.link = r.link.map(|l| tidy(&l, 2000));
+    r.severity = r.severity.map(|s| tidy(&s, 40));
+    r
+}
+
+/// Re-derives the recovery days of everyone the pages concern (their
+/// responders before and after), once each and in id order, over the dates
+/// the pages touch.
+async fn refresh_recovery(conn: &mut PgConnection, pages: &[(Page, Option<i64>)], now: DateTime<Utc>) -> AppResult<()> {
+    let mut windows: std::collections::BTreeMap<i64, (DateTime<Utc>, DateTime<Utc>)> = Default::default();
+    for (page, previous) in pages {
+        let (start, end) = page.engagement();
+        let span = (start.min(page.fired_at), end);
+        for person in [page.responder_id, *previous].into_iter().flatten() {
+            let w = windows.entry(person).or_insert(span);
+            *w = (w.0.min(span.0), w.1.max(span.1));
         }
+    }
+    for (person, (start, end)) in windows {
+        let from = (start - Duration::days(1)).date_naive();
+        let to = (end + Duration::days(2)).date_naive();
+        rederive(conn, person, from, to, now).await?;
     }
     Ok(())
 }
 
-fn check_order(
+fn check_times(
     fired: DateTime<Utc>,
     acknowledged: Option<DateTime<Utc>>,
     resolved: Option<DateTime<Utc>>,
     worked_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> AppResult<()> {
+    if chrono::Datelike::year(&fired) < 2000 {
+        return Err(AppError::Unprocessable(
+            "fired_at is before the year 2000; check the times".into(),
+        ));
+    }
     for (name, at) in [
+        ("fired_at", Some(fired)),
         ("acknowledged_at", acknowledged),
         ("resolved_at", resolved),
         ("worked_until", worked_until),
@@ -171,10 +242,15 @@ fn check_order(
                 "{name} is before fired_at; check the times"
             )));
         }
+        if at.is_some_and(|at| at > now + CLOCK_SKEW) {
+            return Err(AppError::Unprocessable(format!(
+                "{name} is in the future; check the times"
+            )));
+        }
     }
-    if worked_until.is_some_and(|w| w - fired > Duration::days(7)) {
+    if worked_until.is_some_and(|w| w - fired > MAX_WORKED) {
         return Err(AppError::Unprocessable(
-            "worked_until is more than a week after the page fired".into(),
+            "worked_until is more than 24 hours after the page fired; log a longer incident as several pages".into(),
         ));
     }
     Ok(())
@@ -239,11 +315,17 @@ pub async fn correct(
     let ack = c.acknowledged_at.unwrap_or(before.acknowledged_at);
     let resolved = c.resolved_at.unwrap_or(before.resolved_at);
     let worked = c.worked_until.unwrap_or(before.worked_until);
-    check_order(fired, ack, resolved, worked)?;
+    check_times(fired, ack, resolved, worked, now)?;
     db::pages::set_times(conn, id, fired, ack, resolved, worked).await?;
     let after = db::pages::by_id(conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("page"))?;
+    // Fired in another week, the schedule may name another responder.
+    let (after, replaced) = if fired != before.fired_at && !after.responder_named {
+        assign_responder(conn, after, None).await?
+    } else {
+        (after, None)
+    };
     db::audit::record(
         conn,
         after.team_id,
@@ -254,7 +336,17 @@ pub async fn correct(
         Some(times(&after)),
     )
     .await?;
-    refresh_recovery(conn, &after, Some(&before), None, now).await?;
+    let mut was = before.clone();
+    was.responder_id = None;
+    refresh_recovery(
+        conn,
+        &[
+            (after.clone(), before.responder_id.or(replaced)),
+            (was, before.responder_id),
+        ],
+        now,
+    )
+    .await?;
     Ok(after)
 }
 
@@ -276,7 +368,7 @@ pub async fn delete(conn: &mut PgConnection, id: i64, actor_id: i64, now: DateTi
     // Derive as if the page had never been: its responder's window again.
     let mut gone = before.clone();
     gone.responder_id = None;
-    refresh_recovery(conn, &gone, Some(&before), None, now).await?;
+    refresh_recovery(conn, &[(gone, before.responder_id)], now).await?;
     Ok(())
 }
 

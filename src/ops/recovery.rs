@@ -67,8 +67,19 @@ pub async fn rederive(
             .get(&existing.team_id)
             .is_some_and(|(_, h)| h.contains(&existing.day));
         if existing.day > today && holiday_now && trigger.is_some_and(|t| wanted.contains_key(&t)) {
-            // A holiday declared since: the day moves on, chosen afresh.
-            db::recovery::delete(conn, existing.id).await?;
+            // A holiday declared since: the day moves on, keeping its form.
+            if let Some(t) = trigger {
+                wanted.remove(&t);
+                if let Some((_, holidays)) = rules.get(&existing.team_id) {
+                    let mut taken: BTreeSet<NaiveDate> = db::recovery::days_from(conn, user_id, today)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    taken.remove(&existing.day);
+                    let day = crate::domain::recovery::first_working_day(existing.day, holidays, &taken);
+                    db::recovery::set_day(conn, existing.id, day).await?;
+                }
+            }
         } else if trigger.is_some_and(|t| wanted.remove(&t).is_some()) {
             if existing.state == FLAGGED {
                 db::recovery::set_state(conn, existing.id, "granted").await?;
@@ -189,6 +200,14 @@ pub async fn choose(
             AppError::NotFound("No such recovery day".into())
         });
     }
+    // Derivation of this person's days runs under this lock too.
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(caller.id)
+        .execute(&mut *conn)
+        .await?;
+    let day = db::recovery::by_id(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That recovery day was withdrawn: its page was corrected".into()))?;
     let form = match form {
         Some(f) if FORMS.contains(&f) => f.to_owned(),
         Some(f) => {

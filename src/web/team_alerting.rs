@@ -198,7 +198,7 @@ async fn save_policy(
         )?;
         db::holidays::set_policy(&mut tx, m.0.team.id, &policy).await?;
         tx.commit().await?;
-        Ok("Out-of-hours policy saved; it applies to pages from now on".into())
+        Ok("Out-of-hours policy saved. Pages from now on follow it, and so do older ones whenever a page near them is recorded or corrected".into())
     }
     .await;
     done(&state, &session, &m, result).await

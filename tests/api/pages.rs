@@ -143,9 +143,15 @@ async fn the_demo_builds_a_believable_organisation_once() {
     assert!(first.created);
     let again = rota::demo::create(&app.db, app.clock.now()).await.unwrap();
     assert!(!again.created);
-    let pages: i64 = sqlx::query_scalar("SELECT count(*) FROM pages WHERE responder_id IS NOT NULL").fetch_one(&app.db).await.unwrap();
+    let pages: i64 = sqlx::query_scalar("SELECT count(*) FROM pages WHERE responder_id IS NOT NULL")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(pages, 10, "five recent pages in each team, each with its responder");
-    let recovery: i64 = sqlx::query_scalar("SELECT count(*) FROM recovery_days").fetch_one(&app.db).await.unwrap();
+    let recovery: i64 = sqlx::query_scalar("SELECT count(*) FROM recovery_days")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert!(recovery >= 2, "night pages grant recovery days: {recovery}");
     let web = app.sign_in_with("alex@example.com", rota::demo::PASSWORD).await;
     let now = web.get(app.url("/")).send().await.unwrap().text().await.unwrap();

@@ -147,20 +147,31 @@ async fn the_pagerduty_trio_makes_one_page_acknowledged_within_the_sla() {
 
 #[tokio::test]
 async fn retries_and_simultaneous_copies_make_one_page_and_one_grant() {
-    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
-    for name in ["alertmanager-firing.json", "alertmanager-resolved.json"] {
+    let team = team_with_alex("Europe/London", "2026-03-08T06:00:00Z").await;
+    let samples = [
+        ("pagerduty", "pagerduty-triggered.json"),
+        ("pagerduty", "pagerduty-acknowledged.json"),
+        ("pagerduty", "pagerduty-resolved.json"),
+        ("grafana", "grafana-firing.json"),
+        ("alertmanager", "alertmanager-firing.json"),
+        ("alertmanager", "alertmanager-resolved.json"),
+    ];
+    for (tool, name) in samples {
+        // Three retries, then three copies at the same moment.
         for _ in 0..3 {
-            assert_eq!(team.hook("alertmanager", &sample(name)).await.0, StatusCode::OK);
+            let (status, body) = team.hook(tool, &sample(name)).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {body}");
+        }
+        let body = sample(name);
+        for (status, res) in futures_join((0..3).map(|_| team.hook(tool, &body))).await {
+            assert_eq!(status, StatusCode::OK, "{name}: {res}");
         }
     }
-    let body = sample("pagerduty-triggered.json");
-    let copies = (0..3).map(|_| team.hook("pagerduty", &body));
-    for (status, res) in futures_join(copies).await {
-        assert_eq!(status, StatusCode::OK, "{res}");
-    }
     let pages = team.pages().await;
-    assert_eq!(pages.len(), 2, "one from each tool: {pages:?}");
-    assert_eq!(team.recovery_days().await.len(), 1);
+    assert_eq!(pages.len(), 3, "one from each tool: {pages:?}");
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1, "the one night, whichever tool told of it: {days:?}");
+    assert_eq!(days[0]["date"], "2026-03-03");
 }
 
 async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
@@ -198,13 +209,20 @@ async fn futures_util_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F
 #[tokio::test]
 async fn a_resolve_before_its_trigger_makes_one_resolved_page() {
     let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
-    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
-    team.hook("alertmanager", &sample("alertmanager-firing.json")).await;
+    for name in ["alertmanager-resolved.json", "alertmanager-firing.json"] {
+        assert_eq!(team.hook("alertmanager", &sample(name)).await.0, StatusCode::OK);
+    }
     let pages = team.pages().await;
     assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0]["fired_at"], "2026-03-03T03:07:12Z");
     assert_eq!(pages[0]["resolved_at"], "2026-03-03T04:52:00Z");
-    team.hook("pagerduty", &sample("pagerduty-resolved.json")).await;
-    team.hook("pagerduty", &sample("pagerduty-triggered.json")).await;
+    for name in [
+        "pagerduty-resolved.json",
+        "pagerduty-acknowledged.json",
+        "pagerduty-triggered.json",
+    ] {
+        assert_eq!(team.hook("pagerduty", &sample(name)).await.0, StatusCode::OK);
+    }
     let pd: Vec<Value> = team
         .pages()
         .await
@@ -214,6 +232,21 @@ async fn a_resolve_before_its_trigger_makes_one_resolved_page() {
     assert_eq!(pd.len(), 1);
     assert_eq!(pd[0]["resolved_at"], "2026-03-03T04:52:00Z");
     assert_eq!(pd[0]["fired_at"], "2026-03-03T03:07:15Z");
+    assert_eq!(pd[0]["acknowledged_at"], "2026-03-03T03:09:40Z");
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_grafana_sample_as_sent_is_a_weekend_page() {
+    let team = team_with_alex("Europe/London", "2026-03-07T16:00:00Z").await;
+    let (status, body) = team.hook("grafana", &sample("grafana-firing.json")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pages = team.pages().await;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0]["summary"], "Disk on db-2 is 95% full");
+    assert_eq!(pages[0]["out_of_hours"], "weekend");
+    assert_eq!(pages[0]["sla"], "unacknowledged");
+    assert_eq!(pages[0]["responder_email"], "bo@example.com");
 }
 
 #[tokio::test]
@@ -575,4 +608,270 @@ async fn many_pages_for_one_person_at_once_all_land_and_grant_once() {
     }
     assert_eq!(team.pages().await.len(), 12);
     assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+#[tokio::test]
+async fn reported_times_must_be_believable() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let cases = [
+        json!({"dedup_key": "future", "summary": "s", "fired_at": "2026-03-04T06:00:00Z"}),
+        json!({"dedup_key": "resolved-later", "summary": "s", "fired_at": "2026-03-03T01:00:00Z", "resolved_at": "2027-03-03T01:00:00Z"}),
+        json!({"dedup_key": "long", "summary": "s", "fired_at": "2026-03-01T01:00:00Z", "worked_until": "2026-03-02T02:00:00Z"}),
+        json!({"dedup_key": "ancient", "summary": "s", "fired_at": "0001-01-01T00:00:00Z"}),
+        json!({"dedup_key": "backwards", "summary": "s", "fired_at": "2026-03-03T01:00:00Z", "acknowledged_at": "2026-03-03T00:00:00Z"}),
+    ];
+    for body in cases {
+        let (status, res) = team
+            .app
+            .post_json(&team.hook_token, "/api/v1/teams/platform/pages", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {res}");
+    }
+    let mut ancient: Value = serde_json::from_str(&sample("alertmanager-resolved.json")).unwrap();
+    ancient["alerts"][0]["startsAt"] = json!("0001-01-01T00:00:00Z");
+    assert_eq!(
+        team.hook("alertmanager", &ancient.to_string()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(team.pages().await.is_empty());
+    assert!(team.recovery_days().await.is_empty());
+    // An incident left open for days is not days awake: one night, not four.
+    let (status, _) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "open", "summary": "s", "fired_at": "2026-02-27T02:00:00Z", "resolved_at": "2026-03-03T02:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+#[tokio::test]
+async fn odd_text_is_stored_tidily_not_refused_with_a_500() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let long_key = "k".repeat(5000);
+    let (status, body) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "nul", "summary": "disk\u{0}full", "source": "x\u{0}y", "fired_at": "2026-03-03T01:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["summary"], "diskfull");
+    let mut am: Value = serde_json::from_str(&sample("alertmanager-firing.json")).unwrap();
+    am["alerts"][0]["fingerprint"] = json!(long_key);
+    let (status, body) = team.hook("alertmanager", &am.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(team.hook("alertmanager", &am.to_string()).await.0, StatusCode::OK);
+    assert_eq!(team.pages().await.len(), 2);
+    // A PagerDuty ping, with no incident, is accepted and ignored.
+    let ping = json!({"event": {"id": "1", "event_type": "pagey.ping", "resource_type": "pagey", "occurred_at": "2026-03-03T01:00:00Z", "agent": null, "client": null, "data": {"message": "Hello from your friend Pagey!", "type": "ping"}}});
+    let (status, body) = team.hook("pagerduty", &ping.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["pages"], json!([]));
+}
+
+#[tokio::test]
+async fn a_member_cannot_rewrite_a_tools_page_or_pin_pages_on_colleagues() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
+    let tool_page = team.pages().await[0].clone();
+    let cy = team.app.token(&rota_user(&team.app, "cy@example.com").await).await;
+    let (status, body) = team
+        .app
+        .post_json(
+            &cy,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": tool_page["dedup_key"], "summary": "mine now", "source": "alertmanager", "fired_at": "2026-03-03T02:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["source"], "manual");
+    assert_eq!(body["responder_email"], "cy@example.com");
+    let pages = team.pages().await;
+    let still = pages.iter().find(|p| p["id"] == tool_page["id"]).unwrap();
+    assert_eq!(still["summary"], tool_page["summary"]);
+    assert_eq!(still["responder_email"], "alex@example.com");
+    let (status, _) = team
+        .app
+        .post_json(
+            &cy,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "blame", "summary": "s", "fired_at": "2026-03-03T02:00:00Z", "responder_email": "bo@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = team
+        .app
+        .post_json(
+            &team.manager_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "for-bo", "summary": "s", "fired_at": "2026-03-03T02:00:00Z", "responder_email": "bo@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "a manager may: {body}");
+}
+
+#[tokio::test]
+async fn a_tools_repeats_neither_undo_a_correction_nor_revive_a_deleted_page() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
+    let page = team.pages().await[0].clone();
+    let path = format!("/api/v1/pages/{}", page["id"]);
+    let (status, body) = team
+        .app
+        .patch_json(
+            &team.manager_token,
+            &path,
+            json!({"resolved_at": "2026-03-03T03:30:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    team.hook("alertmanager", &sample("alertmanager-resolved.json")).await;
+    assert_eq!(team.pages().await[0]["resolved_at"], "2026-03-03T03:30:00Z");
+    let res = api()
+        .delete(team.app.url(&path))
+        .bearer_auth(&team.manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Its day is today, so the grant is kept but flagged.
+    let days = team.recovery_days().await;
+    assert!(days.iter().all(|d| d["state"] == "flagged"), "{days:?}");
+    let (status, _) = team.hook("alertmanager", &sample("alertmanager-firing.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(team.pages().await.is_empty(), "it stays deleted");
+    assert!(team.recovery_days().await.iter().all(|d| d["state"] == "flagged"));
+}
+
+#[tokio::test]
+async fn bodies_naming_the_same_pages_in_any_order_do_not_deadlock() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let mut two: Value = serde_json::from_str(&sample("alertmanager-firing.json")).unwrap();
+    let mut second = two["alerts"][0].clone();
+    second["fingerprint"] = json!("b7e0c2d1a9f84e33");
+    second["startsAt"] = json!("2026-03-03T03:20:00Z");
+    two["alerts"].as_array_mut().unwrap().push(second.clone());
+    let mut reversed = two.clone();
+    reversed["alerts"].as_array_mut().unwrap().reverse();
+    let mut only_second = two.clone();
+    only_second["alerts"] = json!([second]);
+    let bodies = [two.to_string(), reversed.to_string(), only_second.to_string()];
+    let requests = (0..9).map(|i| team.hook("alertmanager", &bodies[i % 3]));
+    for (status, body) in futures_join(requests).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(team.pages().await.len(), 2);
+    assert_eq!(team.recovery_days().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_holiday_declared_later_moves_a_coming_recovery_day_and_keeps_its_form() {
+    let team = team_with_alex("Europe/London", "2026-03-07T16:00:00Z").await;
+    team.hook("grafana", &grafana_resolved_at("2026-03-07T15:35:00Z")).await;
+    let day = team.recovery_days().await[0].clone();
+    assert_eq!(day["date"], "2026-03-09");
+    let bo = team.app.token(&rota_user(&team.app, "bo@example.com").await).await;
+    let (status, _) = team
+        .app
+        .patch_json(
+            &bo,
+            &format!("/api/v1/recovery-days/{}", day["id"]),
+            json!({"form": "home"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = team
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &team.manager_token,
+            "/api/v1/teams/platform/holidays/2026-03-09",
+            json!({"name": "Snow day"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let days = team.recovery_days().await;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0]["date"], "2026-03-10");
+    assert_eq!(days[0]["form"], "home");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_on_every_page_endpoint() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    for path in [
+        "/api/v1/hooks/grafana",
+        "/api/v1/hooks/pagerduty",
+        "/api/v1/teams/platform/pages",
+    ] {
+        let send = |content_type: &'static str, body: Vec<u8>| {
+            api()
+                .post(team.app.url(path))
+                .bearer_auth(&team.hook_token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+        assert_eq!(
+            send("application/json", b"{".to_vec()).await.unwrap().status(),
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+        assert_eq!(
+            send("application/json", vec![b'"', 0xff, b'"']).await.unwrap().status(),
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+        assert_eq!(
+            send("application/json", vec![b' '; 10 * 1024 * 1024])
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{path}"
+        );
+        assert_eq!(
+            send("text/plain", b"{}".to_vec()).await.unwrap().status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{path}"
+        );
+    }
+    let pages: i64 = sqlx::query_scalar("SELECT count(*) FROM pages")
+        .fetch_one(&team.app.db)
+        .await
+        .unwrap();
+    assert_eq!(pages, 0);
+}
+
+#[tokio::test]
+async fn slas_are_met_missed_or_unacknowledged_by_role() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    let cases = [("met", "2026-03-03T01:04:00Z"), ("missed", "2026-03-03T01:06:00Z")];
+    for (key, ack) in cases {
+        let (_, body) = team
+            .app
+            .post_json(
+                &team.hook_token,
+                "/api/v1/teams/platform/pages",
+                json!({"dedup_key": key, "summary": "s", "fired_at": "2026-03-03T01:00:00Z", "acknowledged_at": ack}),
+            )
+            .await;
+        assert_eq!(body["sla"], key, "{body}");
+        assert_eq!(body["role"], "primary");
+    }
+    let (_, body) = team
+        .app
+        .post_json(
+            &team.hook_token,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "none", "summary": "s", "fired_at": "2026-03-03T01:00:00Z"}),
+        )
+        .await;
+    assert_eq!(body["sla"], "unacknowledged");
 }

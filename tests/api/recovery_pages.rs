@@ -159,10 +159,10 @@ async fn the_responder_corrects_a_page_out_of_sleep_hours_and_other_members_may_
     let times = |csrf: &str| {
         vec![
             ("csrf", csrf.to_owned()),
-            ("fired_at", "2026-03-03T14:00".to_owned()),
-            ("acknowledged_at", "2026-03-03T14:02".to_owned()),
+            ("fired_at", "2026-03-03T08:30".to_owned()),
+            ("acknowledged_at", "2026-03-03T08:32".to_owned()),
             ("resolved_at", String::new()),
-            ("worked_until", "2026-03-03T15:00".to_owned()),
+            ("worked_until", "2026-03-03T09:30".to_owned()),
         ]
     };
     let res = other
@@ -175,12 +175,12 @@ async fn the_responder_corrects_a_page_out_of_sleep_hours_and_other_members_may_
 
     let (_, mine) = html(&web, f.app.url(&view)).await;
     let mut backwards = times(&csrf_of(&mine));
-    backwards[4].1 = "2026-03-03T13:00".into();
+    backwards[4].1 = "2026-03-03T08:10".into();
     let res = web.post(f.app.url(&view)).form(&backwards).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let refused = res.text().await.unwrap();
     assert!(refused.contains("before fired_at"), "{refused}");
-    assert!(refused.contains("2026-03-03T13:00"), "what was typed is kept");
+    assert!(refused.contains("2026-03-03T08:10"), "what was typed is kept");
 
     let res = web
         .post(f.app.url(&view))

@@ -251,9 +251,22 @@ async fn a_night_page_logged_by_hand_grants_a_recovery_day_taken_as_a_late_start
     screenshot(c, "page-logged").await;
     c.goto(&app.url("/")).await.expect("now");
     wait_for_text(c, "Recovery day: Thursday 26 November").await;
-    let form = c.find(Locator::Css("form[action^='/recovery-days/']")).await.expect("the choice form");
-    form.find(Locator::Css("select")).await.expect("select").select_by_value("late_start").await.expect("choose");
-    form.find(Locator::Css("button")).await.expect("save").click().await.expect("click");
+    let form = c
+        .find(Locator::Css("form[action^='/recovery-days/']"))
+        .await
+        .expect("the choice form");
+    form.find(Locator::Css("select"))
+        .await
+        .expect("select")
+        .select_by_value("late_start")
+        .await
+        .expect("choose");
+    form.find(Locator::Css("button"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
     // The confirmation, then the heading, both say how it is taken now.
     wait_for_text(c, "Recovery day on Thu 26 Nov: late start").await;
     wait_for_text(c, "Recovery day: Thursday 26 November — late start").await;

@@ -148,6 +148,28 @@ pub fn classify(at: DateTime<Utc>, tz: Tz, p: &Policy, holidays: &BTreeSet<Naive
     }
 }
 
+/// What kind of time a whole engagement was: sleep if any of it fell in
+/// sleep hours, else what its start was.
+pub fn classify_engagement(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz: Tz,
+    p: &Policy,
+    holidays: &BTreeSet<NaiveDate>,
+) -> OutOfHours {
+    let first = start.with_timezone(&tz).date_naive();
+    let last = end.with_timezone(&tz).date_naive() + Duration::days(1);
+    let mut d = first;
+    while d <= last {
+        let n = night(d, tz, p);
+        if overlap((start, end.max(start + Duration::seconds(1))), n) > Duration::zero() {
+            return OutOfHours::Sleep;
+        }
+        d += Duration::days(1);
+    }
+    classify(start, tz, p, holidays)
+}
+
 /// Why a recovery day was granted: the night or the day that was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Trigger {

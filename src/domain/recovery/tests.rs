@@ -103,6 +103,35 @@ fn an_evening_page_before_sleep_hours_grants_nothing() {
 }
 
 #[test]
+fn an_evening_page_worked_past_bedtime_counts_as_sleep() {
+    let p = Policy::default();
+    assert_eq!(
+        classify(t("2026-03-03T21:50:00Z"), LONDON, &p, &none()),
+        OutOfHours::Working
+    );
+    assert_eq!(
+        classify_engagement(
+            t("2026-03-03T21:50:00Z"),
+            t("2026-03-04T01:00:00Z"),
+            LONDON,
+            &p,
+            &none()
+        ),
+        OutOfHours::Sleep
+    );
+    assert_eq!(
+        classify_engagement(
+            t("2026-03-03T19:00:00Z"),
+            t("2026-03-03T20:00:00Z"),
+            LONDON,
+            &p,
+            &none()
+        ),
+        OutOfHours::Working
+    );
+}
+
+#[test]
 fn sla_compares_acknowledgement_with_the_role() {
     let fired = t("2026-03-03T03:07:15Z");
     assert_eq!(sla(fired, Some(t("2026-03-03T03:09:40Z")), Some(5)), Sla::Met);

@@ -315,7 +315,9 @@ async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &L
         resolved_at: None,
         worked_until: Some(worked_until),
     };
-    let id = record(&mut tx, &report, Some(user.id), now).await?;
+    let id = record(&mut tx, &report, Some(user.id), now)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a fresh page key was taken")))?;
     tx.commit().await?;
     Ok(id)
 }
