@@ -2,9 +2,9 @@
 # Ingestion benchmark: pages per second and latency through the webhook
 # endpoints, with wrk at 32 connections.
 #  1. distinct pages: POST /api/v1/teams/platform/pages, each with a new
-#     dedup key, fired at times spread over 180 days of the demo's rota
-#     (nights, weekends and working hours alike), each with a responder, so
-#     recovery days are derived as they would be;
+#     dedup key, fired at times spread over the last seven weeks of the
+#     demo's rota (nights, weekends and working hours alike), each with a
+#     responder, so recovery days are derived as they would be;
 #  2. duplicates: the Alertmanager sample posted again and again.
 #
 #   bash bench/ingest.sh           # 15 s each
@@ -48,8 +48,8 @@ function setup(thread)
 end
 function request()
   counter = counter + 1
-  -- Spread over 180 days of the demo's rota, at every hour of the day.
-  local day = (counter * 7919 + thread_id * 104729) % 180
+  -- Spread over the 49 days up to yesterday, at every hour of the day.
+  local day = (counter * 7919 + thread_id * 104729) % 49
   local hour = (counter * 13) % 24
   local t = os.time({year = $start_year, month = $start_month, day = $start_day, hour = hour, min = counter % 60}) + day * 86400
   local fired = os.date("!%Y-%m-%dT%H:%M:00Z", t)
