@@ -12,30 +12,13 @@
 #
 # Uses its own database (rota_bench, recreated) and port 8099, sends traffic
 # only to 127.0.0.1, and stops the server when done. Needs wrk.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-DURATION=${DURATION:-15s}
-PORT=${PORT:-8099}
-BASE="http://127.0.0.1:$PORT"
-export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rota_bench}
-export ROTA_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
-
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
-psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
-
-target/release/rota serve --demo 2>/tmp/rota-bench.log &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -f "$lua"' EXIT
-for _ in $(seq 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench.log" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/serve-demo.sh"
 
 manager=$(target/release/rota token create --email alex@example.com --label bench)
 hook=$(curl -fs -H "Authorization: Bearer $manager" -H 'content-type: application/json' \
   -d '{"label": "bench"}' "$BASE/api/v1/teams/platform/integration-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 
-lua=$(mktemp --suffix=.lua)
+lua="$scratch/request.lua"
 # The demo's rotations began eight weeks ago: pages from then on have a responder.
 read -r start_year start_month start_day < <(date -u -d '50 days ago' '+%Y %-m %-d')
 cat > "$lua" <<LUA

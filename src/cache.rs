@@ -20,6 +20,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::db::integrations::Integration;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
 use crate::db::teams::Team;
@@ -83,6 +84,7 @@ pub struct Caches {
     listening: AtomicBool,
     generation: AtomicU64,
     tokens: Map<Vec<u8>, User>,
+    integrations: Map<Vec<u8>, (Integration, Team)>,
     users: Map<i64, User>,
     access: Map<(i64, String), (Team, Option<String>)>,
     rotations: Map<i64, Vec<(Rotation, Version)>>,
@@ -98,6 +100,7 @@ impl Default for Caches {
             listening: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             tokens: Map::new(),
+            integrations: Map::new(),
             users: Map::new(),
             access: Map::new(),
             rotations: Map::new(),
@@ -130,6 +133,7 @@ impl Caches {
 
     cached!(token, put_token, tokens, Vec<u8>, User);
     cached!(user, put_user, users, i64, User);
+    cached!(integration, put_integration, integrations, Vec<u8>, (Integration, Team));
     cached!(access, put_access, access, (i64, String), (Team, Option<String>));
     cached!(rotations, put_rotations, rotations, i64, Vec<(Rotation, Version)>);
 
@@ -155,6 +159,7 @@ impl Caches {
         // cannot store its result after it.
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.tokens.clear();
+        self.integrations.clear();
         self.users.clear();
         self.access.clear();
         self.rotations.clear();

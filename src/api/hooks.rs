@@ -14,7 +14,7 @@ use crate::auth::IntegrationCaller;
 use crate::db::pages::Report;
 use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::pages::{default_rotation, record_many};
+use crate::ops::pages::{only_rotation, record_many};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Received {
@@ -28,11 +28,12 @@ async fn record_all(
     source: &str,
     alerts: Vec<Alert>,
 ) -> AppResult<Json<Received>> {
-    let mut tx = state.db.begin().await?;
+    // Before the transaction: a cache miss takes a connection of its own.
     let rotation_id = match caller.integration.rotation_id {
         Some(r) => Some(r),
-        None => default_rotation(&mut tx, caller.team.id, &caller.team.name).await?,
+        None => only_rotation(&caller.team.name, &state.rotations_of(caller.team.id).await?)?,
     };
+    let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let reports = alerts
         .into_iter()

@@ -19,7 +19,7 @@ use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
 use crate::domain::recovery::{Policy, classify_engagement, sla};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::pages::{Correction, correct, default_rotation, delete, may_change, record};
+use crate::ops::pages::{Correction, correct, delete, may_change, only_rotation, record};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PageInfo {
@@ -53,10 +53,11 @@ pub struct Classifier {
 
 impl Classifier {
     pub async fn for_team(conn: &mut sqlx::PgConnection, team: &Team) -> AppResult<Self> {
+        let (policy, holidays) = db::holidays::rules(conn, team.id).await?;
         Ok(Classifier {
             team_tz: team.tz(),
-            policy: db::holidays::policy(conn, team.id).await?,
-            holidays: db::holidays::dates(conn, team.id).await?,
+            policy,
+            holidays,
         })
     }
 
@@ -182,17 +183,20 @@ pub async fn create_page(
             return Err(AppError::Unprocessable(format!("{name} needs 1 to {max} characters")));
         }
     }
-    let mut tx = state.db.begin().await?;
+    // Before the transaction: a cache miss takes a connection of its own.
+    let rotations = state.rotations_of(team.id).await?;
     let rotation_id = match (&body.rotation, bound_rotation) {
         (Some(slug), _) => Some(
-            db::rotations::by_slug(&mut tx, team.id, slug)
-                .await?
-                .map(|r| r.id)
+            rotations
+                .iter()
+                .find(|(r, _)| r.slug == *slug)
+                .map(|(r, _)| r.id)
                 .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?,
         ),
         (None, Some(r)) => Some(r),
-        (None, None) => default_rotation(&mut tx, team.id, &team.name).await?,
+        (None, None) => only_rotation(&team.name, &rotations)?,
     };
+    let mut tx = state.db.begin().await?;
     let responder = match body
         .responder_email
         .as_deref()

@@ -251,13 +251,21 @@ impl IntegrationCaller {
     /// The integration behind the request's bearer token, if it is one.
     pub async fn find(parts: &Parts, state: &AppState) -> Result<Option<Self>, AppError> {
         let Some(token) = bearer(parts) else { return Ok(None) };
+        let hash = secrets::token_hash(token);
+        if let Some((integration, team)) = state.caches.integration(&hash) {
+            return Ok(Some(IntegrationCaller { integration, team }));
+        }
+        let seen = state.caches.generation();
         let mut conn = state.db.acquire().await?;
-        let Some(integration) = crate::db::integrations::by_hash(&mut conn, &secrets::token_hash(token)).await? else {
+        let Some(integration) = crate::db::integrations::by_hash(&mut conn, &hash).await? else {
             return Ok(None);
         };
         let team = crate::db::teams::by_id(&mut conn, integration.team_id)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("integration without team")))?;
+        state
+            .caches
+            .put_integration(seen, hash, (integration.clone(), team.clone()));
         Ok(Some(IntegrationCaller { integration, team }))
     }
 }

@@ -1,12 +1,17 @@
 //! Recording pages (from webhooks, the API or by hand), correcting them,
 //! and keeping recovery days in step.
 
-use chrono::{DateTime, Duration, Utc};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
+use crate::domain::recovery::{Policy, could_grant};
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::rederive;
 
@@ -20,16 +25,22 @@ struct Holder {
 
 /// The rotation a report without one belongs to: the team's only rotation.
 pub async fn default_rotation(conn: &mut PgConnection, team_id: i64, team_name: &str) -> AppResult<Option<i64>> {
-    let ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM rotations WHERE team_id = $1 ORDER BY slug")
-        .bind(team_id)
-        .fetch_all(conn)
-        .await?;
-    match ids.as_slice() {
+    let rotations = db::rotations::for_team(conn, team_id).await?;
+    only_rotation(team_name, &rotations)
+}
+
+/// The only rotation of a team's list, none if it has none; 422 naming
+/// the choice when it has several.
+pub fn only_rotation(
+    team_name: &str,
+    rotations: &[(db::rotations::Rotation, db::rotations::Version)],
+) -> AppResult<Option<i64>> {
+    match rotations {
         [] => Ok(None),
-        [(id, _)] => Ok(Some(*id)),
+        [(r, _)] => Ok(Some(r.id)),
         many => Err(AppError::Unprocessable(format!(
             "{team_name} has several rotations ({}); name one with \"rotation\", or use an integration token bound to one",
-            many.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter().map(|(r, _)| r.slug.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
 }
@@ -202,11 +213,29 @@ fn clean(mut r: Report) -> Report {
 /// responders before and after), once each and in id order, over the dates
 /// the pages touch.
 async fn refresh_recovery(conn: &mut PgConnection, pages: &[(Page, Option<i64>)], now: DateTime<Utc>) -> AppResult<()> {
-    let mut windows: std::collections::BTreeMap<i64, (DateTime<Utc>, DateTime<Utc>)> = Default::default();
+    let mut windows: BTreeMap<i64, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    let mut zones: HashMap<i64, Tz> = HashMap::new();
+    let mut rules: HashMap<i64, (Policy, BTreeSet<NaiveDate>)> = HashMap::new();
     for (page, previous) in pages {
         let (start, end) = page.engagement();
         let span = (start.min(page.fired_at), end);
         for person in [page.responder_id, *previous].into_iter().flatten() {
+            // Work within one working day's waking hours changes no grant:
+            // skip the derivation (and its per-person lock).
+            if let Entry::Vacant(slot) = zones.entry(person) {
+                let zone: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1")
+                    .bind(person)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                slot.insert(zone.and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC));
+            }
+            if let Entry::Vacant(slot) = rules.entry(page.team_id) {
+                slot.insert(db::holidays::rules(conn, page.team_id).await?);
+            }
+            let (policy, holidays) = &rules[&page.team_id];
+            if !could_grant(start, end, zones[&person], policy, holidays) {
+                continue;
+            }
             let w = windows.entry(person).or_insert(span);
             *w = (w.0.min(span.0), w.1.max(span.1));
         }

@@ -170,6 +170,23 @@ pub fn classify_engagement(
     classify(start, tz, p, holidays)
 }
 
+/// Whether work over `[start, end)` could earn a recovery day at all: it
+/// touches sleep hours, a weekend day or a holiday. Work wholly within one
+/// working day's waking hours cannot.
+pub fn could_grant(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz: Tz,
+    p: &Policy,
+    holidays: &BTreeSet<NaiveDate>,
+) -> bool {
+    let rest = |at: DateTime<Utc>| {
+        let d = at.with_timezone(&tz).date_naive();
+        is_weekend(d) || holidays.contains(&d)
+    };
+    classify_engagement(start, end, tz, p, holidays) != OutOfHours::Working || rest(start) || rest(end)
+}
+
 /// Why a recovery day was granted: the night or the day that was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Trigger {

@@ -1,0 +1,22 @@
+# Sourced by the benchmarks: builds a release Rota, serves the demo on its
+# own database (rota_bench, recreated) and port 8099, and stops it on exit.
+# Sends traffic only to 127.0.0.1. Needs wrk and the local Postgres.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${DURATION:-15s}
+PORT=${PORT:-8099}
+BASE="http://127.0.0.1:$PORT"
+export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rota_bench}
+export ROTA_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --quiet
+psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
+
+target/release/rota serve --demo 2>/tmp/rota-bench.log &
+server=$!
+scratch=$(mktemp -d)
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
+for _ in $(seq 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench.log" >&2; exit 1; }
