@@ -15,7 +15,7 @@ use rota::db::teams::{Team, TeamRole};
 use rota::db::users::User;
 use rota::ops;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use tokio::net::TcpListener;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -39,8 +39,32 @@ pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("RFC 3339").with_timezone(&Utc)
 }
 
+static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the databases earlier test runs left behind (their process has
+/// ended), so repeated runs do not fill the server.
+async fn sweep_old_databases() {
+    let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await else {
+        return;
+    };
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'rota\\_test\\_%'")
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+}
+
 /// A server whose clock stands at `now`.
 pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
+    SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
     let url = format!("{}/{name}", server_url());
