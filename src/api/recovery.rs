@@ -68,7 +68,7 @@ pub async fn list_recovery_days(
     member: TeamMember<ApiUser>,
     ApiQuery(q): ApiQuery<DateRange>,
 ) -> AppResult<Json<Vec<RecoveryInfo>>> {
-    let today = state.clock.now().date_naive();
+    let today = state.clock.now().with_timezone(&member.team.tz()).date_naive();
     let from = q.from.unwrap_or(today - Duration::days(90));
     let to = q.to.unwrap_or(today + Duration::days(365));
     let mut conn = state.db.acquire().await?;

@@ -50,6 +50,10 @@ pub async fn check(session: &Session, sent: Option<&str>) -> Result<(), AppError
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 /// A URL-encoded form whose `csrf` field matched the session's token.
 pub struct CsrfForm<T>(pub T);
 

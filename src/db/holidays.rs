@@ -44,14 +44,6 @@ pub async fn list(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Hol
         .await
 }
 
-pub async fn dates(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<BTreeSet<NaiveDate>> {
-    let rows: Vec<NaiveDate> = sqlx::query_scalar("SELECT date FROM holidays WHERE team_id = $1")
-        .bind(team_id)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Policy> {
     let (sleep_start, sleep_end, minutes): (NaiveTime, NaiveTime, i32) =
         sqlx::query_as("SELECT sleep_start, sleep_end, day_threshold_minutes FROM teams WHERE id = $1")

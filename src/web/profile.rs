@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{WebUser, password, secrets};
 use crate::calendar::feed_url;
 use crate::db;
@@ -207,15 +207,12 @@ async fn create_token(
     profile_page(&state, &session, &user, None, Some(token), StatusCode::CREATED).await
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn revoke_token(
     State(state): State<AppState>,
     session: Session,
     WebUser(user): WebUser,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     if !db::tokens::revoke(&mut conn, user.id, id).await? {
@@ -229,7 +226,7 @@ async fn reset_calendar(
     State(state): State<AppState>,
     session: Session,
     WebUser(user): WebUser,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     db::users::reset_calendar_secret(&mut conn, user.id).await?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{password, start_session};
 use crate::db;
 use crate::error::{AppError, AppResult};
@@ -156,10 +156,7 @@ async fn refuse_sign_in(
     ))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
-async fn sign_out(session: Session, CsrfForm(_): CsrfForm<Empty>) -> AppResult<Response> {
+async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
     // Deletes the session on the server, not only the cookie.
     session
         .flush()

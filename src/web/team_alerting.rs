@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::auth::csrf::{CsrfForm, CsrfUpload};
+use crate::auth::csrf::{CsrfForm, CsrfUpload, NoFields};
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
 use crate::db::teams::Team;
@@ -347,15 +347,12 @@ async fn create_integration(
     }
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn revoke_integration(
     State(state): State<AppState>,
     session: Session,
     Path((_, id)): Path<(String, i64)>,
     m: TeamManager<WebUser>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let result = async {
         let mut conn = state.db.acquire().await?;

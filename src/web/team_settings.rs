@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
 use crate::db::teams::{Member, TeamRole};
@@ -411,14 +411,11 @@ async fn update_rotation_form(
     }
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn reset_team_calendar(
     State(state): State<AppState>,
     session: Session,
     m: TeamManager<WebUser>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     db::teams::reset_calendar_secret(&mut conn, m.0.team.id).await?;

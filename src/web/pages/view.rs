@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use super::{PageRow, datetime_local, parse_datetime_local};
 use crate::api::pages::Classifier;
 use crate::app::AppState;
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::pages::Page;
@@ -235,15 +235,12 @@ pub async fn correct_page(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn delete_page(
     State(state): State<AppState>,
     session: Session,
     Path((_, id)): Path<(String, i64)>,
     member: TeamMember<WebUser>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let page = changeable(&mut tx, &member, id).await?;
