@@ -25,6 +25,8 @@ use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{ErrorInfo, problem};
+use crate::mail::Mailer;
+use crate::ops::Ctx;
 use crate::{api, calendar, web};
 
 /// Every request body, form or JSON, is refused above this size.
@@ -40,6 +42,18 @@ pub struct AppState {
     pub caches: Arc<Caches>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
+    /// Set when `ROTA_SMTP_URL` is: notifications also go out by e-mail.
+    pub mailer: Option<Arc<Mailer>>,
+}
+
+impl AppState {
+    /// What the use cases in `ops` need besides a connection.
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            clock: self.clock.clone(),
+            mail: self.mailer.is_some(),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

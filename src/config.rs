@@ -18,6 +18,11 @@ pub struct Settings {
     pub session_idle: Duration,
     /// `ROTA_REQUEST_TIMEOUT_SECS`.
     pub request_timeout: Duration,
+    /// `ROTA_SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587?tls=required`
+    /// or `smtps://...`: notifications also go out by e-mail. Unset: in the app only.
+    pub smtp_url: Option<String>,
+    /// `ROTA_MAIL_FROM`: the sender of notification e-mail.
+    pub mail_from: String,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/rota";
@@ -51,6 +56,8 @@ impl Settings {
             secure_cookies,
             session_idle: Duration::from_secs(60 * minutes("ROTA_SESSION_IDLE_MINUTES", 8 * 60)?),
             request_timeout: Duration::from_secs(minutes("ROTA_REQUEST_TIMEOUT_SECS", 30)?),
+            smtp_url: var("ROTA_SMTP_URL"),
+            mail_from: var("ROTA_MAIL_FROM").unwrap_or_else(|| "Rota <rota@localhost>".into()),
         })
     }
 }

@@ -11,6 +11,7 @@ use crate::app::{AppState, router};
 use crate::cache::{Caches, spawn_listener};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::mail::Mailer;
 use crate::{db, jobs};
 
 pub struct Application {
@@ -27,22 +28,24 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!(e).context(format!("could not listen on {}", settings.listen)))?;
-        Ok(Self::with_parts(listener, pool, settings, Clock::system()))
+        Self::with_parts(listener, pool, settings, Clock::system())
     }
 
     /// For tests: an existing pool and listener, and a clock of their choice.
-    pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> Self {
+    pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let mailer = Mailer::from_settings(&settings)?.map(Arc::new);
         let state = AppState {
             db,
             caches: Arc::new(Caches::default()),
             settings: Arc::new(settings),
             clock,
+            mailer,
         };
-        Application {
+        Ok(Application {
             listener,
             state,
             run_jobs: true,
-        }
+        })
     }
 
     /// Leaves the background jobs off (tests run them by hand).

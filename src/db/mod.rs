@@ -2,12 +2,16 @@
 //! caller owns the transaction.
 
 pub mod audit;
+pub mod changes;
 pub mod holidays;
 pub mod integrations;
+pub mod leave;
+pub mod notifications;
 pub mod pages;
 pub mod recovery;
 pub mod rotations;
 pub mod shifts;
+pub mod swaps;
 pub mod teams;
 pub mod tokens;
 pub mod users;

@@ -5,7 +5,13 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
-use crate::domain::schedule::Rule;
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::db;
+use crate::db::changes::Change;
+use crate::domain::schedule::{Rule, Week};
+use crate::domain::swap::{Owed, avoid_leave};
 
 /// Shifts are generated this far ahead of now. The extension job runs
 /// hourly, so at least 26 weeks are always there.
@@ -120,7 +126,7 @@ async fn start(
 ) -> sqlx::Result<()> {
     let rule = Rule::initial(s.tz, s.weekday, s.time, start_date, s.participants.clone());
     let version = insert_version(conn, rotation.id, &rule, s).await?;
-    materialise(conn, &version, 0, now + HORIZON).await?;
+    materialise(conn, &version, 0, now + HORIZON, now).await?;
     Ok(())
 }
 
@@ -151,14 +157,21 @@ async fn insert_version(
 }
 
 /// Writes the version's weeks from `from_index` that start before `until`,
-/// in one statement.
+/// in one statement, with nobody assigned during their leave where someone
+/// else can take the week (see `domain::swap::avoid_leave`).
 async fn materialise(
     conn: &mut PgConnection,
     version: &Version,
     from_index: i64,
     until: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    let weeks = version.rule().weeks_until(from_index, until);
+    let rule = version.rule();
+    let mut weeks = rule.weeks_until(from_index, until);
+    if weeks.is_empty() {
+        return Ok(0);
+    }
+    respect_leave(conn, version, &rule, &mut weeks, now).await?;
     let mut index = Vec::with_capacity(weeks.len() * 2);
     let mut role = Vec::with_capacity(weeks.len() * 2);
     let mut user = Vec::with_capacity(weeks.len() * 2);
@@ -187,6 +200,85 @@ async fn materialise(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Adjusts new weeks for leave and for weeks owed from earlier
+/// adjustments; records new debts and audits each exchange.
+async fn respect_leave(
+    conn: &mut PgConnection,
+    version: &Version,
+    rule: &Rule<i64>,
+    weeks: &mut [Week<i64>],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let (first, last) = (weeks[0].index, weeks[weeks.len() - 1].index);
+    let horizon = rule.boundary(last + 2 * rule.participants.len() as i64 + 3);
+    let leave = db::leave::overlapping(conn, &rule.participants, weeks[0].starts_at, horizon).await?;
+    let owed_rows = db::changes::owed_from(conn, version.rotation_id, weeks[0].starts_at).await?;
+    if leave.is_empty() && owed_rows.is_empty() {
+        return Ok(());
+    }
+    let owed: Vec<Owed> = owed_rows
+        .iter()
+        .filter_map(|c| {
+            let j = rule
+                .week_index_at(c.starts_at)
+                .filter(|j| rule.boundary(*j) == c.starts_at)?;
+            (j >= first).then_some(Owed {
+                index: j,
+                primary: c.role == "primary",
+                user: c.user_id,
+            })
+        })
+        .collect();
+    let on_leave = |u: i64, from: DateTime<Utc>, to: DateTime<Utc>| {
+        leave
+            .iter()
+            .any(|l| l.user_id == u && l.starts_at < to && from < l.ends_at)
+    };
+    let (exchanges, debts) = avoid_leave(rule, weeks, &owed, on_leave);
+    for d in &debts {
+        let change = db::changes::NewChange {
+            rotation_id: version.rotation_id,
+            role: if d.primary { "primary" } else { "secondary" },
+            user_id: d.user,
+            starts_at: rule.boundary(d.index),
+            ends_at: rule.boundary(d.index + 1),
+            kind: "leave",
+            request_id: None,
+            reason: "a week owed after leave",
+            created_by: None,
+        };
+        db::changes::insert(conn, &change, now).await?;
+    }
+    if exchanges.is_empty() {
+        return Ok(());
+    }
+    let team_id: i64 = sqlx::query_scalar("SELECT team_id FROM rotations WHERE id = $1")
+        .bind(version.rotation_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let emails: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM users WHERE id = ANY($1)")
+        .bind(&rule.participants)
+        .fetch_all(&mut *conn)
+        .await?;
+    let email = |id: i64| emails.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
+    for x in exchanges {
+        let role = if x.primary { "primary" } else { "secondary" };
+        let week = |j: i64| json!({"starts_at": rule.boundary(j), "ends_at": rule.boundary(j + 1)});
+        db::audit::record(
+            conn,
+            team_id,
+            None,
+            now,
+            "leave.reassign",
+            Some(json!({"rotation_id": version.rotation_id, "role": role, "week": week(x.index), "email": email(x.absent)})),
+            Some(json!({"rotation_id": version.rotation_id, "role": role, "week": week(x.index), "email": email(x.instead),
+                "owed_week": week(x.later)})),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn versions(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Vec<Version>> {
@@ -261,10 +353,12 @@ pub async fn rename(conn: &mut PgConnection, rotation_id: i64, name: &str) -> sq
 }
 
 /// The outcome of a settings change.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Applied {
     /// The first instant whose schedule changed.
     pub effective_from: DateTime<Utc>,
+    /// Approved changes that could not be carried into the new weeks.
+    pub lapsed: Vec<Change>,
 }
 
 /// Applies new settings from the next handoff on; the current week and
@@ -290,6 +384,7 @@ pub async fn apply_settings(
         let first = versions(conn, rotation.id).await?;
         return Ok(Applied {
             effective_from: first[0].effective_from,
+            lapsed: Vec::new(),
         });
     }
     let current = history.iter().rev().find(|v| v.effective_from <= now).expect("begun");
@@ -298,7 +393,7 @@ pub async fn apply_settings(
     let boundary = rule.boundary(j + 1);
     // The weeks up to the change belong to the current settings: make sure
     // they exist even if the extension job has not run for a while.
-    fill_until(conn, current, boundary).await?;
+    fill_until(conn, current, boundary, now).await?;
     // A change made earlier this week and not yet in force is replaced.
     let offset = match history.iter().find(|v| v.effective_from >= boundary) {
         Some(pending) => pending.rule().carry_over_offset(0, &new.participants),
@@ -314,9 +409,11 @@ pub async fn apply_settings(
         offset,
     );
     let version = insert_version(conn, rotation.id, &next, new).await?;
-    materialise(conn, &version, 0, now + HORIZON).await?;
+    materialise(conn, &version, 0, now + HORIZON, now).await?;
+    let lapsed = carry_changes(conn, rotation, boundary, now).await?;
     Ok(Applied {
         effective_from: boundary,
+        lapsed,
     })
 }
 
@@ -333,16 +430,22 @@ async fn clear_all(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<()
 }
 
 /// Writes the version's missing weeks that start before `until`.
-async fn fill_until(conn: &mut PgConnection, version: &Version, until: DateTime<Utc>) -> sqlx::Result<u64> {
+async fn fill_until(
+    conn: &mut PgConnection,
+    version: &Version,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
     let last: Option<i32> = sqlx::query_scalar("SELECT max(week_index) FROM shifts WHERE version_id = $1")
         .bind(version.id)
         .fetch_one(&mut *conn)
         .await?;
     let from = last.map_or(0, |i| i64::from(i) + 1);
-    materialise(conn, version, from, until).await
+    materialise(conn, version, from, until, now).await
 }
 
 async fn clear_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Utc>) -> sqlx::Result<()> {
+    db::changes::forget_owed_from(conn, rotation_id, from).await?;
     sqlx::query("DELETE FROM shifts WHERE rotation_id = $1 AND starts_at >= $2")
         .bind(rotation_id)
         .bind(from)
@@ -354,6 +457,52 @@ async fn clear_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Ut
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Lays the approved changes that reach past `from` over the regenerated
+/// weeks, a request's changes together, oldest first. One that no longer
+/// fits (its person left the team, or would hold both roles) lapses.
+async fn carry_changes(
+    conn: &mut PgConnection,
+    rotation: &Rotation,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<Change>> {
+    let changes = db::changes::in_force_after(conn, rotation.id, from).await?;
+    let members: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1")
+        .bind(rotation.team_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut groups: Vec<Vec<Change>> = Vec::new();
+    for mut c in changes {
+        c.starts_at = c.starts_at.max(from);
+        match groups.last_mut() {
+            Some(g) if c.request_id.is_some() && g[0].request_id == c.request_id => g.push(c),
+            _ => groups.push(vec![c]),
+        }
+    }
+    let mut lapsed = Vec::new();
+    for group in groups {
+        let fits = group.iter().all(|c| members.contains(&c.user_id)) && {
+            let mut attempt = conn.begin().await?;
+            match db::changes::lay(&mut attempt, &group).await {
+                Ok(Ok(())) => {
+                    attempt.commit().await?;
+                    true
+                }
+                Ok(Err(_)) => false,
+                Err(e) if crate::error::violated_constraint(&e).is_some() => false,
+                Err(e) => return Err(e),
+            }
+        };
+        if !fits {
+            for c in &group {
+                db::changes::lapse(conn, c.id, now).await?;
+            }
+            lapsed.extend(group);
+        }
+    }
+    Ok(lapsed)
 }
 
 /// Generates the rotation's missing weeks up to the horizon. Idempotent.
@@ -369,7 +518,7 @@ pub async fn extend(conn: &mut PgConnection, rotation_id: i64, now: DateTime<Utc
     .fetch_optional(&mut *conn)
     .await?;
     let Some(latest) = latest else { return Ok(0) };
-    fill_until(conn, &latest, now + HORIZON).await
+    fill_until(conn, &latest, now + HORIZON, now).await
 }
 
 pub async fn all_ids(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {

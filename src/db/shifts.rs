@@ -21,17 +21,25 @@ pub struct ShiftView {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub sla_minutes: i32,
+    /// Whom the holder stands in for, when a change put them there.
+    pub replaces_user_id: Option<i64>,
+    pub replaces_name: Option<String>,
+    /// `swap`, `cover` or `override` when a change put the holder there.
+    pub change_kind: Option<String>,
 }
 
 const SELECT: &str = "SELECT s.id, s.rotation_id, r.slug AS rotation_slug, r.name AS rotation_name,
         t.slug AS team_slug, t.name AS team_name, s.version_id, s.week_index, s.role,
         s.user_id, u.email, u.name, s.starts_at, s.ends_at,
-        CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes
+        CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes,
+        s.replaces_user_id, ru.name AS replaces_name, c.kind AS change_kind
     FROM shifts s
     JOIN rotations r ON r.id = s.rotation_id
     JOIN teams t ON t.id = r.team_id
     JOIN users u ON u.id = s.user_id
-    JOIN rotation_versions v ON v.id = s.version_id";
+    JOIN rotation_versions v ON v.id = s.version_id
+    LEFT JOIN users ru ON ru.id = s.replaces_user_id
+    LEFT JOIN schedule_changes c ON c.id = s.change_id";
 
 /// The team's shifts overlapping `[from, to)`, optionally of one rotation.
 pub async fn for_team(
@@ -96,6 +104,13 @@ pub async fn for_user(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ShiftView>> {
+    sqlx::query_as(&format!("{SELECT} WHERE s.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Future shifts of `user_id` in the team's rotations (for member removal).

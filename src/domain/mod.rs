@@ -4,4 +4,5 @@ pub mod alerts;
 pub mod holidays;
 pub mod recovery;
 pub mod schedule;
+pub mod swap;
 pub mod validate;

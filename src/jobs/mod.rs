@@ -27,6 +27,7 @@ pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resu
     for id in db::rotations::all_ids(&mut tx).await? {
         written += db::rotations::extend(&mut tx, id, now).await?;
     }
+    expire_requests(&mut tx, now).await?;
     sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
         .bind(now)
         .execute(&mut *tx)
@@ -39,7 +40,47 @@ pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resu
     Ok(Some(written))
 }
 
+/// Marks requests whose shift started before approval as expired, and
+/// tells the requester.
+async fn expire_requests(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> anyhow::Result<()> {
+    for id in db::swaps::expire(conn, now).await? {
+        let Some(r) = db::swaps::by_id(conn, id).await? else {
+            continue;
+        };
+        let msg = format!(
+            "Your {} request in {} expired: its shift started before it was approved",
+            r.kind, r.rotation_name
+        );
+        // Expiry is quiet by e-mail: the moment has passed.
+        db::notifications::create(
+            conn,
+            r.team_id,
+            &[r.requester_id],
+            (&msg, &format!("/swaps/{id}")),
+            now,
+            false,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How often due notification e-mail is sent.
+const MAIL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn spawn(state: AppState) -> JoinHandle<()> {
+    if let Some(mailer) = state.mailer.clone() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MAIL_INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = crate::mail::send_due(&state.db, &mailer, state.clock.now()).await {
+                    tracing::warn!(error = ?e, "sending notification e-mail failed; will retry");
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(JOB_INTERVAL);
         loop {

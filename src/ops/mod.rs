@@ -2,10 +2,23 @@
 //! input, changes the database inside the caller's transaction, and audits
 //! what it changed.
 
+pub mod changes;
 pub mod integrations;
+pub mod leave;
 pub mod members;
 pub mod pages;
 pub mod recovery;
 pub mod rotations;
+pub mod swaps;
 pub mod teams;
 pub mod users;
+
+use crate::clock::Clock;
+
+/// What an operation needs besides the database: the time, and whether
+/// notifications also go out by e-mail.
+#[derive(Clone)]
+pub struct Ctx {
+    pub clock: Clock,
+    pub mail: bool,
+}

@@ -79,9 +79,13 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
         secure_cookies: false,
         session_idle: std::time::Duration::from_secs(3600),
         request_timeout: std::time::Duration::from_secs(30),
+        smtp_url: None,
+        mail_from: "Rota <rota@example.com>".into(),
     };
     let clock = Clock::fixed(now);
-    let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone()).without_jobs();
+    let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())
+        .expect("application")
+        .without_jobs();
     let caches = app.state().caches.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
