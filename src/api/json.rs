@@ -115,3 +115,27 @@ where
         Ok(SignedJson { value, bytes })
     }
 }
+
+/// A JSON body that may be left out (an empty body is `T::default()`).
+pub struct MaybeJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for MaybeJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let declared = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        let headers = req.headers();
+        let empty = headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0")
+            && !headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+        if !declared && empty {
+            return Ok(MaybeJson(T::default()));
+        }
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| MaybeJson(v))
+    }
+}

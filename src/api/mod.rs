@@ -8,6 +8,7 @@ pub mod pages;
 pub mod recovery;
 pub mod rotations;
 pub mod schedule;
+pub mod swaps;
 pub mod teams;
 pub mod users;
 
@@ -49,6 +50,14 @@ pub fn router() -> Router<AppState> {
         .route("/pages/{id}", patch(pages::correct_page).delete(pages::delete_page))
         .route("/teams/{team}/recovery-days", get(recovery::list_recovery_days))
         .route("/recovery-days/{id}", patch(recovery::choose_recovery))
+        .route("/teams/{team}/swaps", get(swaps::list_swaps).post(swaps::create_swap))
+        .route("/swaps/{id}", get(swaps::show_swap))
+        .route("/swaps/{id}/{action}", post(swaps::decide_swap))
+        .route("/teams/{team}/overrides", post(swaps::create_override))
+        .route("/teams/{team}/audit", get(swaps::list_audit))
+        .route("/me/leave", get(swaps::list_leave))
+        .route("/me/leave/{start_date}", put(swaps::put_leave).delete(swaps::delete_leave))
+        .route("/me/notifications", get(swaps::list_notifications))
         .route(
             "/teams/{team}/holidays/{date}",
             put(recovery::put_holiday).delete(recovery::delete_holiday),
@@ -98,6 +107,16 @@ pub fn router() -> Router<AppState> {
         recovery::update_policy,
         recovery::create_integration,
         recovery::revoke_integration,
+        swaps::create_swap,
+        swaps::list_swaps,
+        swaps::show_swap,
+        swaps::decide_swap,
+        swaps::create_override,
+        swaps::put_leave,
+        swaps::delete_leave,
+        swaps::list_leave,
+        swaps::list_audit,
+        swaps::list_notifications,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),
@@ -109,6 +128,7 @@ pub fn router() -> Router<AppState> {
         (name = "schedule", description = "Who is on call, and shifts"),
         (name = "pages", description = "Pages from alerting tools or by hand"),
         (name = "recovery", description = "Recovery days, holidays and the out-of-hours policy"),
+        (name = "swaps", description = "Swaps, covers, overrides, leave, the audit log and notifications"),
     )
 )]
 pub struct ApiDoc;
