@@ -66,11 +66,16 @@ pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_u
     cal.name(name);
     for s in shifts {
         let role = if s.role == "primary" { "Primary" } else { "Secondary" };
+        let standing_in = match (&s.replaces_name, s.change_kind.as_deref()) {
+            (Some(other), Some("swap")) => format!(", swapped with {other}"),
+            (Some(other), _) => format!(", covering {other}"),
+            (None, _) => String::new(),
+        };
         cal.push(
             Event::new()
                 .uid(&uid(s, host))
                 .summary(&format!(
-                    "{role} on call: {} ({}) — {}",
+                    "{role} on call: {} ({}) — {}{standing_in}",
                     s.team_name, s.rotation_name, s.name
                 ))
                 .description(&format!(

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub db: PgPool,
     pub clock: Clock,
     pub base_url: String,
+    /// Set when the app was started with an SMTP server.
+    pub mailer: Option<std::sync::Arc<rota::mail::Mailer>>,
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -64,6 +66,11 @@ async fn sweep_old_databases() {
 
 /// A server whose clock stands at `now`.
 pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
+    spawn_app_with(now, None).await
+}
+
+/// A server whose clock stands at `now`, sending e-mail to `smtp_url` if given.
+pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
@@ -79,7 +86,7 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
         secure_cookies: false,
         session_idle: std::time::Duration::from_secs(3600),
         request_timeout: std::time::Duration::from_secs(30),
-        smtp_url: None,
+        smtp_url,
         mail_from: "Rota <rota@example.com>".into(),
     };
     let clock = Clock::fixed(now);
@@ -87,6 +94,7 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
         .expect("application")
         .without_jobs();
     let caches = app.state().caches.clone();
+    let mailer = app.state().mailer.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         caches,
@@ -94,6 +102,7 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
         db: pool,
         clock,
         base_url: address,
+        mailer,
     }
 }
 
@@ -279,7 +288,11 @@ pub struct Fixture {
 }
 
 pub async fn fixture(now: DateTime<Utc>, tz: &str, start_date: &str, people: usize) -> Fixture {
-    let app = spawn_app_at(now).await;
+    fixture_on(spawn_app_at(now).await, tz, start_date, people).await
+}
+
+/// The same fixture on an app started some other way.
+pub async fn fixture_on(app: TestApp, tz: &str, start_date: &str, people: usize) -> Fixture {
     let team = app.team("platform", tz).await;
     let manager = app.user("manager@example.com", "Mona Manager", tz, false).await;
     app.add(&team, &manager, TeamRole::Manager).await;
