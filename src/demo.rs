@@ -1,8 +1,16 @@
 //! A believable organisation to look around in: two teams in different
 //! zones, a manager and a few engineers each, rotations that began weeks ago.
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
-use sqlx::PgPool;
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
+
+use crate::clock::Clock;
+use crate::db::shifts::ShiftView;
+use crate::db::teams::Team;
+use crate::db::users::User;
+use crate::domain::swap::Action;
+use crate::ops::Ctx;
+use crate::ops::swaps::{Ask, act, ask};
 
 use crate::db;
 use crate::db::pages::Report;
@@ -176,12 +184,141 @@ pub async fn create(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Demo> {
             };
             record(&mut tx, &report, None, now).await.map_err(err)?;
         }
+        changes(&mut tx, &team, &admin, now).await?;
     }
     tx.commit().await?;
     Ok(Demo {
         created: true,
         sign_ins,
     })
+}
+
+/// A cover already applied, a swap waiting for approval and some leave
+/// that needs cover, so every part of the flow has something to show.
+/// Each is tried on its own: one that does not fit this week's schedule is
+/// left out.
+async fn changes(tx: &mut PgConnection, team: &Team, admin: &User, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let ctx = Ctx {
+        clock: Clock::fixed(now),
+        mail: false,
+    };
+    let shifts = db::shifts::for_team(tx, team.id, now, now + Duration::weeks(8), None).await?;
+    let primaries: Vec<&ShiftView> = shifts
+        .iter()
+        .filter(|s| s.role == "primary" && s.starts_at > now + Duration::days(6))
+        .collect();
+    let on_call_in = |w: &ShiftView| -> Vec<i64> {
+        shifts
+            .iter()
+            .filter(|s| s.starts_at < w.ends_at && w.starts_at < s.ends_at)
+            .map(|s| s.user_id)
+            .collect()
+    };
+    let members = db::teams::members(tx, team.id).await?;
+    let mut attempt = tx.begin().await?;
+    let tried: anyhow::Result<()> = async {
+        // Friday night of the first full week ahead, covered by someone free.
+        let week = primaries.first().ok_or_else(|| anyhow::anyhow!("no week"))?;
+        let busy = on_call_in(week);
+        let cover = members
+            .iter()
+            .find(|m| m.role == "member" && !busy.contains(&m.user_id))
+            .ok_or_else(|| anyhow::anyhow!("nobody free"))?;
+        let tz = team.tz();
+        let friday = (0..7)
+            .map(|d| week.starts_at.with_timezone(&tz).date_naive() + Duration::days(d))
+            .find(|d| d.weekday() == Weekday::Fri)
+            .ok_or_else(|| anyhow::anyhow!("no Friday"))?;
+        let from = local_to_instant(tz, friday, NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default());
+        let to = local_to_instant(
+            tz,
+            friday + Duration::days(1),
+            NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+        );
+        let holder = db::users::by_id(&mut attempt, week.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("holder"))?;
+        let coverer = db::users::by_id(&mut attempt, cover.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("cover"))?;
+        let ask_for = Ask {
+            shift_id: week.id,
+            counterpart_shift_id: None,
+            cover_email: Some(&cover.email),
+            starts_at: Some(from),
+            ends_at: Some(to),
+            note: "Family dinner on Friday",
+        };
+        let r = ask(&mut attempt, &ctx, team, &holder, &ask_for)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        act(&mut attempt, &ctx, &coverer, r.id, Action::Accept, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        act(&mut attempt, &ctx, admin, r.id, Action::Approve, Some("Fine by me"))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+    .await;
+    finish(attempt, tried, "cover").await?;
+
+    let mut attempt = tx.begin().await?;
+    let tried: anyhow::Result<()> = async {
+        // Two later weeks, exchanged by agreement and waiting for a manager.
+        let (a, b) = (primaries.get(2), primaries.get(4));
+        let (a, b) = a.zip(b).ok_or_else(|| anyhow::anyhow!("too few weeks"))?;
+        let asker = db::users::by_id(&mut attempt, a.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("asker"))?;
+        let other = db::users::by_id(&mut attempt, b.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("other"))?;
+        let ask_for = Ask {
+            shift_id: a.id,
+            counterpart_shift_id: Some(b.id),
+            cover_email: None,
+            starts_at: None,
+            ends_at: None,
+            note: "Wedding that week",
+        };
+        let r = ask(&mut attempt, &ctx, team, &asker, &ask_for)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        act(&mut attempt, &ctx, &other, r.id, Action::Accept, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+    .await;
+    finish(attempt, tried, "swap").await?;
+
+    let mut attempt = tx.begin().await?;
+    let tried: anyhow::Result<()> = async {
+        // Leave over someone's week: it shows as needing cover.
+        let week = primaries.get(3).ok_or_else(|| anyhow::anyhow!("too few weeks"))?;
+        let away = db::users::by_id(&mut attempt, week.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("away"))?;
+        let first = week.starts_at.with_timezone(&away.tz()).date_naive() + Duration::days(2);
+        crate::ops::leave::put(&mut attempt, &ctx, &away, first, first + Duration::days(2))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+    .await;
+    finish(attempt, tried, "leave").await
+}
+
+async fn finish(attempt: sqlx::Transaction<'_, Postgres>, tried: anyhow::Result<()>, what: &str) -> anyhow::Result<()> {
+    match tried {
+        Ok(()) => attempt.commit().await?,
+        Err(e) => {
+            tracing::info!(error = %e, "demo: left out the {what}");
+            attempt.rollback().await?;
+        }
+    }
+    Ok(())
 }
 
 pub fn print_sign_in(demo: &Demo, base_url: &str) {

@@ -136,6 +136,8 @@ where
         if !declared && empty {
             return Ok(MaybeJson(T::default()));
         }
-        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| MaybeJson(v))
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|ApiJson(v)| MaybeJson(v))
     }
 }

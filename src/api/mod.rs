@@ -56,8 +56,12 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{team}/overrides", post(swaps::create_override))
         .route("/teams/{team}/audit", get(swaps::list_audit))
         .route("/me/leave", get(swaps::list_leave))
-        .route("/me/leave/{start_date}", put(swaps::put_leave).delete(swaps::delete_leave))
+        .route(
+            "/me/leave/{start_date}",
+            put(swaps::put_leave).delete(swaps::delete_leave),
+        )
         .route("/me/notifications", get(swaps::list_notifications))
+        .route("/me/notifications/read", post(swaps::read_notifications))
         .route(
             "/teams/{team}/holidays/{date}",
             put(recovery::put_holiday).delete(recovery::delete_holiday),
@@ -117,6 +121,7 @@ pub fn router() -> Router<AppState> {
         swaps::list_leave,
         swaps::list_audit,
         swaps::list_notifications,
+        swaps::read_notifications,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),

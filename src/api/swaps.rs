@@ -510,3 +510,16 @@ pub async fn list_notifications(
             .collect(),
     ))
 }
+
+#[utoipa::path(
+    post,
+    path = "/me/notifications/read",
+    tag = "swaps",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Every notification is marked read"))
+)]
+pub async fn read_notifications(State(state): State<AppState>, caller: ApiUser) -> AppResult<StatusCode> {
+    let mut conn = state.db.acquire().await?;
+    db::notifications::mark_all_read(&mut conn, caller.0.id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -34,6 +34,27 @@ pub struct Entry {
     pub after: Option<Value>,
 }
 
+/// The team's newest audit entries in `[from, to)`, newest first.
+pub async fn newest_for_team(
+    conn: &mut PgConnection,
+    team_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>> {
+    sqlx::query_as(
+        "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name, a.action, a.before, a.after
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+         WHERE a.team_id = $1 AND a.at >= $2 AND a.at < $3 ORDER BY a.at DESC, a.id DESC LIMIT $4",
+    )
+    .bind(team_id)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// The team's audit entries in `[from, to)`, oldest first.
 pub async fn for_team(
     conn: &mut PgConnection,

@@ -121,3 +121,29 @@ pub async fn mail_failed(
     .await
     .map(drop)
 }
+
+/// The navigation's counts in one query: unread notifications and, for a
+/// manager or admin, the accepted requests they may decide (as on
+/// `/approvals`: not expired, and not ones they are a party to).
+pub async fn nav_counts(
+    conn: &mut PgConnection,
+    user_id: i64,
+    is_admin: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(i64, Option<i64>)> {
+    let (unread, manages, awaiting): (i64, bool, i64) = sqlx::query_as(
+        "SELECT
+           (SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL),
+           $2 OR EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND role = 'manager'),
+           (SELECT count(*) FROM swap_requests q
+             WHERE q.state = 'accepted' AND LEAST(q.starts_at, q.counterpart_starts_at) > $3
+               AND q.requester_id <> $1 AND q.counterpart_id IS DISTINCT FROM $1
+               AND ($2 OR q.team_id IN (SELECT team_id FROM memberships WHERE user_id = $1 AND role = 'manager')))",
+    )
+    .bind(user_id)
+    .bind(is_admin)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok((unread, manages.then_some(awaiting)))
+}

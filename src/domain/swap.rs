@@ -97,7 +97,8 @@ impl Action {
 pub struct Standing {
     pub requester: bool,
     pub counterpart: bool,
-    /// The request is a cover open to the team, and the caller may take it.
+    /// The request is a cover open to the team, and the caller (a member
+    /// who did not ask for it) may take it.
     pub may_volunteer: bool,
     /// A manager of the team or an admin.
     pub manages: bool,
@@ -308,11 +309,11 @@ pub fn avoid_leave(
         return (exchanges, Vec::new());
     };
     let n = rule.participants.len();
-    for i in 0..weeks.len() {
-        let k = weeks[i].index;
+    for week in weeks.iter() {
+        let k = week.index;
         for primary in [true, false] {
             let p = holder(&assigned, k, primary);
-            let (ks, ke) = (weeks[i].starts_at, weeks[i].ends_at);
+            let (ks, ke) = (week.starts_at, week.ends_at);
             if !on_leave(p, ks, ke) {
                 continue;
             }

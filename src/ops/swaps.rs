@@ -239,7 +239,10 @@ pub async fn act(
     let standing = Standing {
         requester: request.requester_id == me.id,
         counterpart: request.counterpart_id == Some(me.id),
-        may_volunteer: request.kind == "cover" && request.counterpart_id.is_none() && role.is_some(),
+        may_volunteer: request.kind == "cover"
+            && request.counterpart_id.is_none()
+            && role.is_some()
+            && request.requester_id != me.id,
         manages: me.is_admin || role.as_deref() == Some("manager"),
     };
     let now = ctx.clock.now();

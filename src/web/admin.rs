@@ -46,7 +46,7 @@ async fn admin_page(
     let mut conn = state.db.acquire().await?;
     let users = db::users::all(&mut conn).await?;
     let teams = db::teams::all(&mut conn).await?;
-    let layout = Layout::new(session, "Admin", Some(me)).await?;
+    let layout = Layout::new(state, session, "Admin", Some(me)).await?;
     Ok(render_with(
         status,
         &AdminPage {

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use tower_sessions::Session;
 
+use crate::app::AppState;
 use crate::auth::csrf;
+use crate::db;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::web::assets;
@@ -21,14 +23,28 @@ pub struct Layout {
     pub flash: Option<String>,
     pub css: String,
     pub favicon: String,
+    /// Unread notifications, for "Inbox (3)".
+    pub unread: i64,
+    /// Accepted requests waiting for the reader's decision; `None` for
+    /// someone who manages no team.
+    pub approvals: Option<i64>,
 }
 
 impl Layout {
-    pub async fn new(session: &Session, title: impl Into<String>, user: Option<&User>) -> AppResult<Self> {
+    pub async fn new(
+        state: &AppState,
+        session: &Session,
+        title: impl Into<String>,
+        user: Option<&User>,
+    ) -> AppResult<Self> {
         // Removing marks the session for saving, so only when there is one.
         let flash: Option<String> = match session.get::<String>(FLASH).await.ok().flatten() {
             Some(_) => session.remove(FLASH).await.ok().flatten(),
             None => None,
+        };
+        let (unread, approvals) = match user {
+            Some(u) => nav_counts(state, u).await?,
+            None => (0, None),
         };
         Ok(Layout {
             title: title.into(),
@@ -38,6 +54,8 @@ impl Layout {
             flash,
             css: assets::url("style.css"),
             favicon: assets::url("favicon.svg"),
+            unread,
+            approvals,
         })
     }
 
@@ -50,8 +68,15 @@ impl Layout {
             flash: None,
             css: assets::url("style.css"),
             favicon: assets::url("favicon.svg"),
+            unread: 0,
+            approvals: None,
         }
     }
+}
+
+async fn nav_counts(state: &AppState, user: &User) -> AppResult<(i64, Option<i64>)> {
+    let mut conn = state.db.acquire().await?;
+    Ok(db::notifications::nav_counts(&mut conn, user.id, user.is_admin, state.clock.now()).await?)
 }
 
 /// A message shown once, on the next page: "Rotation saved".

@@ -3,13 +3,19 @@
 pub mod admin;
 pub mod assets;
 pub mod fmt;
+pub mod forms;
+pub mod history;
+pub mod inbox;
 pub mod layout;
+pub mod leave;
 pub mod now;
+pub mod overrides;
 pub mod pages;
 pub mod profile;
 pub mod recovery;
 pub mod rota;
 pub mod sign_in;
+pub mod swaps;
 pub mod team_alerting;
 pub mod team_settings;
 
@@ -22,6 +28,11 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(now::router())
         .merge(rota::router())
+        .merge(swaps::router())
+        .merge(overrides::router())
+        .merge(history::router())
+        .merge(leave::router())
+        .merge(inbox::router())
         .merge(pages::router())
         .merge(recovery::router())
         .merge(team_settings::router())

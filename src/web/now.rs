@@ -1,5 +1,5 @@
-//! "Now": who is on call in each of my teams, my next shifts and my
-//! recovery days.
+//! "Now": who is on call in each of my teams, my next shifts, the shifts
+//! that need cover, what waits for me, and my recovery days.
 
 use askama::Template;
 use axum::Router;
@@ -12,11 +12,16 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::db;
+use crate::db::leave::NeedsCover;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
+use crate::db::swaps::Request;
+use crate::db::teams::MyTeam;
 use crate::db::users::User;
+use crate::domain::swap::State as RequestState;
 use crate::error::AppResult;
 use crate::web::fmt;
+use crate::web::forms::input_value;
 use crate::web::layout::{Layout, render_with};
 use crate::web::recovery::{MyRecoveryDay, for_now};
 
@@ -63,6 +68,30 @@ pub struct MyShift {
     pub current: bool,
 }
 
+/// A shift whose holder is on leave for some of it.
+pub struct CoverNeeded {
+    /// "Your primary shift in Platform · Weekly, Tue 23 Mar 10:00 to Tue 30
+    /// Mar 10:00, falls in your leave (24 Mar to 26 Mar)".
+    pub text: String,
+    pub team_slug: String,
+    pub shift_id: i64,
+    /// The reader's own: they ask for cover (or already have).
+    pub mine: bool,
+    /// The reader's open request for this shift, if any.
+    pub asked: Option<i64>,
+    /// For a manager, someone else's: the override form over the leave.
+    pub override_link: Option<String>,
+}
+
+/// What waits in the reader's requests.
+#[derive(Default)]
+pub struct RequestCounts {
+    /// Asked of the reader, or covers they could take.
+    pub waiting: usize,
+    /// The reader's own, still open.
+    pub mine_open: usize,
+}
+
 #[derive(Template)]
 #[template(path = "now.html")]
 struct NowPage {
@@ -70,6 +99,10 @@ struct NowPage {
     my_zone: String,
     teams: Vec<TeamNow>,
     my_shifts: Vec<MyShift>,
+    needs_cover: Vec<CoverNeeded>,
+    requests: RequestCounts,
+    /// Requests waiting for the reader's approval (managers and admins).
+    approvals: i64,
     recovery_days: Vec<MyRecoveryDay>,
     error: Option<String>,
     is_admin: bool,
@@ -146,6 +179,10 @@ pub async fn now_page(
             }
         })
         .collect();
+    let collisions = db::leave::needs_cover(&mut conn, &team_ids, now, now + HORIZON).await?;
+    let my_requests = db::swaps::for_user(&mut conn, user.id, 200).await?;
+    let needs_cover = covers_needed(&collisions, &teams, &my_requests, user, now);
+    let requests = count_requests(&my_requests, user.id, now);
     let mine = db::shifts::for_user(&mut conn, user.id, now, now + HORIZON, 6).await?;
     let my_shifts = mine
         .iter()
@@ -164,7 +201,8 @@ pub async fn now_page(
             current: s.starts_at <= now && now < s.ends_at,
         })
         .collect();
-    let layout = Layout::new(session, "Now", Some(user)).await?;
+    let layout = Layout::new(state, session, "Now", Some(user)).await?;
+    let approvals = layout.approvals.unwrap_or(0);
     Ok(render_with(
         status,
         &NowPage {
@@ -172,9 +210,86 @@ pub async fn now_page(
             my_zone: user.timezone.clone(),
             teams: team_views,
             my_shifts,
+            needs_cover,
+            requests,
+            approvals,
             recovery_days,
             error,
             is_admin: user.is_admin,
         },
     ))
+}
+
+/// The shifts that collide with leave and concern the reader: their own,
+/// and for a manager those of their teams.
+fn covers_needed(
+    rows: &[NeedsCover],
+    teams: &[MyTeam],
+    my_requests: &[Request],
+    user: &User,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<CoverNeeded> {
+    let my_tz = user.tz();
+    rows.iter()
+        .filter_map(|c| {
+            let team = teams.iter().find(|t| t.id == c.team_id)?;
+            let mine = c.user_id == user.id;
+            if !mine && team.role != "manager" {
+                return None;
+            }
+            let whose = if mine {
+                "Your".to_owned()
+            } else {
+                format!("{}'s", c.name)
+            };
+            let text = format!(
+                "{whose} {} shift in {} · {}, {} to {}, falls in {} leave ({} to {})",
+                c.role,
+                c.team_name,
+                c.rotation_name,
+                fmt::local(c.starts_at, my_tz),
+                fmt::local(c.ends_at, my_tz),
+                if mine { "your" } else { "their" },
+                c.leave_start.format("%-d %b"),
+                c.leave_end.format("%-d %b")
+            );
+            let asked = my_requests
+                .iter()
+                .find(|r| mine && r.shift_id == c.shift_id && r.requester_id == user.id && r.state_at(now).is_open())
+                .map(|r| r.id);
+            let tz = team.tz();
+            let from = c.starts_at.max(c.leave_starts_at).max(now);
+            let until = c.ends_at.min(c.leave_ends_at);
+            let override_link = (!mine).then(|| {
+                format!(
+                    "/teams/{}/overrides/new?shift={}&at={}&until={}",
+                    c.team_slug,
+                    c.shift_id,
+                    input_value(from, tz),
+                    input_value(until, tz)
+                )
+            });
+            Some(CoverNeeded {
+                text,
+                team_slug: c.team_slug.clone(),
+                shift_id: c.shift_id,
+                mine,
+                asked,
+                override_link,
+            })
+        })
+        .collect()
+}
+
+fn count_requests(list: &[Request], me: i64, now: chrono::DateTime<chrono::Utc>) -> RequestCounts {
+    let mut counts = RequestCounts::default();
+    for r in list {
+        let state = r.state_at(now);
+        if r.requester_id == me && state.is_open() {
+            counts.mine_open += 1;
+        } else if state == RequestState::Proposed && r.requester_id != me && r.counterpart_id.is_none_or(|c| c == me) {
+            counts.waiting += 1;
+        }
+    }
+    counts
 }

@@ -86,7 +86,7 @@ async fn profile_page(
             url: feed_url(&state.settings.base_url, &t.calendar_secret),
         })
         .collect();
-    let layout = Layout::new(session, "Profile", Some(user)).await?;
+    let layout = Layout::new(state, session, "Profile", Some(user)).await?;
     Ok(render_with(
         status,
         &ProfilePage {

@@ -1,5 +1,8 @@
-//! The team rota: the past 4 and next 12 weeks of each rotation, with the
-//! recovery days that fall in them.
+//! The team rota: the past 4 and next 12 weeks of each rotation, with who
+//! covers whom, the shifts that need cover, and the recovery days that fall
+//! in them.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
@@ -14,26 +17,53 @@ use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::calendar::feed_url;
 use crate::db;
+use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
 use crate::web::fmt;
+use crate::web::forms::input_value;
 use crate::web::layout::{Layout, render};
 use crate::web::recovery::form_label;
 
 const WEEKS_BEFORE: usize = 4;
 const WEEKS_AFTER: usize = 12;
+/// How far ahead of now the rota reads shifts: other pages asking for
+/// coming shifts use the same span, so the cache the rota filled answers.
+pub const AHEAD: Duration = Duration::weeks(WEEKS_AFTER as i64 + 2);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/teams/{team}", get(show_rota))
 }
 
+/// One person's part of a role in a week.
+pub struct Holder {
+    /// "Ben", or "Ben (Fri 18:00–Sat 10:00, covering Ana)".
+    pub text: String,
+    /// Put there by a swap, cover or override.
+    pub changed: bool,
+    /// "needs cover: on leave 24 Mar to 26 Mar".
+    pub needs_cover: Option<String>,
+    /// The reader's own shift, not over: where to ask for a swap or cover.
+    pub ask_link: Option<String>,
+    /// Completes "Swap or cover…" for a screen reader.
+    pub ask_label: String,
+}
+
+/// A role in a week: who holds it, part by part.
+pub struct RoleCell {
+    pub role: &'static str,
+    pub label: &'static str,
+    pub holders: Vec<Holder>,
+    /// For managers, while the week is not over.
+    pub override_link: Option<String>,
+}
+
 pub struct WeekRow {
     pub label: String,
     pub ends: String,
-    pub primary: String,
-    pub secondary: String,
+    pub roles: [RoleCell; 2],
     pub current: bool,
     pub mine: bool,
     /// "Recovery: Alex (Tue 3 Mar)" for each recovery day in the week.
@@ -105,15 +135,26 @@ async fn show_rota(
     let to = centre + Duration::weeks(WEEKS_AFTER as i64 + 2);
     let rotations = state.rotations_of(team.id).await?;
     let shifts = state.shifts_between(team.id, from, to).await?;
-    let me = member.user().id;
+    let mut conn = state.db.acquire().await?;
+    // The one extra query: which shown shifts fall in their holder's leave.
+    let on_leave = leave_notes(&db::leave::needs_cover(&mut conn, &[team.id], now.max(from), to).await?);
     let mut tables: Vec<RotationTable> = rotations
         .iter()
         .map(|(r, _)| {
             let own: Vec<&ShiftView> = shifts.iter().filter(|s| s.rotation_id == r.id).collect();
+            let reader = Reader {
+                me: member.user().id,
+                manager: member.is_manager(),
+                now,
+                tz,
+                team_slug: &team.slug,
+                rotation_slug: &r.slug,
+                on_leave: &on_leave,
+            };
             RotationTable {
                 name: r.name.clone(),
                 slug: r.slug.clone(),
-                rows: week_rows(&own, centre, now, me, tz),
+                rows: week_rows(&own, centre, &reader),
             }
         })
         .collect();
@@ -127,7 +168,6 @@ async fn show_rota(
         first.with_timezone(&tz).date_naive(),
         last.with_timezone(&tz).date_naive(),
     );
-    let mut conn = state.db.acquire().await?;
     let days = db::recovery::for_team(&mut conn, team.id, first_day, last_day + Duration::days(1)).await?;
     drop(conn);
     for row in tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
@@ -144,7 +184,7 @@ async fn show_rota(
         })
         .collect();
     let step = Duration::weeks(WEEKS_AFTER as i64);
-    let layout = Layout::new(&session, format!("{} rota", team.name), Some(member.user())).await?;
+    let layout = Layout::new(&state, &session, format!("{} rota", team.name), Some(member.user())).await?;
     Ok(render(&RotaPage {
         layout,
         team_name: team.name.clone(),
@@ -173,15 +213,96 @@ fn in_week(days: &[RecoveryDay], row: &WeekRow, tz: chrono_tz::Tz) -> Vec<String
         .collect()
 }
 
+/// "needs cover: on leave 24 Mar to 26 Mar" for each shift in its
+/// holder's leave.
+fn leave_notes(rows: &[NeedsCover]) -> HashMap<i64, String> {
+    rows.iter()
+        .map(|c| {
+            let note = format!(
+                "needs cover: on leave {} to {}",
+                c.leave_start.format("%-d %b"),
+                c.leave_end.format("%-d %b")
+            );
+            (c.shift_id, note)
+        })
+        .collect()
+}
+
+/// Who reads the rota, and what the rows need to know for them.
+struct Reader<'a> {
+    me: i64,
+    manager: bool,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    team_slug: &'a str,
+    rotation_slug: &'a str,
+    on_leave: &'a HashMap<i64, String>,
+}
+
+/// "Ben", or with what changed and, for part of a week, when:
+/// "Ben (Fri 18:00–Sat 10:00, covering Ana)".
+fn holder_text(s: &ShiftView, whole_week: bool, tz: chrono_tz::Tz) -> String {
+    let mut notes = Vec::new();
+    if !whole_week {
+        let at = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %H:%M").to_string();
+        notes.push(format!("{}–{}", at(s.starts_at), at(s.ends_at)));
+    }
+    if let Some(other) = &s.replaces_name {
+        notes.push(match s.change_kind.as_deref() {
+            Some("swap") => format!("swapped with {other}"),
+            Some("leave") => format!("instead of {other}"),
+            _ => format!("covering {other}"),
+        });
+    }
+    if notes.is_empty() {
+        s.name.clone()
+    } else {
+        format!("{} ({})", s.name, notes.join(", "))
+    }
+}
+
+/// One role of one week.
+fn role_cell(
+    week: &[&ShiftView],
+    role: &'static str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    r: &Reader,
+) -> RoleCell {
+    let parts: Vec<&&ShiftView> = week.iter().filter(|s| s.role == role).collect();
+    let whole = parts.len() == 1 && parts[0].starts_at <= start && parts[0].ends_at >= end;
+    let holders = parts
+        .iter()
+        .map(|s| {
+            let mine = s.user_id == r.me && s.ends_at > r.now;
+            Holder {
+                text: holder_text(s, whole, r.tz),
+                changed: s.replaces_user_id.is_some(),
+                needs_cover: r.on_leave.get(&s.id).cloned(),
+                ask_link: mine.then(|| format!("/teams/{}/swaps/new?shift={}", r.team_slug, s.id)),
+                ask_label: format!("your {role} shift from {}", fmt::local_with_year(s.starts_at, r.tz)),
+            }
+        })
+        .collect();
+    let override_link = (r.manager && end > r.now).then(|| {
+        format!(
+            "/teams/{}/overrides/new?rotation={}&role={role}&at={}",
+            r.team_slug,
+            r.rotation_slug,
+            input_value(start, r.tz)
+        )
+    });
+    RoleCell {
+        role,
+        label: if role == "primary" { "Primary" } else { "Secondary" },
+        holders,
+        override_link,
+    }
+}
+
 /// Groups shifts into weeks (a week is one settings version's week index)
 /// and keeps the weeks around `centre`.
-fn week_rows(
-    shifts: &[&ShiftView],
-    centre: DateTime<Utc>,
-    now: DateTime<Utc>,
-    me: i64,
-    tz: chrono_tz::Tz,
-) -> Vec<WeekRow> {
+fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<WeekRow> {
+    let now = r.now;
     let mut weeks: Vec<Vec<&ShiftView>> = Vec::new();
     for s in shifts {
         match weeks
@@ -209,21 +330,15 @@ fn week_rows(
         .iter()
         .map(|w| {
             let (start, end) = span(w);
-            let names = |role: &str| {
-                let list: Vec<String> = w.iter().filter(|s| s.role == role).map(|s| s.name.clone()).collect();
-                if list.is_empty() {
-                    "—".to_owned()
-                } else {
-                    list.join(", ")
-                }
-            };
             WeekRow {
-                label: fmt::local_with_year(start, tz),
-                ends: fmt::local(end, tz),
-                primary: names("primary"),
-                secondary: names("secondary"),
+                label: fmt::local_with_year(start, r.tz),
+                ends: fmt::local(end, r.tz),
+                roles: [
+                    role_cell(w, "primary", (start, end), r),
+                    role_cell(w, "secondary", (start, end), r),
+                ],
                 current: start <= now && now < end,
-                mine: w.iter().any(|s| s.user_id == me),
+                mine: w.iter().any(|s| s.user_id == r.me),
                 recovery: Vec::new(),
                 starts_at: start,
                 ends_at: end,

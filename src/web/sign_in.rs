@@ -92,7 +92,7 @@ async fn show_login(
     if !db::users::any_exist(&mut conn).await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let layout = Layout::new(&session, "Sign in", None).await?;
+    let layout = Layout::new(&state, &session, "Sign in", None).await?;
     Ok(render(&LoginPage {
         layout,
         error: None,
@@ -119,7 +119,7 @@ async fn sign_in(
     let failures = db::users::recent_failed_logins(&mut conn, &form.email, now - THROTTLE_WINDOW).await?;
     if failures >= MAX_FAILURES {
         let msg = "Too many failed attempts for this address. Wait 15 minutes, or ask an admin to set a new password.";
-        return refuse_sign_in(&session, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
+        return refuse_sign_in(&state, &session, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
     }
     let found = db::users::password_hash(&mut conn, &form.email).await?;
     let (user_id, stored) = match found {
@@ -130,7 +130,7 @@ async fn sign_in(
     db::users::record_login(&mut conn, &form.email, ok, now).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
         let msg = "That e-mail and password do not match. Check both and try again.";
-        return refuse_sign_in(&session, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
+        return refuse_sign_in(&state, &session, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
     };
     start_session(&session, user_id, now.timestamp()).await?;
     Ok(Redirect::to(&next).into_response())
@@ -138,13 +138,14 @@ async fn sign_in(
 
 /// The sign-in page again, with what went wrong and the address kept.
 async fn refuse_sign_in(
+    state: &AppState,
     session: &Session,
     status: StatusCode,
     message: &str,
     email: String,
     next: String,
 ) -> AppResult<Response> {
-    let layout = Layout::new(session, "Sign in", None).await?;
+    let layout = Layout::new(state, session, "Sign in", None).await?;
     Ok(render_with(
         status,
         &LoginPage {
@@ -189,7 +190,7 @@ async fn show_setup(State(state): State<AppState>, session: Session) -> AppResul
     if db::users::any_exist(&mut conn).await? {
         return Ok(Redirect::to("/login").into_response());
     }
-    let layout = Layout::new(&session, "Set up Rota", None).await?;
+    let layout = Layout::new(&state, &session, "Set up Rota", None).await?;
     Ok(render(&SetupPage {
         layout,
         error: None,
@@ -231,7 +232,7 @@ async fn set_up(
     let user = match create_user(&mut tx, input).await {
         Ok(u) => u,
         Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
-            let layout = Layout::new(&session, "Set up Rota", None).await?;
+            let layout = Layout::new(&state, &session, "Set up Rota", None).await?;
             return Ok(render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SetupPage {

@@ -154,7 +154,7 @@ pub async fn settings_page(
         primary_sla: "5".into(),
         secondary_sla: "30".into(),
     });
-    let layout = Layout::new(session, format!("{} settings", team.name), Some(m.0.user())).await?;
+    let layout = Layout::new(state, session, format!("{} settings", team.name), Some(m.0.user())).await?;
     Ok(render_with(
         status,
         &SettingsPage {
@@ -347,7 +347,7 @@ async fn show_rotation_form(
         primary_sla: v.primary_sla_minutes.to_string(),
         secondary_sla: v.secondary_sla_minutes.to_string(),
     };
-    let layout = Layout::new(&session, format!("Edit {}", r.name), Some(m.0.user())).await?;
+    let layout = Layout::new(&state, &session, format!("Edit {}", r.name), Some(m.0.user())).await?;
     Ok(render_with(
         StatusCode::OK,
         &RotationPage {
@@ -393,7 +393,7 @@ async fn update_rotation_form(
             Some((status, msg)) => {
                 let mut values = form.values();
                 values.slug = rotation.clone();
-                let layout = Layout::new(&session, "Edit rotation", Some(m.0.user())).await?;
+                let layout = Layout::new(&state, &session, "Edit rotation", Some(m.0.user())).await?;
                 Ok(render_with(
                     status,
                     &RotationPage {

@@ -24,7 +24,9 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<Received>>>) {
     let store = inbox.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else { return };
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
             let store = store.clone();
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -89,7 +91,10 @@ async fn each_notification_is_mailed_to_the_right_people_only() {
     let p0 = f.app.token(&f.members[0]).await;
     let (_, list) = f
         .app
-        .get_json(&p0, "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z")
+        .get_json(
+            &p0,
+            "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z",
+        )
         .await;
     let week8 = list
         .as_array()
@@ -106,26 +111,44 @@ async fn each_notification_is_mailed_to_the_right_people_only() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mailer = f.app.mailer.clone().expect("SMTP configured");
-    let sent = rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now()).await.unwrap();
+    let sent = rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now())
+        .await
+        .unwrap();
     assert_eq!(sent, 3);
     let mut to: Vec<String> = inbox.lock().unwrap().iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
     assert_eq!(to, ["manager@example.com", "p2@example.com", "p3@example.com"]);
     let first = inbox.lock().unwrap()[0].data.clone();
     assert!(first.contains("asks the team for cover"), "{first}");
-    assert!(first.contains(&format!("{}/swaps/", f.app.base_url)), "a link back: {first}");
+    assert!(
+        first.contains(&format!("{}/swaps/", f.app.base_url)),
+        "a link back: {first}"
+    );
 
     // Sent once: a second run finds nothing due.
-    assert_eq!(rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
 
     // p3 volunteers: the requester hears, and the manager is asked to approve.
     let id = body["id"].as_i64().unwrap();
     let p3 = f.app.token(&f.members[3]).await;
-    let (status, body) = f.app.post_json(&p3, &format!("/api/v1/swaps/{id}/accept"), json!({})).await;
+    let (status, body) = f
+        .app
+        .post_json(&p3, &format!("/api/v1/swaps/{id}/accept"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["counterpart"]["email"], "p3@example.com");
     inbox.lock().unwrap().clear();
-    assert_eq!(rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now()).await.unwrap(), 2);
+    assert_eq!(
+        rota::mail::send_due(&f.app.db, &mailer, f.app.clock.now())
+            .await
+            .unwrap(),
+        2
+    );
     let mut to: Vec<String> = inbox.lock().unwrap().iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
     assert_eq!(to, ["manager@example.com", "p0@example.com"]);
@@ -138,9 +161,18 @@ async fn without_smtp_notifications_stay_in_the_app() {
     let p0 = f.app.token(&f.members[0]).await;
     let (_, list) = f
         .app
-        .get_json(&p0, "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z")
+        .get_json(
+            &p0,
+            "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z",
+        )
         .await;
-    let week8 = list.as_array().unwrap().iter().find(|s| s["role"] == "primary").unwrap().clone();
+    let week8 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "primary")
+        .unwrap()
+        .clone();
     f.app
         .post_json(&p0, "/api/v1/teams/platform/swaps", json!({"shift_id": week8["id"]}))
         .await;

@@ -100,7 +100,10 @@ async fn a_swap_changes_nothing_until_a_manager_approves_it() {
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
     let week10 = shift(&f, "primary", "2027-03-16T10:00:00Z").await;
-    assert_eq!((week8["email"].as_str(), week10["email"].as_str()), (Some("p0@example.com"), Some("p2@example.com")));
+    assert_eq!(
+        (week8["email"].as_str(), week10["email"].as_str()),
+        (Some("p0@example.com"), Some("p2@example.com"))
+    );
     let rotation_id = {
         let mut conn = f.app.db.acquire().await.unwrap();
         let id: i64 = sqlx::query_scalar("SELECT id FROM rotations WHERE slug = 'weekly'")
@@ -125,11 +128,25 @@ async fn a_swap_changes_nothing_until_a_manager_approves_it() {
     assert_eq!(request["state"], "proposed");
     assert_eq!(request["kind"], "swap");
     let id = request["id"].as_i64().unwrap();
-    assert!(messages(&f, &tk[2]).await.iter().any(|m| m.contains("asks to swap weeks")));
+    assert!(
+        messages(&f, &tk[2])
+            .await
+            .iter()
+            .any(|m| m.contains("asks to swap weeks"))
+    );
 
     let (status, body) = act(&f, &tk[2], id, "accept").await;
-    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("accepted")), "{body}");
-    assert!(messages(&f, &f.manager_token).await.iter().any(|m| m.starts_with("Approval needed")));
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("accepted")),
+        "{body}"
+    );
+    assert!(
+        messages(&f, &f.manager_token)
+            .await
+            .iter()
+            .any(|m| m.starts_with("Approval needed"))
+    );
     // Proposed and accepted: the schedule is as it was.
     assert_eq!(on_call(&f, "2027-03-03T12:00:00Z").await.0, "p0@example.com");
     assert_eq!(on_call(&f, "2027-03-17T12:00:00Z").await.0, "p2@example.com");
@@ -137,12 +154,22 @@ async fn a_swap_changes_nothing_until_a_manager_approves_it() {
     assert!(!audit.to_string().contains("swap.apply"));
 
     let (status, body) = act(&f, &f.manager_token, id, "approve").await;
-    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("applied")), "{body}");
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{body}"
+    );
     assert_eq!(body["decided_by"], "manager@example.com");
 
     // /oncall at an instant in each week.
-    assert_eq!(on_call(&f, "2027-03-03T12:00:00Z").await, ("p2@example.com".into(), "p1@example.com".into()));
-    assert_eq!(on_call(&f, "2027-03-17T12:00:00Z").await, ("p0@example.com".into(), "p3@example.com".into()));
+    assert_eq!(
+        on_call(&f, "2027-03-03T12:00:00Z").await,
+        ("p2@example.com".into(), "p1@example.com".into())
+    );
+    assert_eq!(
+        on_call(&f, "2027-03-17T12:00:00Z").await,
+        ("p0@example.com".into(), "p3@example.com".into())
+    );
     // Both personal feeds.
     let a_feed = feed(&f, &f.members[0].calendar_secret).await;
     let b_feed = feed(&f, &f.members[2].calendar_secret).await;
@@ -167,7 +194,10 @@ async fn a_swap_changes_nothing_until_a_manager_approves_it() {
     assert_eq!(entry["after"]["shifts"][1]["email"], "p0@example.com");
     assert!(messages(&f, &tk[0]).await.iter().any(|m| m.contains("was approved")));
     // Listing with states.
-    let (_, list) = f.app.get_json(&tk[1], "/api/v1/teams/platform/swaps?state=applied").await;
+    let (_, list) = f
+        .app
+        .get_json(&tk[1], "/api/v1/teams/platform/swaps?state=applied")
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (status, _) = f.app.get_json(&tk[1], "/api/v1/teams/platform/swaps?state=bogus").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -209,7 +239,10 @@ async fn only_a_manager_who_is_not_a_party_decides() {
     // p2 is also a manager of the team; another team has its own manager.
     f.app.add(&f.team, &f.members[2], TeamRole::Manager).await;
     let other = f.app.team("payments", "Europe/London").await;
-    let stranger = f.app.user("boss@example.com", "Other Boss", "Europe/London", false).await;
+    let stranger = f
+        .app
+        .user("boss@example.com", "Other Boss", "Europe/London", false)
+        .await;
     f.app.add(&other, &stranger, TeamRole::Manager).await;
     let stranger_token = f.app.token(&stranger).await;
     let admin = f.app.user("admin@example.com", "Ada Admin", "UTC", true).await;
@@ -235,16 +268,28 @@ async fn only_a_manager_who_is_not_a_party_decides() {
     assert_eq!(status, StatusCode::FORBIDDEN, "a party who manages: {body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("another manager"));
     assert_eq!(act(&f, &tk[0], id, "approve").await.0, StatusCode::FORBIDDEN);
-    assert_eq!(act(&f, &tk[1], id, "approve").await.0, StatusCode::FORBIDDEN, "a member");
+    assert_eq!(
+        act(&f, &tk[1], id, "approve").await.0,
+        StatusCode::FORBIDDEN,
+        "a member"
+    );
     assert_eq!(act(&f, &stranger_token, id, "approve").await.0, StatusCode::NOT_FOUND);
     let (status, _) = f.app.get_json(&stranger_token, &format!("/api/v1/swaps/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = f.app.get_json(&stranger_token, "/api/v1/teams/platform/swaps").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(on_call(&f, "2027-03-03T12:00:00Z").await.0, "p0@example.com", "nothing applied");
+    assert_eq!(
+        on_call(&f, "2027-03-03T12:00:00Z").await.0,
+        "p0@example.com",
+        "nothing applied"
+    );
     // An admin who is not a party may.
     let (status, body) = act(&f, &admin_token, id, "approve").await;
-    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("applied")), "{body}");
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{body}"
+    );
     // A decided request stays decided.
     assert_eq!(act(&f, &tk[0], id, "cancel").await.0, StatusCode::CONFLICT);
 }
@@ -261,7 +306,11 @@ async fn assert_no_gap_or_overlap(f: &Fixture) {
                 .await
                 .unwrap();
         for w in rows.windows(2) {
-            assert_eq!(w[0].1, w[1].0, "{role}: a gap or an overlap between {:?} and {:?}", w[0], w[1]);
+            assert_eq!(
+                w[0].1, w[1].0,
+                "{role}: a gap or an overlap between {:?} and {:?}",
+                w[0], w[1]
+            );
         }
     }
 }
@@ -307,10 +356,17 @@ async fn of_two_conflicting_approvals_exactly_one_applies() {
         );
         let mut statuses = [a.0, b.0];
         statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "round {round}: {a:?} {b:?}");
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "round {round}: {a:?} {b:?}"
+        );
         let loser = if a.0 == StatusCode::CONFLICT { &a.1 } else { &b.1 };
         assert!(
-            loser["error"]["message"].as_str().unwrap().contains("changed since the request"),
+            loser["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("changed since the request"),
             "{loser}"
         );
         assert_no_gap_or_overlap(&f).await;
@@ -323,13 +379,21 @@ async fn shifts_of(f: &Fixture, email: &str, from: DateTime<Utc>) -> Vec<Value> 
         .app
         .get_json(
             &f.manager_token,
-            &format!("/api/v1/teams/platform/shifts?from={}&to=2027-12-31T00:00:00Z", from.to_rfc3339()).replace('+', "%2B"),
+            &format!(
+                "/api/v1/teams/platform/shifts?from={}&to=2027-12-31T00:00:00Z",
+                from.to_rfc3339()
+            )
+            .replace('+', "%2B"),
         )
         .await;
     list.as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["email"] == email && s["role"] == "primary" && t(s["starts_at"].as_str().unwrap()) >= from - chrono::Duration::hours(2))
+        .filter(|s| {
+            s["email"] == email
+                && s["role"] == "primary"
+                && t(s["starts_at"].as_str().unwrap()) >= from - chrono::Duration::hours(2)
+        })
         .cloned()
         .collect()
 }
@@ -387,7 +451,10 @@ async fn a_started_week_changes_only_from_now_on() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("already started"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("already started"),
+        "{body}"
+    );
     let (status, body) = f
         .app
         .post_json(
@@ -397,7 +464,10 @@ async fn a_started_week_changes_only_from_now_on() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("already begun"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("already begun"),
+        "{body}"
+    );
     // A manager's override of the whole week applies from now on only.
     let (status, body) = f
         .app
@@ -410,22 +480,35 @@ async fn a_started_week_changes_only_from_now_on() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["starts_at"], NOW);
-    assert_eq!(on_call(&f, "2027-02-24T12:00:00Z").await.0, "p3@example.com", "the past is kept");
+    assert_eq!(
+        on_call(&f, "2027-02-24T12:00:00Z").await.0,
+        "p3@example.com",
+        "the past is kept"
+    );
     assert_eq!(on_call(&f, "2027-03-01T13:00:00Z").await.0, "p2@example.com");
     assert_no_gap_or_overlap(&f).await;
     // Nothing in the past, nobody in both roles, a reason always.
     for (body, status) in [
-        (json!({"rotation": "weekly", "role": "primary", "email": "p2@example.com",
+        (
+            json!({"rotation": "weekly", "role": "primary", "email": "p2@example.com",
                 "starts_at": "2027-02-23T10:00:00Z", "ends_at": "2027-02-24T10:00:00Z", "reason": "late"}),
-         StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"rotation": "weekly", "role": "primary", "email": "p1@example.com",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"rotation": "weekly", "role": "primary", "email": "p1@example.com",
                 "starts_at": "2027-03-03T10:00:00Z", "ends_at": "2027-03-04T10:00:00Z", "reason": "x"}),
-         StatusCode::CONFLICT),
-        (json!({"rotation": "weekly", "role": "primary", "email": "p2@example.com",
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"rotation": "weekly", "role": "primary", "email": "p2@example.com",
                 "starts_at": "2027-03-03T10:00:00Z", "ends_at": "2027-03-04T10:00:00Z", "reason": " "}),
-         StatusCode::UNPROCESSABLE_ENTITY),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
-        let (got, res) = f.app.post_json(&f.manager_token, "/api/v1/teams/platform/overrides", body).await;
+        let (got, res) = f
+            .app
+            .post_json(&f.manager_token, "/api/v1/teams/platform/overrides", body)
+            .await;
         assert_eq!(got, status, "{res}");
     }
     let (status, _) = f
@@ -461,7 +544,9 @@ async fn an_open_request_expires_when_its_week_starts() {
     assert!(body["error"]["message"].as_str().unwrap().contains("expired"));
     let (_, shown) = f.app.get_json(&tk[0], &format!("/api/v1/swaps/{id}")).await;
     assert_eq!(shown["state"], "expired");
-    rota::jobs::extend_schedules(&f.app.db, f.app.clock.now()).await.unwrap();
+    rota::jobs::extend_schedules(&f.app.db, f.app.clock.now())
+        .await
+        .unwrap();
     assert!(messages(&f, &tk[0]).await.iter().any(|m| m.contains("expired")));
 }
 
@@ -514,7 +599,9 @@ async fn new_weeks_go_around_leave_and_everyone_keeps_their_share() {
     assert_eq!(status, StatusCode::OK, "{body}");
     for month in ["2027-05-01T12:00:00Z", "2027-07-01T12:00:00Z"] {
         f.app.clock.set(t(month));
-        rota::jobs::extend_schedules(&f.app.db, f.app.clock.now()).await.unwrap();
+        rota::jobs::extend_schedules(&f.app.db, f.app.clock.now())
+            .await
+            .unwrap();
     }
     let (_, list) = f
         .app
@@ -543,12 +630,20 @@ async fn new_weeks_go_around_leave_and_everyone_keeps_their_share() {
         for role in ["primary", "secondary"] {
             let n = list
                 .iter()
-                .filter(|s| s["email"] == email.as_str() && s["role"] == role && t(s["starts_at"].as_str().unwrap()) >= first)
+                .filter(|s| {
+                    s["email"] == email.as_str() && s["role"] == role && t(s["starts_at"].as_str().unwrap()) >= first
+                })
                 .count();
             assert_eq!(n, 10, "{email} {role}");
         }
     }
-    let (_, audit) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform/audit?from=2027-01-01T00:00:00Z").await;
+    let (_, audit) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/audit?from=2027-01-01T00:00:00Z",
+        )
+        .await;
     assert!(audit.to_string().contains("leave.reassign"), "{audit}");
     assert_no_gap_or_overlap(&f).await;
 }
@@ -573,7 +668,12 @@ async fn leave_is_recorded_checked_and_tells_the_managers() {
     let (status, body) = put(tk[0].clone(), "2027-03-04", "2027-03-05").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["starts_at"], "2027-03-04T00:00:00Z");
-    assert!(messages(&f, &f.manager_token).await.iter().any(|m| m.starts_with("Needs cover")));
+    assert!(
+        messages(&f, &f.manager_token)
+            .await
+            .iter()
+            .any(|m| m.starts_with("Needs cover"))
+    );
     assert!(messages(&f, &tk[1]).await.iter().all(|m| !m.starts_with("Needs cover")));
     // A cover by someone on leave is refused, saying why.
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
@@ -590,15 +690,59 @@ async fn leave_is_recorded_checked_and_tells_the_managers() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("on leave"));
     // Bad input changes nothing.
-    assert_eq!(put(tk[0].clone(), "2027-03-04", "2027-03-01").await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(put(tk[0].clone(), "2027-03-05", "2027-03-07").await.0, StatusCode::CONFLICT);
-    assert_eq!(put(tk[0].clone(), "2027-02-01", "2027-02-02").await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(put(tk[0].clone(), "not-a-date", "2027-02-02").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        put(tk[0].clone(), "2027-03-04", "2027-03-01").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(tk[0].clone(), "2027-03-05", "2027-03-07").await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        put(tk[0].clone(), "2027-02-01", "2027-02-02").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(tk[0].clone(), "not-a-date", "2027-02-02").await.0,
+        StatusCode::BAD_REQUEST
+    );
     let (_, mine) = f.app.get_json(&tk[0], "/api/v1/me/leave").await;
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     let (status, _) = f
         .app
-        .send_json(reqwest::Method::DELETE, &tk[0], "/api/v1/me/leave/2027-03-04", json!(null))
+        .send_json(
+            reqwest::Method::DELETE,
+            &tk[0],
+            "/api/v1/me/leave/2027-03-04",
+            json!(null),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn an_open_cover_is_taken_by_a_volunteer_but_never_its_requester() {
+    let f = team_of_four().await;
+    let tk = tokens(&f).await;
+    let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
+    let (_, r) = f
+        .app
+        .post_json(&tk[0], "/api/v1/teams/platform/swaps", json!({"shift_id": week8["id"]}))
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    assert_eq!(r["counterpart"]["email"], Value::Null);
+    assert_eq!(act(&f, &tk[0], id, "accept").await.0, StatusCode::FORBIDDEN);
+    // p1 is secondary that week, so may not hold primary too.
+    let (status, body) = act(&f, &tk[1], id, "accept").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("both roles"));
+    let (status, body) = act(&f, &tk[3], id, "accept").await;
+    assert_eq!((status, body["counterpart"]["email"].as_str()), (StatusCode::OK, Some("p3@example.com")));
+    // Notifications: p2 was told of the open cover, and can mark it read.
+    let (_, list) = f.app.get_json(&tk[2], "/api/v1/me/notifications").await;
+    assert_eq!(list[0]["read"], false, "{list}");
+    let (status, _) = f.app.post_json(&tk[2], "/api/v1/me/notifications/read", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = f.app.get_json(&tk[2], "/api/v1/me/notifications").await;
+    assert_eq!(list[0]["read"], true, "{list}");
 }

@@ -147,7 +147,7 @@ async fn pages_page(
         },
         ..log
     };
-    let layout = Layout::new(session, format!("{} pages", team.name), Some(user)).await?;
+    let layout = Layout::new(state, session, format!("{} pages", team.name), Some(user)).await?;
     Ok(render_with(
         status,
         &PagesPage {

@@ -95,12 +95,12 @@ fn parse_time(what: &str, s: &str) -> AppResult<NaiveTime> {
 }
 
 /// How a `datetime-local` input shows an instant in `tz`.
-fn datetime_local(at: Option<DateTime<Utc>>, tz: Tz) -> String {
+pub(crate) fn datetime_local(at: Option<DateTime<Utc>>, tz: Tz) -> String {
     at.map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
         .unwrap_or_default()
 }
 
-fn parse_datetime_local(what: &str, s: &str) -> AppResult<NaiveDateTime> {
+pub(crate) fn parse_datetime_local(what: &str, s: &str) -> AppResult<NaiveDateTime> {
     let s = s.trim();
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))

@@ -104,7 +104,7 @@ async fn page_view(
         .link
         .clone()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
-    let layout = Layout::new(session, page.summary.clone(), Some(user)).await?;
+    let layout = Layout::new(state, session, page.summary.clone(), Some(user)).await?;
     Ok(render_with(
         status,
         &PageView {
