@@ -14,7 +14,7 @@ use crate::db::swaps::Request;
 use crate::domain::swap::{Action, State as RequestState};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::changes::{Override, override_shift};
-use crate::ops::swaps::{Ask, act, ask, visible};
+use crate::ops::swaps::{Ask, act, ask, undo, visible};
 
 /// One side of a request: a role over a span.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -220,7 +220,7 @@ pub struct Decide {
     security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "The request's id"),
-        ("action" = String, Path, description = "accept, decline (the counterpart; anyone in the team volunteers for an open cover), approve, reject (a manager who is not a party, or an admin), cancel (the requester)"),
+        ("action" = String, Path, description = "accept, decline (the counterpart; anyone in the team volunteers for an open cover), approve, reject (a manager who is not a party, or an admin), cancel (the requester), undo (an applied request, from now on, by a manager who is not a party: a new change, the history is kept)"),
     ),
     request_body(content = Decide, description = "Optional"),
     responses(
@@ -236,12 +236,18 @@ pub async fn decide_swap(
     Path((id, action)): Path<(i64, String)>,
     MaybeJson(b): MaybeJson<Decide>,
 ) -> AppResult<Json<SwapInfo>> {
+    let ctx = state.ctx();
+    if action == "undo" {
+        let mut tx = state.db.begin().await?;
+        let request = undo(&mut tx, &ctx, &caller.0, id).await?;
+        tx.commit().await?;
+        return Ok(Json(SwapInfo::of(request, ctx.clock.now())));
+    }
     let action = Action::parse(&action).ok_or_else(|| {
         AppError::NotFound(format!(
-            "\"{action}\" is not an action: use accept, decline, approve, reject or cancel"
+            "\"{action}\" is not an action: use accept, decline, approve, reject, cancel or undo"
         ))
     })?;
-    let ctx = state.ctx();
     let mut tx = state.db.begin().await?;
     let request = act(&mut tx, &ctx, &caller.0, id, action, b.reason.as_deref()).await?;
     tx.commit().await?;

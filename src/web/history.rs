@@ -150,7 +150,7 @@ pub fn describe(action: &str, before: Option<&Value>, after: Option<&Value>, tz:
             .unwrap_or_default()
     };
     let (what, summary) = match action {
-        "swap.apply" | "cover.apply" => {
+        "swap.apply" | "cover.apply" | "undo" => {
             let (b, a) = (shifts(before), shifts(after));
             let parts: Vec<String> = b
                 .iter()
@@ -165,10 +165,10 @@ pub fn describe(action: &str, before: Option<&Value>, after: Option<&Value>, tz:
                     )
                 })
                 .collect();
-            let what = if action == "swap.apply" {
-                "Swap applied"
-            } else {
-                "Cover applied"
+            let what = match action {
+                "swap.apply" => "Swap applied",
+                "cover.apply" => "Cover applied",
+                _ => "Change undone",
             };
             let request = after.and_then(|a| a.get("request")).and_then(Value::as_i64);
             let id = request.map(|r| format!("request #{r}: ")).unwrap_or_default();

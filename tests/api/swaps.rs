@@ -737,12 +737,68 @@ async fn an_open_cover_is_taken_by_a_volunteer_but_never_its_requester() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("both roles"));
     let (status, body) = act(&f, &tk[3], id, "accept").await;
-    assert_eq!((status, body["counterpart"]["email"].as_str()), (StatusCode::OK, Some("p3@example.com")));
+    assert_eq!(
+        (status, body["counterpart"]["email"].as_str()),
+        (StatusCode::OK, Some("p3@example.com"))
+    );
     // Notifications: p2 was told of the open cover, and can mark it read.
     let (_, list) = f.app.get_json(&tk[2], "/api/v1/me/notifications").await;
     assert_eq!(list[0]["read"], false, "{list}");
-    let (status, _) = f.app.post_json(&tk[2], "/api/v1/me/notifications/read", json!({})).await;
+    let (status, _) = f
+        .app
+        .post_json(&tk[2], "/api/v1/me/notifications/read", json!({}))
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = f.app.get_json(&tk[2], "/api/v1/me/notifications").await;
     assert_eq!(list[0]["read"], true, "{list}");
+}
+
+#[tokio::test]
+async fn undoing_a_change_is_a_new_change_and_keeps_the_history() {
+    let f = team_of_four().await;
+    let tk = tokens(&f).await;
+    let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
+    let (_, r) = f
+        .app
+        .post_json(
+            &tk[0],
+            "/api/v1/teams/platform/swaps",
+            json!({"shift_id": week8["id"], "cover_email": "p3@example.com"}),
+        )
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    act(&f, &tk[3], id, "accept").await;
+    assert_eq!(act(&f, &tk[0], id, "undo").await.0, StatusCode::FORBIDDEN, "a party");
+    assert_eq!(
+        act(&f, &f.manager_token, id, "undo").await.0,
+        StatusCode::CONFLICT,
+        "not applied yet"
+    );
+    assert_eq!(act(&f, &f.manager_token, id, "approve").await.0, StatusCode::OK);
+    assert_eq!(on_call(&f, "2027-03-04T12:00:00Z").await.0, "p3@example.com");
+    // Midway through the week, the manager undoes it: from now on only.
+    f.app.clock.set(t("2027-03-03T12:00:00Z"));
+    let (status, body) = act(&f, &f.manager_token, id, "undo").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "applied", "the request keeps what happened");
+    assert_eq!(
+        on_call(&f, "2027-03-02T12:00:00Z").await.0,
+        "p3@example.com",
+        "the past is kept"
+    );
+    assert_eq!(on_call(&f, "2027-03-04T12:00:00Z").await.0, "p0@example.com");
+    let (_, audit) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform/audit").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.ends_with(&["cover.apply", "undo"]), "{actions:?}");
+    assert_eq!(
+        act(&f, &f.manager_token, id, "undo").await.0,
+        StatusCode::CONFLICT,
+        "already undone"
+    );
+    assert_no_gap_or_overlap(&f).await;
 }

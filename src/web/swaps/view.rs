@@ -17,7 +17,7 @@ use crate::db::users::User;
 use crate::domain::swap::{Action, Standing, next};
 use crate::error::{AppError, AppResult};
 use crate::ops::changes::role_in;
-use crate::ops::swaps::{act, visible};
+use crate::ops::swaps::{act, undo, visible};
 use crate::web::fmt;
 use crate::web::forms::shown_on_page;
 use crate::web::layout::{Layout, flash, render_with};
@@ -54,11 +54,13 @@ pub struct Buttons {
     pub approve: bool,
     pub reject: bool,
     pub cancel: bool,
+    /// An applied request not yet over, for a manager who is not a party.
+    pub undo: bool,
 }
 
 impl Buttons {
     pub fn any(&self) -> bool {
-        self.accept || self.volunteer || self.decline || self.approve || self.reject || self.cancel
+        self.accept || self.volunteer || self.decline || self.approve || self.reject || self.cancel || self.undo
     }
 }
 
@@ -133,6 +135,10 @@ async fn request_page(
         approve: may(Action::Approve),
         reject: may(Action::Reject),
         cancel: may(Action::Cancel),
+        undo: state_now == crate::domain::swap::State::Applied
+            && standing.manages
+            && !r.is_party(user.id)
+            && r.counterpart_ends_at.map_or(r.ends_at, |e| e.max(r.ends_at)) > now,
     };
     let title = format!("{} request #{}", if r.kind == "swap" { "Swap" } else { "Cover" }, r.id);
     let layout = Layout::new(state, session, title, Some(user)).await?;
@@ -182,22 +188,32 @@ pub async fn decide_request(
     Path((id, action)): Path<(i64, String)>,
     CsrfForm(form): CsrfForm<DecideForm>,
 ) -> AppResult<Response> {
-    let action = Action::parse(&action).ok_or_else(|| {
-        AppError::NotFound(format!(
-            "\"{action}\" is not something to do with a request: accept, decline, approve, reject or cancel"
-        ))
-    })?;
+    let action = match action.as_str() {
+        "undo" => None,
+        other => Some(Action::parse(other).ok_or_else(|| {
+            AppError::NotFound(format!(
+                "\"{action}\" is not something to do with a request: accept, decline, approve, reject, cancel or undo"
+            ))
+        })?),
+    };
     let result = async {
         let ctx = state.ctx();
         let mut tx = state.db.begin().await?;
-        let r = act(&mut tx, &ctx, &user, id, action, Some(&form.reason)).await?;
+        let r = match action {
+            Some(action) => act(&mut tx, &ctx, &user, id, action, Some(&form.reason)).await?,
+            None => undo(&mut tx, &ctx, &user, id).await?,
+        };
         tx.commit().await?;
         Ok::<_, AppError>(r)
     }
     .await;
     match result {
         Ok(r) => {
-            flash(&session, done(action, &r)).await;
+            let message = match action {
+                Some(action) => done(action, &r),
+                None => "Undone from now on: the shifts are back with the people who had them".into(),
+            };
+            flash(&session, message).await;
             Ok(Redirect::to(&format!("/swaps/{id}")).into_response())
         }
         // A request the reader cannot see has no page to show the message on.
