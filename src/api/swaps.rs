@@ -467,7 +467,14 @@ pub async fn list_audit(
     let from = q.from.unwrap_or(now - Duration::days(90));
     let to = q.to.unwrap_or(now + Duration::seconds(1));
     let mut conn = state.db.acquire().await?;
-    let rows = db::audit::for_team(&mut conn, member.team.id, from, to, 5000).await?;
+    let rows = db::audit::for_team(
+        &mut conn,
+        member.team.id,
+        (from, to),
+        db::audit::Order::OldestFirst,
+        5000,
+    )
+    .await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| AuditEntry {

@@ -34,40 +34,31 @@ pub struct Entry {
     pub after: Option<Value>,
 }
 
-/// The team's newest audit entries in `[from, to)`, newest first.
-pub async fn newest_for_team(
-    conn: &mut PgConnection,
-    team_id: i64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    limit: i64,
-) -> sqlx::Result<Vec<Entry>> {
-    sqlx::query_as(
-        "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name, a.action, a.before, a.after
-         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-         WHERE a.team_id = $1 AND a.at >= $2 AND a.at < $3 ORDER BY a.at DESC, a.id DESC LIMIT $4",
-    )
-    .bind(team_id)
-    .bind(from)
-    .bind(to)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+/// Which end of a period a listing starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
 }
 
-/// The team's audit entries in `[from, to)`, oldest first.
+/// The team's audit entries in `[from, to)`, up to `limit` from the end
+/// `order` names.
 pub async fn for_team(
     conn: &mut PgConnection,
     team_id: i64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    order: Order,
     limit: i64,
 ) -> sqlx::Result<Vec<Entry>> {
-    sqlx::query_as(
+    let direction = match order {
+        Order::OldestFirst => "ASC",
+        Order::NewestFirst => "DESC",
+    };
+    sqlx::query_as(&format!(
         "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name, a.action, a.before, a.after
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-         WHERE a.team_id = $1 AND a.at >= $2 AND a.at < $3 ORDER BY a.at, a.id LIMIT $4",
-    )
+         WHERE a.team_id = $1 AND a.at >= $2 AND a.at < $3 ORDER BY a.at {direction}, a.id {direction} LIMIT $4"
+    ))
     .bind(team_id)
     .bind(from)
     .bind(to)

@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
-use crate::db::audit::Entry;
+use crate::db::audit::{Entry, Order};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
 use crate::web::fmt;
@@ -89,7 +89,7 @@ async fn show_history(
     let day_start = |at: DateTime<Utc>| local_to_instant(tz, at.with_timezone(&tz).date_naive(), NaiveTime::MIN);
     let mut from = day_start(to - Duration::days(DAYS));
     let mut conn = state.db.acquire().await?;
-    let entries = db::audit::newest_for_team(&mut conn, team.id, from, to, LIMIT).await?;
+    let entries = db::audit::for_team(&mut conn, team.id, (from, to), Order::NewestFirst, LIMIT).await?;
     drop(conn);
     // A busy period shows its newest changes; the older page starts there.
     if entries.len() as i64 >= LIMIT

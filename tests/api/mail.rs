@@ -68,6 +68,23 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<Received>>>) {
     (url, inbox)
 }
 
+/// p0's primary week from 2 March 2027.
+async fn week8_primary(f: &crate::common::Fixture, token: &str) -> serde_json::Value {
+    let (_, list) = f
+        .app
+        .get_json(
+            token,
+            "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z",
+        )
+        .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "primary")
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn each_notification_is_mailed_to_the_right_people_only() {
     let (url, inbox) = smtp_sink().await;
@@ -89,20 +106,7 @@ async fn each_notification_is_mailed_to_the_right_people_only() {
     assert!(status.is_success(), "{body}");
 
     let p0 = f.app.token(&f.members[0]).await;
-    let (_, list) = f
-        .app
-        .get_json(
-            &p0,
-            "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z",
-        )
-        .await;
-    let week8 = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["role"] == "primary")
-        .unwrap()
-        .clone();
+    let week8 = week8_primary(&f, &p0).await;
     assert_eq!(week8["email"], "p0@example.com");
     // A cover open to the team: every current member but the requester hears.
     let (status, body) = f
@@ -159,20 +163,7 @@ async fn without_smtp_notifications_stay_in_the_app() {
     let f = crate::common::fixture(t("2027-03-01T12:00:00Z"), "Europe/London", "2027-01-05", 4).await;
     assert!(f.app.mailer.is_none());
     let p0 = f.app.token(&f.members[0]).await;
-    let (_, list) = f
-        .app
-        .get_json(
-            &p0,
-            "/api/v1/teams/platform/shifts?from=2027-03-02T10:00:00Z&to=2027-03-02T10:00:01Z",
-        )
-        .await;
-    let week8 = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["role"] == "primary")
-        .unwrap()
-        .clone();
+    let week8 = week8_primary(&f, &p0).await;
     f.app
         .post_json(&p0, "/api/v1/teams/platform/swaps", json!({"shift_id": week8["id"]}))
         .await;

@@ -63,6 +63,10 @@ async fn act(f: &Fixture, token: &str, id: i64, action: &str) -> (StatusCode, Va
         .await
 }
 
+async fn ask(f: &Fixture, token: &str, body: Value) -> (StatusCode, Value) {
+    f.app.post_json(token, "/api/v1/teams/platform/swaps", body).await
+}
+
 async fn messages(f: &Fixture, token: &str) -> Vec<String> {
     let (status, list) = f.app.get_json(token, "/api/v1/me/notifications").await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -116,14 +120,12 @@ async fn a_swap_changes_nothing_until_a_manager_approves_it() {
     let team_feed_before = feed(&f, &f.team.calendar_secret).await;
     let sequence_before = sequence_of(&team_feed_before, &uid).expect("the week in the team feed");
 
-    let (status, request) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"], "note": "wedding"}),
-        )
-        .await;
+    let (status, request) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"], "note": "wedding"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{request}");
     assert_eq!(request["state"], "proposed");
     assert_eq!(request["kind"], "swap");
@@ -208,15 +210,13 @@ async fn a_friday_night_cover_names_the_cover_only_for_that_night() {
     let f = team_of_four().await;
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
-    let (status, request) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "cover_email": "p3@example.com",
+    let (status, request) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "cover_email": "p3@example.com",
                    "starts_at": "2027-03-05T18:00:00Z", "ends_at": "2027-03-06T10:00:00Z"}),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{request}");
     assert_eq!(request["kind"], "cover");
     let id = request["id"].as_i64().unwrap();
@@ -250,14 +250,12 @@ async fn only_a_manager_who_is_not_a_party_decides() {
 
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
     let week10 = shift(&f, "primary", "2027-03-16T10:00:00Z").await;
-    let (_, request) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"]}),
-        )
-        .await;
+    let (_, request) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"]}),
+    )
+    .await;
     let id = request["id"].as_i64().unwrap();
     // Only the counterpart accepts.
     assert_eq!(act(&f, &tk[1], id, "accept").await.0, StatusCode::FORBIDDEN);
@@ -337,14 +335,12 @@ async fn of_two_conflicting_approvals_exactly_one_applies() {
             .expect("p0 holds the span");
         let mut ids = Vec::new();
         for (who, token) in [("p2@example.com", &tk[2]), ("p3@example.com", &tk[3])] {
-            let (status, r) = f
-                .app
-                .post_json(
-                    &tk[0],
-                    "/api/v1/teams/platform/swaps",
-                    json!({"shift_id": mine["id"], "cover_email": who, "starts_at": starts, "ends_at": ends}),
-                )
-                .await;
+            let (status, r) = ask(
+                &f,
+                &tk[0],
+                json!({"shift_id": mine["id"], "cover_email": who, "starts_at": starts, "ends_at": ends}),
+            )
+            .await;
             assert_eq!(status, StatusCode::CREATED, "round {round}: {r}");
             let id = r["id"].as_i64().unwrap();
             assert_eq!(act(&f, token, id, "accept").await.0, StatusCode::OK);
@@ -404,14 +400,12 @@ async fn accept_racing_cancel_ends_in_one_outcome() {
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
     for round in 0..20 {
-        let (status, r) = f
-            .app
-            .post_json(
-                &tk[0],
-                "/api/v1/teams/platform/swaps",
-                json!({"shift_id": week8["id"], "cover_email": "p2@example.com"}),
-            )
-            .await;
+        let (status, r) = ask(
+            &f,
+            &tk[0],
+            json!({"shift_id": week8["id"], "cover_email": "p2@example.com"}),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
         let id = r["id"].as_i64().unwrap();
         let (accept, cancel) = tokio::join!(act(&f, &tk[2], id, "accept"), act(&f, &tk[0], id, "cancel"));
@@ -442,27 +436,23 @@ async fn a_started_week_changes_only_from_now_on() {
     let current = shift(&f, "primary", "2027-02-23T10:00:00Z").await;
     let week9 = shift(&f, "primary", "2027-03-09T10:00:00Z").await;
     assert_eq!(current["email"], "p3@example.com");
-    let (status, body) = f
-        .app
-        .post_json(
-            &tk[3],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": current["id"], "counterpart_shift_id": week9["id"]}),
-        )
-        .await;
+    let (status, body) = ask(
+        &f,
+        &tk[3],
+        json!({"shift_id": current["id"], "counterpart_shift_id": week9["id"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("already started"),
         "{body}"
     );
-    let (status, body) = f
-        .app
-        .post_json(
-            &tk[3],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": current["id"], "cover_email": "p2@example.com"}),
-        )
-        .await;
+    let (status, body) = ask(
+        &f,
+        &tk[3],
+        json!({"shift_id": current["id"], "cover_email": "p2@example.com"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("already begun"),
@@ -528,14 +518,12 @@ async fn an_open_request_expires_when_its_week_starts() {
     let f = team_of_four().await;
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
-    let (_, r) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "cover_email": "p2@example.com"}),
-        )
-        .await;
+    let (_, r) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "cover_email": "p2@example.com"}),
+    )
+    .await;
     let id = r["id"].as_i64().unwrap();
     assert_eq!(act(&f, &tk[2], id, "accept").await.0, StatusCode::OK);
     f.app.clock.set(t("2027-03-02T10:00:00Z"));
@@ -556,14 +544,12 @@ async fn approved_changes_outlive_a_rotation_edit() {
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
     let week10 = shift(&f, "primary", "2027-03-16T10:00:00Z").await;
-    let (_, r) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"]}),
-        )
-        .await;
+    let (_, r) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "counterpart_shift_id": week10["id"]}),
+    )
+    .await;
     let id = r["id"].as_i64().unwrap();
     act(&f, &tk[2], id, "accept").await;
     assert_eq!(act(&f, &f.manager_token, id, "approve").await.0, StatusCode::OK);
@@ -679,14 +665,12 @@ async fn leave_is_recorded_checked_and_tells_the_managers() {
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
     let (_, p3_leave) = put(tk[3].clone(), "2027-03-05", "2027-03-06").await;
     assert_eq!(p3_leave["end_date"], "2027-03-06");
-    let (status, body) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "cover_email": "p3@example.com"}),
-        )
-        .await;
+    let (status, body) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "cover_email": "p3@example.com"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("on leave"));
     // Bad input changes nothing.
@@ -725,10 +709,7 @@ async fn an_open_cover_is_taken_by_a_volunteer_but_never_its_requester() {
     let f = team_of_four().await;
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
-    let (_, r) = f
-        .app
-        .post_json(&tk[0], "/api/v1/teams/platform/swaps", json!({"shift_id": week8["id"]}))
-        .await;
+    let (_, r) = ask(&f, &tk[0], json!({"shift_id": week8["id"]})).await;
     let id = r["id"].as_i64().unwrap();
     assert_eq!(r["counterpart"]["email"], Value::Null);
     assert_eq!(act(&f, &tk[0], id, "accept").await.0, StatusCode::FORBIDDEN);
@@ -758,14 +739,12 @@ async fn undoing_a_change_is_a_new_change_and_keeps_the_history() {
     let f = team_of_four().await;
     let tk = tokens(&f).await;
     let week8 = shift(&f, "primary", "2027-03-02T10:00:00Z").await;
-    let (_, r) = f
-        .app
-        .post_json(
-            &tk[0],
-            "/api/v1/teams/platform/swaps",
-            json!({"shift_id": week8["id"], "cover_email": "p3@example.com"}),
-        )
-        .await;
+    let (_, r) = ask(
+        &f,
+        &tk[0],
+        json!({"shift_id": week8["id"], "cover_email": "p3@example.com"}),
+    )
+    .await;
     let id = r["id"].as_i64().unwrap();
     act(&f, &tk[3], id, "accept").await;
     assert_eq!(act(&f, &tk[0], id, "undo").await.0, StatusCode::FORBIDDEN, "a party");
