@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod assets;
+pub mod charts;
 pub mod fmt;
 pub mod layout;
+pub mod metrics;
 pub mod now;
 pub mod pages;
 pub mod profile;
@@ -28,4 +30,5 @@ pub fn router() -> Router<AppState> {
         .merge(team_alerting::router())
         .merge(profile::router())
         .merge(admin::router())
+        .merge(metrics::router())
 }
