@@ -57,7 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{team}/overrides", post(swaps::create_override))
         .route("/teams/{team}/audit", get(swaps::list_audit))
         .route("/me/leave", get(swaps::list_leave))
-        .route("/me/leave/{start_date}", put(swaps::put_leave).delete(swaps::delete_leave))
+        .route(
+            "/me/leave/{start_date}",
+            put(swaps::put_leave).delete(swaps::delete_leave),
+        )
         .route("/me/notifications", get(swaps::list_notifications))
         .route(
             "/teams/{team}/holidays/{date}",

@@ -68,10 +68,10 @@ pub async fn load(
     );
     let mut rules = group(db::metrics::rules(conn, &ids).await?, |r| r.team_id);
     let mut pages = group(db::metrics::pages(conn, &ids, span.from, span.to).await?, |r| r.team_id);
-    let mut shifts = group(db::metrics::shifts(conn, &ids, span.from, span.to).await?, |r| r.team_id);
-    let mut recovery = group(db::metrics::recovery(conn, &ids, first, last).await?, |r| {
+    let mut shifts = group(db::metrics::shifts(conn, &ids, span.from, span.to).await?, |r| {
         r.team_id
     });
+    let mut recovery = group(db::metrics::recovery(conn, &ids, first, last).await?, |r| r.team_id);
     let mut people = group(db::metrics::people(conn, &ids, span.from, span.to).await?, |r| {
         r.team_id
     });
@@ -95,7 +95,12 @@ pub async fn load(
             let tz = team.tz();
             TeamData {
                 team: team.clone(),
-                people: people.remove(&team.id).unwrap_or_default().into_iter().map(person).collect(),
+                people: people
+                    .remove(&team.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(person)
+                    .collect(),
                 pages: pages
                     .remove(&team.id)
                     .unwrap_or_default()
@@ -176,7 +181,12 @@ pub struct Report {
     pub suggestions: Vec<Suggestion>,
 }
 
-pub async fn team_report(conn: &mut PgConnection, team: &Team, period: &Period, now: DateTime<Utc>) -> AppResult<Report> {
+pub async fn team_report(
+    conn: &mut PgConnection,
+    team: &Team,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> AppResult<Report> {
     let previous = period.previous();
     let span = Period {
         from: previous.from,
@@ -234,7 +244,13 @@ async fn suggestions(
         })
         .collect();
     let members: BTreeSet<i64> = data.people.iter().filter(|p| p.member).map(|p| p.id).collect();
-    Ok(suggest(&current.people, |id| members.contains(&id), &future, &away, now))
+    Ok(suggest(
+        &current.people,
+        |id| members.contains(&id),
+        &future,
+        &away,
+        now,
+    ))
 }
 
 /// One team in the admins' overview.
@@ -260,11 +276,7 @@ pub async fn overview(
         return Ok(Vec::new());
     };
     let to = periods.iter().map(|p| p.to).max().unwrap_or(from);
-    let span = Period {
-        from,
-        to,
-        tz: Tz::UTC,
-    };
+    let span = Period { from, to, tz: Tz::UTC };
     let data = load(conn, teams, &span, now).await?;
     Ok(data
         .iter()
@@ -279,7 +291,12 @@ pub async fn overview(
 }
 
 /// The pay report: per person per calendar month of `period`.
-pub async fn pay_report(conn: &mut PgConnection, team: &Team, period: &Period, now: DateTime<Utc>) -> AppResult<Vec<PayRow>> {
+pub async fn pay_report(
+    conn: &mut PgConnection,
+    team: &Team,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<PayRow>> {
     let data = load(conn, std::slice::from_ref(team), period, now)
         .await?
         .pop()

@@ -68,7 +68,15 @@ pub async fn propose(
             when(request.starts_at, team.tz()),
             request.counterpart_name.as_deref().unwrap_or("a teammate"),
         );
-        notify(conn, ctx, team.id, &[holder.id], &msg, &format!("/swaps/{}", request.id)).await?;
+        notify(
+            conn,
+            ctx,
+            team.id,
+            &[holder.id],
+            &msg,
+            &format!("/swaps/{}", request.id),
+        )
+        .await?;
     }
     Ok(request)
 }

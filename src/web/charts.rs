@@ -211,7 +211,12 @@ mod tests {
 
     #[test]
     fn an_empty_chart_still_renders() {
-        let c = Chart::vertical("weeks", "Pages per week", "none", vec![Bar::new("1 Jan", 0.0, "0", "bar")]);
+        let c = Chart::vertical(
+            "weeks",
+            "Pages per week",
+            "none",
+            vec![Bar::new("1 Jan", 0.0, "0", "bar")],
+        );
         assert!(c.svg().contains("Pages per week"));
     }
 }

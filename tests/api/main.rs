@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod calendar;
 mod jobs;
+mod metrics;
 mod pages;
 mod recovery;
 mod recovery_pages;

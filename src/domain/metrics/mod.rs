@@ -479,11 +479,7 @@ fn recovery_example(inputs: &Inputs, period: &Period) -> RecoveryExample {
     }
     let mut out = RecoveryExample::default();
     for p in inputs.people.iter().filter(|p| p.member) {
-        let u = if p.manager {
-            &mut out.managers
-        } else {
-            &mut out.others
-        };
+        let u = if p.manager { &mut out.managers } else { &mut out.others };
         u.people += 1;
         if let Some(t) = per.get(&p.id) {
             u.granted += t.granted;

@@ -152,26 +152,47 @@ fn figures_of_a_small_week_worked_by_hand() {
     let classes: Vec<(String, u32)> = f.out_of_hours.iter().map(|c| (c.class.clone(), c.pages)).collect();
     assert_eq!(
         classes,
-        [("sleep".into(), 1), ("weekend".into(), 1), ("holiday".into(), 0), ("working".into(), 1)]
+        [
+            ("sleep".into(), 1),
+            ("weekend".into(), 1),
+            ("holiday".into(), 0),
+            ("working".into(), 1)
+        ]
     );
     let primary = &f.roles[0];
     assert_eq!((primary.pages, primary.acknowledged, primary.within_sla), (2, 2, 1));
-    assert_eq!((primary.ack_p50_seconds, primary.ack_p90_seconds), (Some(120), Some(600)));
+    assert_eq!(
+        (primary.ack_p50_seconds, primary.ack_p90_seconds),
+        (Some(120), Some(600))
+    );
     assert_eq!(primary.within_sla_share, Some(0.5));
     let secondary = &f.roles[1];
-    assert_eq!((secondary.pages, secondary.acknowledged, secondary.ack_p50_seconds), (1, 0, None));
+    assert_eq!(
+        (secondary.pages, secondary.acknowledged, secondary.ack_p50_seconds),
+        (1, 0, None)
+    );
     assert_eq!(secondary.within_sla_share, Some(0.0));
     // The shifts end 8 July 00:00Z; the period starts Monday 5 July 00:00
     // local (4 July 23:00Z): 73 hours of them fall in it.
     let p1 = &f.people[0];
     assert_eq!(p1.email, "p1@example.com");
-    assert_eq!((p1.hours_primary, p1.weeks_primary, p1.hours_on_call), (73.0, 0.43, 73.0));
+    assert_eq!(
+        (p1.hours_primary, p1.weeks_primary, p1.hours_on_call),
+        (73.0, 0.43, 73.0)
+    );
     assert_eq!((p1.pages, p1.sleep_interruptions, p1.out_of_hours_pages), (2, 1, 2));
     assert_eq!(p1.hours_engaged_out_of_hours, 1.0);
     // The 12 July day is after the period.
     assert_eq!((p1.recovery_granted, p1.recovery_taken), (1, 1));
-    assert_eq!((p1.share, p1.equal_share, p1.load, p1.above_fair), (0.6667, 0.5, 1.33, false));
-    let sources: Vec<(String, u32)> = f.sources.iter().map(|s| (s.source.clone(), s.sleep_interruptions)).collect();
+    assert_eq!(
+        (p1.share, p1.equal_share, p1.load, p1.above_fair),
+        (0.6667, 0.5, 1.33, false)
+    );
+    let sources: Vec<(String, u32)> = f
+        .sources
+        .iter()
+        .map(|s| (s.source.clone(), s.sleep_interruptions))
+        .collect();
     assert_eq!(sources, [("db".into(), 1), ("web".into(), 0)]);
     assert_eq!(f.recovery.others.taken, 1);
     assert_eq!(f.recovery.others.taken_share, Some(1.0));
@@ -269,7 +290,10 @@ fn suggestions_pair_the_overloaded_with_the_least_loaded() {
     let table = [row(1, 1.8), row(2, 0.9), row(3, 0.3)];
     let s = suggest(&table, |_| true, &shifts, &[], t("2027-08-01T00:00:00Z"));
     assert_eq!(s.len(), 1);
-    assert_eq!((s[0].from_email.as_str(), s[0].to_email.as_str()), ("p1@example.com", "p3@example.com"));
+    assert_eq!(
+        (s[0].from_email.as_str(), s[0].to_email.as_str()),
+        ("p1@example.com", "p3@example.com")
+    );
     assert_eq!((s[0].shift_id, s[0].counterpart_shift_id), (1, 4));
     // Nobody above the limit: nothing to suggest.
     let calm = [row(1, 1.4), row(2, 0.9), row(3, 0.7)];

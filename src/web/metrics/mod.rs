@@ -139,14 +139,14 @@ async fn show_metrics(
         .iter()
         .map(|s| SuggestionRow {
             text: format!(
-                "{} (load {}×) gives {} {} week from {} to {} (load {}×) and takes their {} week from {}.",
+                "{} (load {}×) gives their {} week from {} to {} (load {}×) and takes {}'s {} week from {}.",
                 s.from_name,
                 num(s.from_load),
-                s.from_name.split(' ').next().unwrap_or(&s.from_name).to_owned() + "'s",
                 s.role,
                 when(s.starts_at, tz),
                 s.to_name,
                 num(s.to_load),
+                s.to_name,
                 s.counterpart_role,
                 when(s.counterpart_starts_at, tz),
             ),
@@ -188,9 +188,7 @@ async fn download_table(
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let team = &member.team;
-    let key = file
-        .strip_suffix(".csv")
-        .ok_or_else(|| AppError::not_found("table"))?;
+    let key = file.strip_suffix(".csv").ok_or_else(|| AppError::not_found("table"))?;
     let period = q.period(team, now)?;
     let report = {
         let mut conn = state.db.acquire().await?;

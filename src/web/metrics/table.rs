@@ -23,7 +23,12 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(key: &'static str, title: impl Into<String>, note: impl Into<String>, columns: Vec<&'static str>) -> Self {
+    pub fn new(
+        key: &'static str,
+        title: impl Into<String>,
+        note: impl Into<String>,
+        columns: Vec<&'static str>,
+    ) -> Self {
         Table {
             key,
             title: title.into(),
@@ -49,7 +54,8 @@ impl Table {
         let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!("csv: {e}"));
         w.write_record(&self.columns).map_err(fail)?;
         for r in &self.rows {
-            w.write_record(r.cells.iter().map(|c| defused(c).into_owned())).map_err(fail)?;
+            w.write_record(r.cells.iter().map(|c| defused(c).into_owned()))
+                .map_err(fail)?;
         }
         let bytes = w
             .into_inner()

@@ -38,9 +38,17 @@ pub fn summary(r: &Report) -> Table {
     };
     for (label, now, before) in [
         ("Pages", c.pages.to_string(), p.pages.to_string()),
-        ("Out-of-hours pages", c.out_of_hours_pages.to_string(), p.out_of_hours_pages.to_string()),
+        (
+            "Out-of-hours pages",
+            c.out_of_hours_pages.to_string(),
+            p.out_of_hours_pages.to_string(),
+        ),
         ("Out of hours (%)", share(c), share(p)),
-        ("Sleep interruptions", c.sleep_interruptions.to_string(), p.sleep_interruptions.to_string()),
+        (
+            "Sleep interruptions",
+            c.sleep_interruptions.to_string(),
+            p.sleep_interruptions.to_string(),
+        ),
         ("Recovery days granted", rec(c).0.to_string(), rec(p).0.to_string()),
         ("Recovery days taken", rec(c).1.to_string(), rec(p).1.to_string()),
     ] {
@@ -60,7 +68,12 @@ pub fn weeks(r: &Report, tz: Tz) -> (Table, Chart) {
     for (i, w) in r.current.weeks.iter().enumerate() {
         let before = r.previous.weeks.get(i).map(|p| p.pages.to_string()).unwrap_or_default();
         t.push(vec![day(w.starts_at, tz), w.pages.to_string(), before]);
-        bars.push(Bar::new(short(w.starts_at, tz), f64::from(w.pages), w.pages.to_string(), "bar"));
+        bars.push(Bar::new(
+            short(w.starts_at, tz),
+            f64::from(w.pages),
+            w.pages.to_string(),
+            "bar",
+        ));
     }
     let chart = Chart::vertical(
         "weeks-chart",
