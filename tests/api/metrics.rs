@@ -2,6 +2,8 @@
 //! API and in the CSV files; a generated data set checked against plain
 //! SQL; rebalancing into the approval flow; who may see what; Prometheus.
 
+mod generated;
+
 use reqwest::StatusCode;
 use rota::db::teams::TeamRole;
 use serde_json::{Value, json};
