@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn_with_state, map_response};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
@@ -27,7 +27,7 @@ use crate::config::Settings;
 use crate::error::{ErrorInfo, problem};
 use crate::mail::Mailer;
 use crate::ops::Ctx;
-use crate::{api, calendar, web};
+use crate::{api, calendar, service_metrics, web};
 
 /// Every request body, form or JSON, is refused above this size.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -57,6 +57,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    service_metrics::handle();
     let store = PostgresStore::new(state.db.clone());
     let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
@@ -71,12 +72,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(service_metrics::serve))
         .merge(calendar::router())
         .merge(web::assets::router())
         .nest("/api/v1", api::router())
         .merge(html)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(from_fn_with_state(state.clone(), fresh_after_writes))
+        .layer(from_fn(service_metrics::record))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

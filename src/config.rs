@@ -23,6 +23,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// `ROTA_MAIL_FROM`: the sender of notification e-mail.
     pub mail_from: String,
+    /// `ROTA_METRICS_TOKEN`: when set, `GET /metrics` wants it as a bearer
+    /// token; unset, the endpoint is open like most exporters.
+    pub metrics_token: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/rota";
@@ -58,6 +61,7 @@ impl Settings {
             request_timeout: Duration::from_secs(minutes("ROTA_REQUEST_TIMEOUT_SECS", 30)?),
             smtp_url: var("ROTA_SMTP_URL"),
             mail_from: var("ROTA_MAIL_FROM").unwrap_or_else(|| "Rota <rota@localhost>".into()),
+            metrics_token: var("ROTA_METRICS_TOKEN"),
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod reads;
+pub mod service_metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -4,6 +4,7 @@
 pub mod hooks;
 pub mod json;
 pub mod me;
+pub mod metrics;
 pub mod pages;
 pub mod recovery;
 pub mod rotations;
@@ -69,6 +70,9 @@ pub fn router() -> Router<AppState> {
         .route("/teams/{team}/holidays/import", post(recovery::import_holidays))
         .route("/teams/{team}/policy", patch(recovery::update_policy))
         .route("/teams/{team}/integration-tokens", post(recovery::create_integration))
+        .route("/teams/{team}/metrics", get(metrics::show_metrics))
+        .route("/teams/{team}/metrics/pay", get(metrics::show_pay_report))
+        .route("/teams/{team}/rebalance", post(metrics::create_rebalance))
         .route(
             "/teams/{team}/integration-tokens/{id}",
             delete(recovery::revoke_integration),
@@ -122,6 +126,9 @@ pub fn router() -> Router<AppState> {
         swaps::list_audit,
         swaps::list_notifications,
         swaps::read_notifications,
+        metrics::show_metrics,
+        metrics::show_pay_report,
+        metrics::create_rebalance,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),
@@ -134,6 +141,7 @@ pub fn router() -> Router<AppState> {
         (name = "pages", description = "Pages from alerting tools or by hand"),
         (name = "recovery", description = "Recovery days, holidays and the out-of-hours policy"),
         (name = "swaps", description = "Swaps, covers, overrides, leave, the audit log and notifications"),
+        (name = "metrics", description = "HumanOps metrics: load, sleep, SLA, fairness, recovery, pay"),
     )
 )]
 pub struct ApiDoc;

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod holidays;
 pub mod integrations;
 pub mod leave;
+pub mod metrics;
 pub mod notifications;
 pub mod pages;
 pub mod recovery;

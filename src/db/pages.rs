@@ -60,13 +60,23 @@ impl Page {
     /// [`MAX_UNATTENDED`] (an incident left open is not someone awake for
     /// days). Unresolved pages count an instant.
     pub fn engagement(&self) -> (DateTime<Utc>, DateTime<Utc>) {
-        let start = self.acknowledged_at.unwrap_or(self.fired_at);
-        let end = match self.worked_until {
-            Some(w) => w,
-            None => self.resolved_at.unwrap_or(start).min(start + MAX_UNATTENDED),
-        };
-        (start, end.max(start))
+        engagement(self.fired_at, self.acknowledged_at, self.resolved_at, self.worked_until)
     }
+}
+
+/// [`Page::engagement`] from the page's times, for readers of other columns.
+pub fn engagement(
+    fired_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    worked_until: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = acknowledged_at.unwrap_or(fired_at);
+    let end = match worked_until {
+        Some(w) => w,
+        None => resolved_at.unwrap_or(start).min(start + MAX_UNATTENDED),
+    };
+    (start, end.max(start))
 }
 
 /// The most engagement a resolve alone can account for.

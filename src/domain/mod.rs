@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod holidays;
+pub mod metrics;
 pub mod recovery;
 pub mod schedule;
 pub mod swap;

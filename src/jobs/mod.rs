@@ -75,7 +75,10 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             let mut tick = tokio::time::interval(MAIL_INTERVAL);
             loop {
                 tick.tick().await;
-                if let Err(e) = crate::mail::send_due(&state.db, &mailer, state.clock.now()).await {
+                let started = std::time::Instant::now();
+                let outcome = crate::mail::send_due(&state.db, &mailer, state.clock.now()).await;
+                crate::service_metrics::job_ran("send_mail", started, &outcome.as_ref().map(|_| true));
+                if let Err(e) = outcome {
                     tracing::warn!(error = ?e, "sending notification e-mail failed; will retry");
                 }
             }
@@ -85,7 +88,10 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         let mut tick = tokio::time::interval(JOB_INTERVAL);
         loop {
             tick.tick().await;
-            match extend_schedules(&state.db, state.clock.now()).await {
+            let started = std::time::Instant::now();
+            let outcome = extend_schedules(&state.db, state.clock.now()).await;
+            crate::service_metrics::job_ran("extend_schedules", started, &outcome.as_ref().map(Option::is_some));
+            match outcome {
                 Ok(Some(n)) => tracing::info!(shifts = n, "schedules extended"),
                 Ok(None) => tracing::debug!("another process is extending schedules"),
                 Err(e) => tracing::warn!(error = ?e, "extending schedules failed; will retry"),

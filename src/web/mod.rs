@@ -2,12 +2,14 @@
 
 pub mod admin;
 pub mod assets;
+pub mod charts;
 pub mod fmt;
 pub mod forms;
 pub mod history;
 pub mod inbox;
 pub mod layout;
 pub mod leave;
+pub mod metrics;
 pub mod now;
 pub mod overrides;
 pub mod pages;
@@ -39,4 +41,5 @@ pub fn router() -> Router<AppState> {
         .merge(team_alerting::router())
         .merge(profile::router())
         .merge(admin::router())
+        .merge(metrics::router())
 }

@@ -8,6 +8,7 @@ mod access;
 mod calendar;
 mod jobs;
 mod mail;
+mod metrics;
 mod pages;
 mod recovery;
 mod recovery_pages;

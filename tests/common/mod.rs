@@ -88,6 +88,7 @@ pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> Tes
         request_timeout: std::time::Duration::from_secs(30),
         smtp_url,
         mail_from: "Rota <rota@example.com>".into(),
+        metrics_token: None,
     };
     let clock = Clock::fixed(now);
     let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())

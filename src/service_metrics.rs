@@ -1,0 +1,133 @@
+//! Prometheus metrics for Rota itself, at `GET /metrics`: requests by
+//! route and status, their latency, the database pool, and background jobs.
+//!
+//! Recorded through the `metrics` facade and exposed by
+//! `metrics-exporter-prometheus` (no hand-written exposition format). The
+//! recorder is process-wide, as the facade requires; every server in the
+//! process shares it. Routes are labelled by their pattern
+//! (`/teams/{team}/pages`), never the path, so calendar secrets and ids stay
+//! out of the series.
+//!
+//! The endpoint is open like most exporters unless `ROTA_METRICS_TOKEN` is
+//! set; then it wants `Authorization: Bearer <that token>` (give the same
+//! token to Prometheus' `authorization` setting).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::app::AppState;
+use crate::auth::secrets;
+
+pub const REQUESTS: &str = "rota_http_requests_total";
+pub const LATENCY: &str = "rota_http_request_duration_seconds";
+pub const POOL: &str = "rota_db_pool_connections";
+pub const POOL_MAX: &str = "rota_db_pool_max_connections";
+pub const JOB_RUNS: &str = "rota_job_runs_total";
+pub const JOB_LATENCY: &str = "rota_job_duration_seconds";
+
+/// The background jobs, so their series exist (at 0) before a first run.
+pub const JOBS: [&str; 2] = ["extend_schedules", "send_mail"];
+
+const BUCKETS: [f64; 12] = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process's recorder, installed on first use; `None` if another
+/// recorder was installed first (then nothing is exported).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
+                .ok()?
+                .install_recorder()
+                .map_err(|e| tracing::warn!(error = %e, "Prometheus metrics unavailable"))
+                .ok()?;
+            metrics::describe_counter!(REQUESTS, "HTTP requests handled, by method, route and status");
+            metrics::describe_histogram!(LATENCY, metrics::Unit::Seconds, "Time to produce a response");
+            metrics::describe_gauge!(POOL, "Database connections, by state (idle or in_use)");
+            metrics::describe_gauge!(POOL_MAX, "The database pool's maximum size");
+            metrics::describe_counter!(
+                JOB_RUNS,
+                "Background job runs, by job and outcome (ok, skipped, failed)"
+            );
+            metrics::describe_histogram!(JOB_LATENCY, metrics::Unit::Seconds, "Background job run time");
+            for job in JOBS {
+                for outcome in ["ok", "skipped", "failed"] {
+                    counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(0);
+                }
+            }
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Middleware: counts each request and times it, by route pattern.
+pub async fn record(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    counter!(REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    histogram!(LATENCY, "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Records one run of a background job: `Ok(true)` did the work,
+/// `Ok(false)` left it to another process.
+pub fn job_ran<E>(job: &'static str, started: Instant, outcome: &Result<bool, E>) {
+    let outcome = match outcome {
+        Ok(true) => "ok",
+        Ok(false) => "skipped",
+        Err(_) => "failed",
+    };
+    counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(1);
+    histogram!(JOB_LATENCY, "job" => job).record(started.elapsed().as_secs_f64());
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(want) = state.settings.metrics_token.as_deref() {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let ok = sent.is_some_and(|s| secrets::constant_time_eq(s.as_bytes(), want.as_bytes()));
+        if !ok {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "metrics need the ROTA_METRICS_TOKEN bearer token",
+            )
+                .into_response();
+        }
+    }
+    let Some(handle) = handle() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are unavailable").into_response();
+    };
+    let pool = &state.db;
+    let idle = pool.num_idle() as f64;
+    gauge!(POOL, "state" => "idle").set(idle);
+    gauge!(POOL, "state" => "in_use").set(f64::from(pool.size()) - idle);
+    gauge!(POOL_MAX).set(f64::from(pool.options().get_max_connections()));
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
