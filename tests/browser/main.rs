@@ -17,12 +17,17 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod a11y;
+mod journeys;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A headless browser; the driver process ends when this is dropped.
 struct Browser {
     client: Client,
+    /// ChromeDriver's port, for commands WebDriver has no verb for.
+    port: u16,
     _driver: Child,
     _profile: PathBuf,
 }
@@ -76,6 +81,7 @@ async fn browser(width: u32, height: u32) -> Option<Browser> {
         .expect("a Chromium session");
     Some(Browser {
         client,
+        port,
         _driver: driver,
         _profile: profile,
     })
@@ -129,7 +135,7 @@ async fn wait_for_text(c: &Client, needle: &str) {
 }
 
 /// The page is no wider than the viewport.
-async fn assert_no_sideways_scroll(c: &Client, what: &str) {
+pub(crate) async fn assert_no_sideways_scroll(c: &Client, what: &str) {
     let widths = c
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth];",
@@ -142,6 +148,51 @@ async fn assert_no_sideways_scroll(c: &Client, what: &str) {
         scroll <= inner,
         "{what} scrolls sideways: {scroll}px of content in {inner}px"
     );
+}
+
+/// Activates a link or button from the keyboard (Enter), as someone who
+/// does not use a mouse would.
+async fn press(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("no {css} on the page"))
+        .send_keys("\u{E007}")
+        .await
+        .expect("Enter");
+}
+
+/// Emulates the reader's colour scheme through ChromeDriver's DevTools
+/// bridge, and checks the page sees it.
+async fn color_scheme(b: &Browser, scheme: &str) {
+    let session = b.client.session_id().await.expect("session").expect("a session id");
+    let res = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            b.port
+        ))
+        .json(&json!({"cmd": "Emulation.setEmulatedMedia",
+                      "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}}))
+        .send()
+        .await
+        .expect("DevTools command");
+    assert!(
+        res.status().is_success(),
+        "emulating {scheme}: {}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+async fn is_dark(c: &Client) -> bool {
+    c.execute("return matchMedia('(prefers-color-scheme: dark)').matches;", vec![])
+        .await
+        .expect("media query")
+        .as_bool()
+        .unwrap_or(false)
+}
+
+async fn sign_out(c: &Client) {
+    press(c, "header form button").await;
+    wait_for_text(c, "Sign in").await;
 }
 
 async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str) {
