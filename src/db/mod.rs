@@ -2,6 +2,8 @@
 //! caller owns the transaction.
 
 pub mod audit;
+pub mod handoff_webhooks;
+pub mod handoffs;
 pub mod holidays;
 pub mod integrations;
 pub mod pages;

@@ -2,6 +2,8 @@
 //! each run takes a transaction-scoped advisory lock, so only one does the
 //! work and the others skip that round.
 
+pub mod webhooks;
+
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -41,6 +43,8 @@ pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resu
 
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // Runs beside this loop and stops with it.
+        let _webhooks = webhooks::start(state.clone());
         let mut tick = tokio::time::interval(JOB_INTERVAL);
         loop {
             tick.tick().await;

@@ -2,6 +2,7 @@
 //! input, changes the database inside the caller's transaction, and audits
 //! what it changed.
 
+pub mod handoffs;
 pub mod integrations;
 pub mod members;
 pub mod pages;
