@@ -1,6 +1,7 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod handoffs;
 pub mod hooks;
 pub mod json;
 pub mod me;
@@ -60,6 +61,23 @@ pub fn router() -> Router<AppState> {
             "/teams/{team}/integration-tokens/{id}",
             delete(recovery::revoke_integration),
         )
+        .route("/teams/{team}/handoffs", get(handoffs::list_handoffs))
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}",
+            get(handoffs::show_handoff).put(handoffs::put_handoff),
+        )
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}/acknowledge",
+            post(handoffs::acknowledge_handoff),
+        )
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}/versions/{number}",
+            get(handoffs::show_version),
+        )
+        .route(
+            "/teams/{team}/handoff-webhook",
+            get(handoffs::show_handoff_webhook).put(handoffs::put_handoff_webhook),
+        )
 }
 
 #[derive(OpenApi)]
@@ -98,6 +116,13 @@ pub fn router() -> Router<AppState> {
         recovery::update_policy,
         recovery::create_integration,
         recovery::revoke_integration,
+        handoffs::list_handoffs,
+        handoffs::show_handoff,
+        handoffs::put_handoff,
+        handoffs::acknowledge_handoff,
+        handoffs::show_version,
+        handoffs::show_handoff_webhook,
+        handoffs::put_handoff_webhook,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),
@@ -109,6 +134,7 @@ pub fn router() -> Router<AppState> {
         (name = "schedule", description = "Who is on call, and shifts"),
         (name = "pages", description = "Pages from alerting tools or by hand"),
         (name = "recovery", description = "Recovery days, holidays and the out-of-hours policy"),
+        (name = "handoffs", description = "Weekly handoffs: written by the outgoing on-call, acknowledged by the incoming"),
     )
 )]
 pub struct ApiDoc;

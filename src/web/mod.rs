@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assets;
 pub mod fmt;
+pub mod handoffs;
 pub mod layout;
 pub mod now;
 pub mod pages;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(rota::router())
         .merge(pages::router())
         .merge(recovery::router())
+        .merge(handoffs::router())
         .merge(team_settings::router())
         .merge(team_alerting::router())
         .merge(profile::router())

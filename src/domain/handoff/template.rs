@@ -96,8 +96,12 @@ pub fn render(input: &TemplateInput) -> String {
             .filter(|p| p.out_of_hours == OutOfHours::Sleep)
             .count();
         let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
+        let sla = match missed {
+            0 => "all within the SLA".to_owned(),
+            n => format!("{n} missed the SLA"),
+        };
         out.push_str(&format!(
-            "{} {}, {missed} with the SLA missed, {woke} in sleep hours; {} spent in all.\n\n",
+            "{} {}, {sla}, {woke} in sleep hours; {} spent in all.\n\n",
             input.pages.len(),
             plural(input.pages.len(), "page", "pages"),
             spent(total)

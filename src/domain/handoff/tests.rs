@@ -264,7 +264,7 @@ fn the_template_lists_the_week_and_what_woke_people_first() {
     ] {
         assert!(text.contains(section), "{section} missing:\n{text}");
     }
-    assert!(text.contains("3 pages, 1 with the SLA missed, 1 in sleep hours; 3 h 5 min spent in all."), "{text}");
+    assert!(text.contains("3 pages, 1 missed the SLA, 1 in sleep hours; 3 h 5 min spent in all."), "{text}");
     assert!(
         text.contains("- Tue 3 Nov 03:07 — Disk full on db-1 (alertmanager) · Alex (primary) · acknowledged in 3 min, SLA missed · 1 h 45 min spent, in sleep hours"),
         "{text}"
