@@ -91,7 +91,13 @@ pub struct HandoffInfo {
     pub url: String,
 }
 
-async fn info(conn: &mut PgConnection, team: &Team, h: &Handoff, now: DateTime<Utc>, base_url: &str) -> AppResult<HandoffInfo> {
+async fn info(
+    conn: &mut PgConnection,
+    team: &Team,
+    h: &Handoff,
+    now: DateTime<Utc>,
+    base_url: &str,
+) -> AppResult<HandoffInfo> {
     let state = h.state();
     let versions = match &h.stored {
         Some(s) => db::handoffs::versions(conn, s.id, false).await?,

@@ -81,7 +81,9 @@ pub async fn claim_due(
 
 /// What one attempt came to.
 pub enum Outcome<'a> {
-    Delivered { status: i32 },
+    Delivered {
+        status: i32,
+    },
     /// Try again at `retry_at`, or give up when `None`.
     Failed {
         status: Option<i32>,

@@ -158,17 +158,21 @@ pub async fn lock_or_create(
 }
 
 /// Saves new text; the revision counts saves.
-pub async fn save(conn: &mut PgConnection, id: i64, body: &str, author_id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE handoffs SET body = $2, author_id = $3, updated_at = $4, revision = revision + 1 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(body)
-    .bind(author_id)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(drop)
+pub async fn save(
+    conn: &mut PgConnection,
+    id: i64,
+    body: &str,
+    author_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE handoffs SET body = $2, author_id = $3, updated_at = $4, revision = revision + 1 WHERE id = $1")
+        .bind(id)
+        .bind(body)
+        .bind(author_id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 pub async fn mark_submitted(conn: &mut PgConnection, id: i64, by: i64, now: DateTime<Utc>) -> sqlx::Result<()> {

@@ -107,9 +107,13 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html() {
-        let html = to_html("## Ongoing\n\n- [ ] watch **disk** on `db-1`\n- [x] done\n\n[runbook](https://example.com/rb)");
+        let html =
+            to_html("## Ongoing\n\n- [ ] watch **disk** on `db-1`\n- [x] done\n\n[runbook](https://example.com/rb)");
         assert!(html.contains("<h2>Ongoing</h2>"), "{html}");
-        assert!(html.contains("☐ watch <strong>disk</strong> on <code>db-1</code>"), "{html}");
+        assert!(
+            html.contains("☐ watch <strong>disk</strong> on <code>db-1</code>"),
+            "{html}"
+        );
         assert!(html.contains("☑ done"), "{html}");
         assert!(
             html.contains(r#"<a href="https://example.com/rb" rel="noopener noreferrer nofollow">runbook</a>"#),

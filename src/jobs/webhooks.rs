@@ -100,22 +100,17 @@ pub async fn deliver_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Re
 /// what went wrong, worded for the team settings page. The address may
 /// carry a secret, so errors never include it.
 async fn send(client: &reqwest::Client, post: &Claimed) -> Result<i32, (Option<i32>, String)> {
-    let response = client
-        .post(&post.url)
-        .json(&post.payload)
-        .send()
-        .await
-        .map_err(|e| {
-            let e = e.without_url();
-            let why = if e.is_timeout() {
-                format!("The chat server did not answer within {} seconds", TIMEOUT.as_secs())
-            } else if e.is_connect() {
-                "Could not connect to the chat server".to_owned()
-            } else {
-                format!("The post failed: {e}")
-            };
-            (None, why)
-        })?;
+    let response = client.post(&post.url).json(&post.payload).send().await.map_err(|e| {
+        let e = e.without_url();
+        let why = if e.is_timeout() {
+            format!("The chat server did not answer within {} seconds", TIMEOUT.as_secs())
+        } else if e.is_connect() {
+            "Could not connect to the chat server".to_owned()
+        } else {
+            format!("The post failed: {e}")
+        };
+        (None, why)
+    })?;
     let status = response.status();
     let code = i32::from(status.as_u16());
     if status.is_success() {

@@ -408,7 +408,10 @@ pub fn reminders_due(f: &ReminderFacts<'_>, now: DateTime<Utc>) -> Vec<(Reminder
         }
         Some(submitted) if now >= submitted && now < submitted + REMINDERS_STALE_AFTER => {
             for (p, _) in f.people.incoming() {
-                if !f.acknowledged.contains(&p.id) && unsent(ReminderKind::Read, p.id) && !due.contains(&(ReminderKind::Read, p.id)) {
+                if !f.acknowledged.contains(&p.id)
+                    && unsent(ReminderKind::Read, p.id)
+                    && !due.contains(&(ReminderKind::Read, p.id))
+                {
                     due.push((ReminderKind::Read, p.id));
                 }
             }

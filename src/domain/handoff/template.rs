@@ -112,7 +112,10 @@ pub fn render(input: &TemplateInput) -> String {
         }
     }
     if !input.recovery_days.is_empty() {
-        out.push_str(&format!("\nRecovery days granted: {}.\n", input.recovery_days.join("; ")));
+        out.push_str(&format!(
+            "\nRecovery days granted: {}.\n",
+            input.recovery_days.join("; ")
+        ));
     }
 
     out.push_str(&format!("\n{ONGOING}\n\n- [ ] \n"));

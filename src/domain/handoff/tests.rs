@@ -23,7 +23,13 @@ fn ten() -> NaiveTime {
 
 /// Tuesdays 10:00 London from Tue 3 Nov 2026.
 fn weekly() -> Vec<Rule<i64>> {
-    vec![Rule::initial(Europe::London, Weekday::Tue, ten(), d("2026-11-03"), vec![1, 2, 3])]
+    vec![Rule::initial(
+        Europe::London,
+        Weekday::Tue,
+        ten(),
+        d("2026-11-03"),
+        vec![1, 2, 3],
+    )]
 }
 
 fn person(id: i64, tz: Tz) -> Person {
@@ -58,12 +64,22 @@ fn boundaries_are_the_handoffs_after_the_first_week() {
 #[test]
 fn a_date_names_the_boundary_that_starts_its_week() {
     let rules = weekly();
-    assert_eq!(boundary_on(&rules, d("2026-11-10")).unwrap().at, t("2026-11-10T10:00:00Z"));
-    assert_eq!(boundary_on(&rules, d("2026-11-03")), None, "no handoff into the first week");
+    assert_eq!(
+        boundary_on(&rules, d("2026-11-10")).unwrap().at,
+        t("2026-11-10T10:00:00Z")
+    );
+    assert_eq!(
+        boundary_on(&rules, d("2026-11-03")),
+        None,
+        "no handoff into the first week"
+    );
     assert_eq!(boundary_on(&rules, d("2026-11-11")), None, "not a handoff day");
     assert_eq!(boundary_on(&rules, d("2026-10-27")), None, "before the rotation");
     // Across the change to summer time the wall clock stays at 10:00.
-    assert_eq!(boundary_on(&rules, d("2027-03-30")).unwrap().at, t("2027-03-30T09:00:00Z"));
+    assert_eq!(
+        boundary_on(&rules, d("2027-03-30")).unwrap().at,
+        t("2027-03-30T09:00:00Z")
+    );
 }
 
 #[test]
@@ -89,8 +105,14 @@ fn a_settings_change_moves_the_boundaries_from_its_start() {
 #[test]
 fn the_week_before_a_boundary_starts_at_the_previous_one() {
     let rules = weekly();
-    assert_eq!(week_before(&rules, t("2026-11-17T10:00:00Z")), Some(t("2026-11-10T10:00:00Z")));
-    assert_eq!(week_before(&rules, t("2026-11-10T10:00:00Z")), Some(t("2026-11-03T10:00:00Z")));
+    assert_eq!(
+        week_before(&rules, t("2026-11-17T10:00:00Z")),
+        Some(t("2026-11-10T10:00:00Z"))
+    );
+    assert_eq!(
+        week_before(&rules, t("2026-11-10T10:00:00Z")),
+        Some(t("2026-11-03T10:00:00Z"))
+    );
 }
 
 fn boundary(at: &str) -> Boundary {
@@ -129,7 +151,10 @@ fn a_recovery_day_on_handoff_day_extends_the_deadline_to_the_end_of_the_next_wor
     // Wednesday a holiday and Thursday another recovery day: Friday.
     off.holidays.insert(d("2026-11-11"));
     off.recovery_days.insert(d("2026-11-12"));
-    assert_eq!(super::timing(&b, Some((&alex, &off))).overdue_at, t("2026-11-14T00:00:00Z"));
+    assert_eq!(
+        super::timing(&b, Some((&alex, &off))).overdue_at,
+        t("2026-11-14T00:00:00Z")
+    );
     // A recovery day on another day changes nothing.
     let other = TimeOff {
         recovery_days: BTreeSet::from([d("2026-11-09")]),
@@ -169,8 +194,14 @@ fn status_follows_the_state_and_the_clock() {
     assert_eq!(at("2026-11-10T10:00:00Z"), Status::Overdue);
     assert_eq!(status(State::Draft, &tm, t("2026-11-10T09:00:00Z")), Status::Draft);
     assert_eq!(status(State::Draft, &tm, t("2026-11-10T10:01:00Z")), Status::Overdue);
-    assert_eq!(status(State::Submitted, &tm, t("2026-11-12T00:00:00Z")), Status::Submitted);
-    assert_eq!(status(State::Acknowledged, &tm, t("2026-11-12T00:00:00Z")), Status::Acknowledged);
+    assert_eq!(
+        status(State::Submitted, &tm, t("2026-11-12T00:00:00Z")),
+        Status::Submitted
+    );
+    assert_eq!(
+        status(State::Acknowledged, &tm, t("2026-11-12T00:00:00Z")),
+        Status::Acknowledged
+    );
     assert_eq!(State::of(true, true, false), State::Submitted);
     assert_eq!(State::of(false, false, false), State::NotStarted);
 }
@@ -224,8 +255,14 @@ fn the_writer_is_reminded_on_the_morning_and_the_readers_on_submission() {
         [(ReminderKind::Read, 2), (ReminderKind::Read, 3)]
     );
     assert!(due(submitted, &[2], &[(ReminderKind::Read, 3)], "2026-11-10T09:31:00Z").is_empty());
-    assert_eq!(due(submitted, &[3], &[], "2026-11-10T09:31:00Z"), [(ReminderKind::Read, 2)]);
-    assert!(due(submitted, &[], &[], "2026-11-10T09:00:00Z").is_empty(), "not before it was submitted");
+    assert_eq!(
+        due(submitted, &[3], &[], "2026-11-10T09:31:00Z"),
+        [(ReminderKind::Read, 2)]
+    );
+    assert!(
+        due(submitted, &[], &[], "2026-11-10T09:00:00Z").is_empty(),
+        "not before it was submitted"
+    );
 }
 
 fn page(summary: &str, out_of_hours: OutOfHours, minutes: i64, sla: Sla) -> PageLine {
@@ -264,7 +301,10 @@ fn the_template_lists_the_week_and_what_woke_people_first() {
     ] {
         assert!(text.contains(section), "{section} missing:\n{text}");
     }
-    assert!(text.contains("3 pages, 1 missed the SLA, 1 in sleep hours; 3 h 5 min spent in all."), "{text}");
+    assert!(
+        text.contains("3 pages, 1 missed the SLA, 1 in sleep hours; 3 h 5 min spent in all."),
+        "{text}"
+    );
     assert!(
         text.contains("- Tue 3 Nov 03:07 — Disk full on db-1 (alertmanager) · Alex (primary) · acknowledged in 3 min, SLA missed · 1 h 45 min spent, in sleep hours"),
         "{text}"

@@ -182,10 +182,7 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
                 .map(|p| time_off.get(&(rotation.team_id, p.id)).cloned().unwrap_or_default());
             let timing = timing(&boundary, people.outgoing_primary.as_ref().zip(off.as_ref()));
             let stored = stored.remove(&(rotation.id, boundary.at));
-            let acknowledgements = stored
-                .as_ref()
-                .and_then(|s| acks.remove(&s.id))
-                .unwrap_or_default();
+            let acknowledgements = stored.as_ref().and_then(|s| acks.remove(&s.id)).unwrap_or_default();
             Handoff {
                 team_id: rotation.team_id,
                 rotation_id: rotation.id,

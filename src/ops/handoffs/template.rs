@@ -24,7 +24,11 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
         .iter()
         .map(|p| {
             let (start, end) = p.engagement();
-            let responder_tz: Tz = p.responder_timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(tz);
+            let responder_tz: Tz = p
+                .responder_timezone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(tz);
             PageLine {
                 fired: p.fired_at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string(),
                 summary: p.summary.clone(),

@@ -33,7 +33,11 @@ pub struct Saved {
 }
 
 fn names(people: &[&Option<Person>]) -> String {
-    let names: Vec<&str> = people.iter().filter_map(|p| p.as_ref()).map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = people
+        .iter()
+        .filter_map(|p| p.as_ref())
+        .map(|p| p.name.as_str())
+        .collect();
     match names.as_slice() {
         [] => "nobody".into(),
         [one] => (*one).to_owned(),
@@ -79,9 +83,10 @@ pub async fn save(
     if draft.submit && !writer.may_submit() {
         return Err(AppError::forbidden(format!(
             "As the outgoing secondary you add to the handoff; {} submits it. Save your additions as a draft",
-            p.outgoing_primary
-                .as_ref()
-                .map_or_else(|| "a manager".to_owned(), |o| format!("{} (the outgoing primary) or a manager", o.name))
+            p.outgoing_primary.as_ref().map_or_else(
+                || "a manager".to_owned(),
+                |o| format!("{} (the outgoing primary) or a manager", o.name)
+            )
         )));
     }
     if now < h.timing.opens_at {
@@ -97,15 +102,8 @@ pub async fn save(
             "Write the handoff before submitting it: the text is empty".into(),
         ));
     }
-    let (stored, _) = db::handoffs::lock_or_create(
-        conn,
-        team.id,
-        h.rotation_id,
-        h.boundary.at,
-        h.boundary.week_start,
-        now,
-    )
-    .await?;
+    let (stored, _) =
+        db::handoffs::lock_or_create(conn, team.id, h.rotation_id, h.boundary.at, h.boundary.week_start, now).await?;
     if let Some(expected) = draft.expected_revision
         && expected != stored.revision
     {
@@ -133,7 +131,11 @@ pub async fn save(
         }
     }
     if let Some(number) = version {
-        let action = if submitted_now { "handoff.submit" } else { "handoff.edit" };
+        let action = if submitted_now {
+            "handoff.submit"
+        } else {
+            "handoff.edit"
+        };
         let what = json!({
             "rotation": h.rotation_slug,
             "week_start": h.boundary.week_start,
@@ -199,7 +201,9 @@ pub async fn acknowledge(
     let Some(stored) = submitted else {
         return Err(AppError::Conflict(format!(
             "There is nothing to acknowledge yet: {} has not submitted the handoff",
-            p.outgoing_primary.as_ref().map_or("the outgoing on-call", |o| o.name.as_str())
+            p.outgoing_primary
+                .as_ref()
+                .map_or("the outgoing on-call", |o| o.name.as_str())
         )));
     };
     let new = db::handoffs::acknowledge(conn, stored.id, user.id, role.as_str(), now).await?;
@@ -232,9 +236,9 @@ pub async fn set_webhook_url(
 ) -> AppResult<Option<String>> {
     let url = url.map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = url {
-        let parsed = reqwest::Url::parse(u).ok().filter(|p| {
-            matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty())
-        });
+        let parsed = reqwest::Url::parse(u)
+            .ok()
+            .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty()));
         if parsed.is_none() || u.len() > MAX_URL {
             return Err(AppError::Unprocessable(format!(
                 "\"{}\" is not a web address Rota can post to: use an http:// or https:// URL of at most {MAX_URL} characters, as your chat tool's incoming webhook settings show it",

@@ -43,7 +43,11 @@ pub fn router() -> Router<AppState> {
 
 /// "Weekly, week from Tue 10 Nov 2026".
 fn title(h: &Handoff) -> String {
-    format!("{}, week from {}", h.rotation_name, h.boundary.week_start.format("%a %-d %b %Y"))
+    format!(
+        "{}, week from {}",
+        h.rotation_name,
+        h.boundary.week_start.format("%a %-d %b %Y")
+    )
 }
 
 /// An instant in the reader's zone with the zone's abbreviation.
@@ -56,7 +60,10 @@ fn when(at: DateTime<Utc>, tz: Tz) -> String {
 fn deadline(at: DateTime<Utc>, tz: Tz) -> String {
     let local = at.with_timezone(&tz);
     if local.time() == chrono::NaiveTime::MIN {
-        format!("the end of {}", (local.date_naive() - Duration::days(1)).format("%a %-d %b"))
+        format!(
+            "the end of {}",
+            (local.date_naive() - Duration::days(1)).format("%a %-d %b")
+        )
     } else {
         fmt::local(at, tz)
     }
@@ -85,23 +92,32 @@ pub async fn for_now(
         for item in items {
             let h = &item.handoff;
             let overdue = item.status == crate::domain::handoff::Status::Overdue;
-            let due = format!("{} ({})", fmt::local(h.timing.due_at, tz), fmt::relative(h.timing.due_at, now));
+            let due = format!(
+                "{} ({})",
+                fmt::local(h.timing.due_at, tz),
+                fmt::relative(h.timing.due_at, now)
+            );
             let (text, link_text) = match item.kind {
-                NowKind::Write if overdue => (
-                    format!("Your handoff for {} was due {due}.", title(h)),
-                    "Write it now",
-                ),
-                NowKind::Write if h.timing.recovering && h.people.outgoing_primary.as_ref().is_some_and(|p| p.id == user.id) => (
-                    format!(
-                        "Your handoff for {} is due {due}; as you have a recovery day then, it can wait until {}.",
-                        title(h),
-                        deadline(h.timing.overdue_at, tz)
-                    ),
-                    "Write it",
-                ),
+                NowKind::Write if overdue => (format!("Your handoff for {} was due {due}.", title(h)), "Write it now"),
+                NowKind::Write
+                    if h.timing.recovering && h.people.outgoing_primary.as_ref().is_some_and(|p| p.id == user.id) =>
+                {
+                    (
+                        format!(
+                            "Your handoff for {} is due {due}; as you have a recovery day then, it can wait until {}.",
+                            title(h),
+                            deadline(h.timing.overdue_at, tz)
+                        ),
+                        "Write it",
+                    )
+                }
                 NowKind::Write => (
                     format!("Your handoff for {} is due {due}.", title(h)),
-                    if h.stored.is_some() { "Continue the draft" } else { "Write it" },
+                    if h.stored.is_some() {
+                        "Continue the draft"
+                    } else {
+                        "Write it"
+                    },
                 ),
                 NowKind::Read => (
                     format!(
@@ -118,7 +134,10 @@ pub async fn for_now(
                     format!(
                         "The handoff for {} by {} was due {due} and is not submitted.",
                         title(h),
-                        h.people.outgoing_primary.as_ref().map_or("the outgoing on-call", |p| p.name.as_str())
+                        h.people
+                            .outgoing_primary
+                            .as_ref()
+                            .map_or("the outgoing on-call", |p| p.name.as_str())
                     ),
                     "See it",
                 ),

@@ -111,7 +111,11 @@ async fn handoff_page(
     let mut facts = vec![
         Row {
             label: "Handoff",
-            value: format!("{} ({})", when(h.timing.due_at, tz), fmt::relative(h.timing.due_at, now)),
+            value: format!(
+                "{} ({})",
+                when(h.timing.due_at, tz),
+                fmt::relative(h.timing.due_at, now)
+            ),
         },
         Row {
             label: "Outgoing",
@@ -258,7 +262,11 @@ pub async fn save_handoff(
                 let incoming: Vec<&str> = h.people.incoming().map(|(p, _)| p.name.as_str()).collect();
                 format!(
                     "Handoff submitted. It shows on “Now” for {} to read and acknowledge",
-                    if incoming.is_empty() { "the incoming on-call".to_owned() } else { incoming.join(" and ") }
+                    if incoming.is_empty() {
+                        "the incoming on-call".to_owned()
+                    } else {
+                        incoming.join(" and ")
+                    }
                 )
             } else if let Some(n) = saved.version {
                 format!("Saved as version {n}")
@@ -279,7 +287,17 @@ pub async fn save_handoff(
                         body: draft.body,
                         revision: draft.expected_revision,
                     };
-                    handoff_page(&state, &session, &member, &rotation, &date, Some(unsaved), Some(msg), status).await
+                    handoff_page(
+                        &state,
+                        &session,
+                        &member,
+                        &rotation,
+                        &date,
+                        Some(unsaved),
+                        Some(msg),
+                        status,
+                    )
+                    .await
                 }
                 None => Err(e),
             }
@@ -343,7 +361,12 @@ pub async fn show_version(
         None => None,
     }
     .ok_or_else(|| AppError::NotFound(format!("This handoff has no version {number}")))?;
-    let layout = Layout::new(&session, format!("Version {number}: {}", title(&h)), Some(member.user())).await?;
+    let layout = Layout::new(
+        &session,
+        format!("Version {number}: {}", title(&h)),
+        Some(member.user()),
+    )
+    .await?;
     Ok(render_with(
         StatusCode::OK,
         &VersionPage {

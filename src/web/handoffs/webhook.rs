@@ -33,7 +33,11 @@ pub struct WebhookSettings {
     pub deliveries: Vec<DeliveryRow>,
 }
 
-pub async fn webhook_settings(conn: &mut PgConnection, team: &Team, reader_tz: chrono_tz::Tz) -> AppResult<WebhookSettings> {
+pub async fn webhook_settings(
+    conn: &mut PgConnection,
+    team: &Team,
+    reader_tz: chrono_tz::Tz,
+) -> AppResult<WebhookSettings> {
     let url = db::handoff_webhooks::url(conn, team.id).await?.unwrap_or_default();
     let deliveries = db::handoff_webhooks::recent(conn, team.id, 10)
         .await?

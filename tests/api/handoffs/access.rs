@@ -17,7 +17,10 @@ async fn only_the_outgoing_on_call_or_a_manager_writes_and_only_the_incoming_ack
         let (status, body) = team.put(token, "my notes", false).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("Person 0 and Person 1"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Person 0 and Person 1"),
             "{body}"
         );
     }
@@ -29,11 +32,22 @@ async fn only_the_outgoing_on_call_or_a_manager_writes_and_only_the_incoming_ack
 
     // The outgoing secondary adds to it, and a manager may too; the
     // secondary does not submit it.
-    assert_eq!(team.put(&p1, "From the secondary: watch the queue", false).await.0, StatusCode::OK);
-    assert_eq!(team.put(&manager, "Manager: and the disk", false).await.0, StatusCode::OK);
+    assert_eq!(
+        team.put(&p1, "From the secondary: watch the queue", false).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        team.put(&manager, "Manager: and the disk", false).await.0,
+        StatusCode::OK
+    );
     let (status, body) = team.put(&p1, "Submitting as secondary", true).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("Person 0 (the outgoing primary)"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Person 0 (the outgoing primary)")
+    );
 
     let (status, body) = team.put(&p0, "The handoff from the primary", true).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -46,12 +60,21 @@ async fn only_the_outgoing_on_call_or_a_manager_writes_and_only_the_incoming_ack
     for token in [&p0, &p3, &manager] {
         let (status, body) = team.acknowledge(token).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("Person 1 and Person 2"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Person 1 and Person 2"),
+            "{body}"
+        );
     }
     team.set_now("2026-11-10T09:00:00Z");
     let (status, body) = team.acknowledge(&p2).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["state"], "submitted", "the secondary alone does not make it acknowledged");
+    assert_eq!(
+        body["state"], "submitted",
+        "the secondary alone does not make it acknowledged"
+    );
     let (status, body) = team.acknowledge(&p1).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "acknowledged");
@@ -69,7 +92,10 @@ async fn only_the_outgoing_on_call_or_a_manager_writes_and_only_the_incoming_ack
 async fn another_teams_handoffs_are_invisible() {
     let team = team_at("2026-11-10T08:00:00Z").await;
     let app = &team.f.app;
-    assert_eq!(team.put(&team.tokens[0], "Platform secret: zanzibar", true).await.0, StatusCode::OK);
+    assert_eq!(
+        team.put(&team.tokens[0], "Platform secret: zanzibar", true).await.0,
+        StatusCode::OK
+    );
 
     // Payments: its own people and rotation, and a handoff of its own.
     let payments = app.team("payments", "Europe/London").await;
@@ -104,9 +130,14 @@ async fn another_teams_handoffs_are_invisible() {
     // Payments people cannot see Platform's, nor write or acknowledge it.
     let quinn = &tokens[0];
     assert_eq!(app.get_json(quinn, API).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.get_json(quinn, "/api/v1/teams/platform/handoffs").await.0, StatusCode::NOT_FOUND);
     assert_eq!(
-        app.get_json(quinn, "/api/v1/teams/platform/handoffs?q=zanzibar").await.0,
+        app.get_json(quinn, "/api/v1/teams/platform/handoffs").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_json(quinn, "/api/v1/teams/platform/handoffs?q=zanzibar")
+            .await
+            .0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(team.put(quinn, "x", false).await.0, StatusCode::NOT_FOUND);
@@ -133,12 +164,21 @@ async fn a_handoff_opens_a_day_before_its_time() {
     let team = team_at("2026-11-09T09:59:00Z").await;
     let (status, body) = team.put(&team.tokens[0], "Too early", false).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("opens at Mon 9 Nov 2026 10:00"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("opens at Mon 9 Nov 2026 10:00"),
+        "{body}"
+    );
     let h = team.handoff().await;
     assert_eq!(h["status"], "upcoming");
     assert_eq!(h["opens_at"], "2026-11-09T10:00:00Z");
     team.set_now("2026-11-09T10:00:00Z");
-    assert_eq!(team.put(&team.tokens[0], "Now it is open", false).await.0, StatusCode::OK);
+    assert_eq!(
+        team.put(&team.tokens[0], "Now it is open", false).await.0,
+        StatusCode::OK
+    );
     assert_eq!(team.handoff().await["status"], "draft");
 }
 
@@ -153,10 +193,16 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = app.get_json(p0, &format!("{base}/2026-11-11")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("Tuesdays at 10:00"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("Tuesdays at 10:00"),
+        "{body}"
+    );
     let (status, body) = app.get_json(p0, &format!("{base}/2026-11-03")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("first week"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("first week"),
+        "{body}"
+    );
     let (status, _) = app
         .get_json(p0, "/api/v1/teams/platform/rotations/nightly/handoffs/2026-11-10")
         .await;
@@ -166,7 +212,10 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let big = "word ".repeat(14_000);
     let (status, body) = team.put(p0, &big, false).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("at most 64 KiB"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("at most 64 KiB"),
+        "{body}"
+    );
     assert_eq!(team.handoff().await["state"], "not_started");
 
     let (status, body) = team.put(p0, "  \n ", true).await;
@@ -175,13 +224,21 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         .send_json(reqwest::Method::PUT, p0, API, json!({"submit": true}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, _) = app.get_json(p0, "/api/v1/teams/platform/handoffs?from=2026-11-10T00:00:00Z&to=2026-01-01T00:00:00Z").await;
+    let (status, _) = app
+        .get_json(
+            p0,
+            "/api/v1/teams/platform/handoffs?from=2026-11-10T00:00:00Z&to=2026-01-01T00:00:00Z",
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A save on top of someone else's newer one is refused, not lost.
     let (_, first) = team.put(p0, "first", false).await;
     let revision = first["revision"].as_i64().unwrap();
-    assert_eq!(team.put(&team.tokens[1], "the secondary's addition", false).await.0, StatusCode::OK);
+    assert_eq!(
+        team.put(&team.tokens[1], "the secondary's addition", false).await.0,
+        StatusCode::OK
+    );
     let (status, body) = app
         .send_json(
             reqwest::Method::PUT,
@@ -191,6 +248,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("Person 1 saved"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("Person 1 saved"),
+        "{body}"
+    );
     assert_eq!(team.handoff().await["body"], "the secondary's addition");
 }

@@ -17,7 +17,9 @@ async fn post_form(team: &Team, client: &Client, path: &str, fields: &[(&str, &s
 
 /// The history table's row for the handoff.
 fn history_row(html: &str) -> &str {
-    let start = html.find(&format!("href=\"{PAGE}\"")).expect("a row links to the handoff");
+    let start = html
+        .find(&format!("href=\"{PAGE}\""))
+        .expect("a row links to the handoff");
     let end = start + html[start..].find("</tr>").expect("end of row");
     &html[start..end]
 }
@@ -38,15 +40,28 @@ async fn write_submit_acknowledge_find() {
     assert!(page.contains("<label for=\"body\">"), "{page}");
     assert!(page.contains("<textarea id=\"body\" name=\"body\""));
     assert!(page.contains("## What happened\n\nNo pages this week."), "{page}");
-    assert!(page.contains("## The coming week&#x27;s swaps and leave") || page.contains("## The coming week&#39;s swaps and leave"), "{page}");
+    assert!(
+        page.contains("## The coming week&#x27;s swaps and leave")
+            || page.contains("## The coming week&#39;s swaps and leave"),
+        "{page}"
+    );
 
     let body = "## What happened\n\nQuiet, except the zeppelin dashboard flapped twice.\n\n\
                 ## Ongoing issues and what to watch\n\n- [ ] Keep an eye on the zeppelin exporter\n";
-    let res = post_form(&team, &writer, PAGE, &[("revision", "0"), ("body", body), ("action", "submit")]).await;
+    let res = post_form(
+        &team,
+        &writer,
+        PAGE,
+        &[("revision", "0"), ("body", body), ("action", "submit")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], PAGE);
     let (_, page) = team.html(&writer, PAGE).await;
-    assert!(page.contains("Handoff submitted. It shows on “Now” for Person 1 and Person 2"), "{page}");
+    assert!(
+        page.contains("Handoff submitted. It shows on “Now” for Person 1 and Person 2"),
+        "{page}"
+    );
     assert!(page.contains("status-submitted"));
     assert!(page.contains("<h2>What happened</h2>"), "rendered: {page}");
     assert!(page.contains("☐ Keep an eye on the zeppelin exporter"));
@@ -86,7 +101,10 @@ async fn write_submit_acknowledge_find() {
     // A search for a word in it finds it, with the word highlighted.
     let (status, found) = team.html(&reader, "/teams/platform/handoffs?q=zeppelin").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(found.contains(&format!("<a href=\"{PAGE}\">Weekly, week from Tue 10 Nov 2026</a>")), "{found}");
+    assert!(
+        found.contains(&format!("<a href=\"{PAGE}\">Weekly, week from Tue 10 Nov 2026</a>")),
+        "{found}"
+    );
     assert!(found.contains("<mark>zeppelin</mark>"), "{found}");
     assert!(found.contains("<label for=\"q\">"));
     let (_, none) = team.html(&reader, "/teams/platform/handoffs?q=dirigible").await;
@@ -94,7 +112,12 @@ async fn write_submit_acknowledge_find() {
 
     // And the rota links that week to its handoff.
     let (_, rota) = team.html(&reader, "/teams/platform").await;
-    assert!(rota.contains(&format!("<a href=\"{PAGE}\">Handoff</a> <span class=\"handoff-status status-acknowledged\">")), "{rota}");
+    assert!(
+        rota.contains(&format!(
+            "<a href=\"{PAGE}\">Handoff</a> <span class=\"handoff-status status-acknowledged\">"
+        )),
+        "{rota}"
+    );
 }
 
 #[tokio::test]
@@ -112,27 +135,51 @@ async fn edits_after_submission_are_kept_as_versions() {
         &team,
         &writer,
         PAGE,
-        &[("revision", "1"), ("body", "Version two: one more thing\r\n- [ ] restart the cache"), ("action", "draft")],
+        &[
+            ("revision", "1"),
+            ("body", "Version two: one more thing\r\n- [ ] restart the cache"),
+            ("action", "draft"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, page) = team.html(&writer, PAGE).await;
     assert!(page.contains("Saved as version 2"), "{page}");
-    assert!(page.contains(&format!("<a href=\"{PAGE}/versions/1\">Version 1</a> (as submitted), by Person 0, Tue 10 Nov 2026 08:30 GMT")), "{page}");
-    assert!(page.contains(&format!("<a href=\"{PAGE}/versions/2\">Version 2</a>, by Person 0, Tue 10 Nov 2026 11:00 GMT")));
+    assert!(
+        page.contains(&format!(
+            "<a href=\"{PAGE}/versions/1\">Version 1</a> (as submitted), by Person 0, Tue 10 Nov 2026 08:30 GMT"
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "<a href=\"{PAGE}/versions/2\">Version 2</a>, by Person 0, Tue 10 Nov 2026 11:00 GMT"
+    )));
     let (status, v1) = team.html(&writer, &format!("{PAGE}/versions/1")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(v1.contains("Version one: all quiet") && !v1.contains("Version two"), "{v1}");
+    assert!(
+        v1.contains("Version one: all quiet") && !v1.contains("Version two"),
+        "{v1}"
+    );
     let (_, v2) = team.html(&writer, &format!("{PAGE}/versions/2")).await;
     assert!(v2.contains("Version two: one more thing"));
     let h = team.handoff().await;
-    assert_eq!(h["body"], "Version two: one more thing\n- [ ] restart the cache", "CRLF from the form is stored as LF");
+    assert_eq!(
+        h["body"], "Version two: one more thing\n- [ ] restart the cache",
+        "CRLF from the form is stored as LF"
+    );
     assert_eq!(h["versions"].as_array().unwrap().len(), 2);
     assert_eq!(h["submitted_at"], "2026-11-10T08:30:00Z", "submission time stands");
-    let (status, v) = app.get_json(&team.tokens[3], &format!("{}/versions/1", super::API)).await;
+    let (status, v) = app
+        .get_json(&team.tokens[3], &format!("{}/versions/1", super::API))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["body"], "Version one: all quiet");
-    assert_eq!(app.get_json(&team.tokens[3], &format!("{}/versions/3", super::API)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_json(&team.tokens[3], &format!("{}/versions/3", super::API))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -140,10 +187,24 @@ async fn too_long_a_handoff_comes_back_with_its_text_and_what_to_do() {
     let team = team_at("2026-11-10T08:30:00Z").await;
     let writer = team.f.app.sign_in("p0@example.com").await;
     let long = "zeppelin ".repeat(8_000);
-    let res = post_form(&team, &writer, PAGE, &[("revision", "0"), ("body", &long), ("action", "submit")]).await;
+    let res = post_form(
+        &team,
+        &writer,
+        PAGE,
+        &[("revision", "0"), ("body", &long), ("action", "submit")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let page = res.text().await.unwrap();
-    assert!(page.contains("The handoff is 71 KiB; it can hold at most 64 KiB"), "{page}");
-    assert!(page.contains(&format!("name=\"body\" rows=\"24\" class=\"markdown\" aria-describedby=\"body-hint\">{long}</textarea>")), "the text is kept");
+    assert!(
+        page.contains("The handoff is 71 KiB; it can hold at most 64 KiB"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "name=\"body\" rows=\"24\" class=\"markdown\" aria-describedby=\"body-hint\">{long}</textarea>"
+        )),
+        "the text is kept"
+    );
     assert_eq!(team.handoff().await["state"], "not_started", "nothing saved");
 }

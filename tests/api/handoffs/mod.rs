@@ -42,12 +42,20 @@ impl Team {
     pub async fn put(&self, token: &str, body: &str, submit: bool) -> (StatusCode, Value) {
         self.f
             .app
-            .send_json(reqwest::Method::PUT, token, API, json!({"body": body, "submit": submit}))
+            .send_json(
+                reqwest::Method::PUT,
+                token,
+                API,
+                json!({"body": body, "submit": submit}),
+            )
             .await
     }
 
     pub async fn acknowledge(&self, token: &str) -> (StatusCode, Value) {
-        self.f.app.post_json(token, &format!("{API}/acknowledge"), json!({})).await
+        self.f
+            .app
+            .post_json(token, &format!("{API}/acknowledge"), json!({}))
+            .await
     }
 
     pub async fn handoff(&self) -> Value {

@@ -33,9 +33,16 @@ async fn the_writer_is_reminded_on_the_morning_and_the_readers_when_it_is_submit
     let mut conn = team.f.app.db.acquire().await.unwrap();
     let sent_at = t("2026-11-10T08:00:00Z");
     for (attempt, first) in [(1, true), (2, false)] {
-        let marked = db::handoffs::mark_reminded(&mut conn, r.rotation_id, r.handoff_at, r.kind.as_str(), r.user_id, sent_at)
-            .await
-            .unwrap();
+        let marked = db::handoffs::mark_reminded(
+            &mut conn,
+            r.rotation_id,
+            r.handoff_at,
+            r.kind.as_str(),
+            r.user_id,
+            sent_at,
+        )
+        .await
+        .unwrap();
         assert_eq!(marked, first, "attempt {attempt}");
     }
     drop(conn);
@@ -47,11 +54,17 @@ async fn the_writer_is_reminded_on_the_morning_and_the_readers_when_it_is_submit
     let submitted = due(&team, "2026-11-10T09:00:00Z").await;
     assert_eq!(
         who(&submitted),
-        [(ReminderKind::Read, "p1@example.com"), (ReminderKind::Read, "p2@example.com")]
+        [
+            (ReminderKind::Read, "p1@example.com"),
+            (ReminderKind::Read, "p2@example.com")
+        ]
     );
     assert_eq!(submitted[0].author.as_deref(), Some("Person 0"));
     team.acknowledge(&team.tokens[1]).await;
-    assert_eq!(who(&due(&team, "2026-11-10T09:01:00Z").await), [(ReminderKind::Read, "p2@example.com")]);
+    assert_eq!(
+        who(&due(&team, "2026-11-10T09:01:00Z").await),
+        [(ReminderKind::Read, "p2@example.com")]
+    );
 }
 
 #[tokio::test]
@@ -68,7 +81,10 @@ async fn a_writer_on_a_recovery_day_is_reminded_the_next_working_morning() {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
-    assert!(due(&team, "2026-11-10T08:00:00Z").await.is_empty(), "not on their recovery day");
+    assert!(
+        due(&team, "2026-11-10T08:00:00Z").await.is_empty(),
+        "not on their recovery day"
+    );
     assert_eq!(
         who(&due(&team, "2026-11-11T08:00:00Z").await),
         [(ReminderKind::Write, "p0@example.com")]

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{team_at, PAGE};
+use super::{PAGE, team_at};
 
 const OVERDUE: &str = "Handoff overdue";
 
@@ -18,7 +18,10 @@ async fn not_submitted_by_the_handoff_time_is_overdue_for_the_outgoing_person_an
     // An hour before: due, not overdue. The writer is told; nobody else.
     assert_eq!(team.handoff().await["status"], "open");
     let (_, now) = team.html(&outgoing, "/").await;
-    assert!(now.contains("Your handoff for Weekly, week from Tue 10 Nov 2026 is due Tue 10 Nov 10:00 (in 1 hour)"), "{now}");
+    assert!(
+        now.contains("Your handoff for Weekly, week from Tue 10 Nov 2026 is due Tue 10 Nov 10:00 (in 1 hour)"),
+        "{now}"
+    );
     assert!(now.contains(PAGE), "links to it");
     assert!(!now.contains(OVERDUE));
     let (_, now) = team.html(&manager, "/").await;
@@ -71,7 +74,10 @@ async fn with_a_recovery_day_that_tuesday_it_is_not_overdue_until_the_end_of_the
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, days) = app
-        .get_json(&team.f.manager_token, "/api/v1/teams/platform/recovery-days?from=2026-11-01&to=2026-12-01")
+        .get_json(
+            &team.f.manager_token,
+            "/api/v1/teams/platform/recovery-days?from=2026-11-01&to=2026-12-01",
+        )
         .await;
     assert_eq!(days[0]["email"], "p0@example.com");
     assert_eq!(days[0]["date"], "2026-11-10");
@@ -80,9 +86,15 @@ async fn with_a_recovery_day_that_tuesday_it_is_not_overdue_until_the_end_of_the
     // what woke people.
     let h = team.handoff().await;
     let template = h["template"].as_str().unwrap();
-    assert!(template.contains("1 page, all within the SLA, 1 in sleep hours; 1 h 43 min spent in all."), "{template}");
+    assert!(
+        template.contains("1 page, all within the SLA, 1 in sleep hours; 1 h 43 min spent in all."),
+        "{template}"
+    );
     assert!(template.contains("Disk full on db-1 (manual) · Person 0 (primary) · acknowledged in 2 min, SLA met · 1 h 43 min spent, in sleep hours"), "{template}");
-    assert!(template.contains("- [ ] Disk full on db-1 — Person 0 (primary) in sleep hours, Tue 10 Nov 03:07 (1 h 43 min)"), "{template}");
+    assert!(
+        template.contains("- [ ] Disk full on db-1 — Person 0 (primary) in sleep hours, Tue 10 Nov 03:07 (1 h 43 min)"),
+        "{template}"
+    );
 
     // Past the handoff time on Tuesday: not yet overdue.
     team.set_now("2026-11-10T12:00:00Z");
@@ -93,12 +105,18 @@ async fn with_a_recovery_day_that_tuesday_it_is_not_overdue_until_the_end_of_the
     let outgoing = app.sign_in("p0@example.com").await;
     let manager = app.sign_in("manager@example.com").await;
     let (_, now) = team.html(&outgoing, "/").await;
-    assert!(now.contains("as you have a recovery day then, it can wait until the end of Wed 11 Nov"), "{now}");
+    assert!(
+        now.contains("as you have a recovery day then, it can wait until the end of Wed 11 Nov"),
+        "{now}"
+    );
     assert!(!now.contains(OVERDUE));
     let (_, now) = team.html(&manager, "/").await;
     assert!(!now.contains(OVERDUE), "{now}");
     let (_, page) = team.html(&manager, PAGE).await;
-    assert!(page.contains("Person 0 has a recovery day on the handoff day"), "{page}");
+    assert!(
+        page.contains("Person 0 has a recovery day on the handoff day"),
+        "{page}"
+    );
 
     team.set_now("2026-11-11T23:59:00Z");
     assert_eq!(team.handoff().await["status"], "open");

@@ -57,7 +57,12 @@ async fn set_webhook(team: &Team, url: &str) -> Value {
     let (status, body) = team
         .f
         .app
-        .send_json(reqwest::Method::PUT, &team.f.manager_token, WEBHOOK, json!({"url": url}))
+        .send_json(
+            reqwest::Method::PUT,
+            &team.f.manager_token,
+            WEBHOOK,
+            json!({"url": url}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
@@ -81,7 +86,12 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app
-        .send_json(reqwest::Method::PUT, &team.f.manager_token, WEBHOOK, json!({"url": "javascript:alert(1)"}))
+        .send_json(
+            reqwest::Method::PUT,
+            &team.f.manager_token,
+            WEBHOOK,
+            json!({"url": "javascript:alert(1)"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(set_webhook(&team, &chat.url).await["url"], chat.url);
@@ -95,7 +105,13 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     // The job posts it; the chat server answers 500.
     let now = t("2026-11-10T08:30:05Z");
     let report = deliver_due(&app.db, now).await.unwrap();
-    assert_eq!(report, Report { delivered: 0, failed: 1 });
+    assert_eq!(
+        report,
+        Report {
+            delivered: 0,
+            failed: 1
+        }
+    );
     assert_eq!(chat.posts().len(), 1);
     let d = &deliveries(&team).await[0];
     assert_eq!(d["state"], "retrying", "{d}");
@@ -104,13 +120,22 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     assert_eq!(d["next_attempt_at"], "2026-11-10T08:30:35Z", "after 30 seconds");
     let manager = app.sign_in("manager@example.com").await;
     let (_, settings) = team.html(&manager, "/teams/platform/settings").await;
-    assert!(settings.contains("retrying") && settings.contains("The chat server answered 500"), "{settings}");
+    assert!(
+        settings.contains("retrying") && settings.contains("The chat server answered 500"),
+        "{settings}"
+    );
 
     // Not again before its time; then again, and now it is taken.
     assert_eq!(deliver_due(&app.db, now).await.unwrap(), Report::default());
     chat.status.store(200, Ordering::SeqCst);
     let report = deliver_due(&app.db, now + Duration::seconds(31)).await.unwrap();
-    assert_eq!(report, Report { delivered: 1, failed: 0 });
+    assert_eq!(
+        report,
+        Report {
+            delivered: 1,
+            failed: 0
+        }
+    );
     let posts = chat.posts();
     assert_eq!(posts.len(), 2);
     assert_eq!(posts[0], posts[1], "the retry posts the same thing");
@@ -119,7 +144,10 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
         text.starts_with("*Person 0* submitted the Weekly handoff for the week from Tue 10 Nov 2026 (platform), for Person 1 and Person 2."),
         "{text}"
     );
-    assert!(text.contains(&format!("<{}{PAGE}|Read and acknowledge it in Rota>", app.base_url)), "{text}");
+    assert!(
+        text.contains(&format!("<{}{PAGE}|Read and acknowledge it in Rota>", app.base_url)),
+        "{text}"
+    );
     assert!(text.contains("All quiet. Watch the *queue*."), "{text}");
     let d = &deliveries(&team).await[0];
     assert_eq!(d["state"], "delivered", "{d}");
@@ -128,8 +156,14 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     assert!(settings.contains("delivery-delivered"), "{settings}");
 
     // Delivered once: later runs and later edits post nothing more.
-    assert_eq!(deliver_due(&app.db, now + Duration::hours(5)).await.unwrap(), Report::default());
-    assert_eq!(team.put(&team.tokens[0], "All quiet, edited", false).await.0, StatusCode::OK);
+    assert_eq!(
+        deliver_due(&app.db, now + Duration::hours(5)).await.unwrap(),
+        Report::default()
+    );
+    assert_eq!(
+        team.put(&team.tokens[0], "All quiet, edited", false).await.0,
+        StatusCode::OK
+    );
     assert_eq!(deliveries(&team).await.len(), 1);
 }
 
@@ -166,5 +200,8 @@ async fn an_unreachable_chat_server_is_retried_with_backoff_then_given_up() {
     assert_eq!(d["attempts"], MAX_ATTEMPTS);
     let error = d["last_error"].as_str().unwrap();
     assert!(error.contains("Could not connect"), "{error}");
-    assert!(!error.contains("s3cret"), "the address's secret stays out of errors: {error}");
+    assert!(
+        !error.contains("s3cret"),
+        "the address's secret stays out of errors: {error}"
+    );
 }

@@ -32,8 +32,31 @@ const PAYLOADS: &[&str] = &[
 
 /// Tags ammonia may leave, and the attributes they may carry.
 const TAGS: &[&str] = &[
-    "a", "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
-    "table", "thead", "tbody", "tr", "th", "td", "del", "hr", "br",
+    "a",
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "del",
+    "hr",
+    "br",
 ];
 const ATTRIBUTES: &[&str] = &["href", "rel", "title", "style", "align"];
 
@@ -52,12 +75,19 @@ fn assert_inert(html: &str) {
         for attr in attrs.split("\" ").filter(|a| !a.trim().is_empty()) {
             let (key, value) = attr.split_once('=').unwrap_or((attr, ""));
             let key = key.trim().to_ascii_lowercase();
-            assert!(ATTRIBUTES.contains(&key.as_str()), "attribute {key} survived in <{inner}>");
+            assert!(
+                ATTRIBUTES.contains(&key.as_str()),
+                "attribute {key} survived in <{inner}>"
+            );
             assert!(key != "style", "style survived in <{inner}>");
             if key == "href" {
                 let v = value.trim_matches('"').trim().to_ascii_lowercase();
                 assert!(
-                    v.starts_with("https://") || v.starts_with("http://") || v.starts_with("mailto:") || v.starts_with('#') || v.starts_with('/'),
+                    v.starts_with("https://")
+                        || v.starts_with("http://")
+                        || v.starts_with("mailto:")
+                        || v.starts_with('#')
+                        || v.starts_with('/'),
                     "a dangerous link survived: {v} in {html}"
                 );
             }
@@ -76,7 +106,11 @@ async fn xss_payloads_render_inert_and_the_csp_header_is_present() {
     let html = saved["html"].as_str().unwrap();
     assert_inert(html);
     // Shown as text, not run: the words are still there to read.
-    assert!(html.contains("&lt;script&gt;alert('script')&lt;/script&gt;") || html.contains("&lt;script&gt;alert(&#39;script&#39;)&lt;/script&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert('script')&lt;/script&gt;")
+            || html.contains("&lt;script&gt;alert(&#39;script&#39;)&lt;/script&gt;"),
+        "{html}"
+    );
 
     // The page shows the same, between its own (trusted) markup.
     let reader = team.f.app.sign_in("p1@example.com").await;
@@ -102,12 +136,18 @@ async fn xss_payloads_render_inert_and_the_csp_header_is_present() {
     let snippet = found[0]["snippet"].as_str().unwrap();
     assert!(snippet.contains("<mark>zeppelin</mark>"), "{snippet}");
     let without_marks = snippet.replace("<mark>", "").replace("</mark>", "");
-    assert!(!without_marks.contains('<') && !without_marks.contains('>'), "{snippet}");
+    assert!(
+        !without_marks.contains('<') && !without_marks.contains('>'),
+        "{snippet}"
+    );
     let (_, results) = team.html(&reader, "/teams/platform/handoffs?q=script+alert").await;
     let start = results.find("<ol class=\"matches\">").expect("results");
     let end = start + results[start..].find("</ol>").unwrap();
     let snippets = &results[start..end];
     assert!(snippets.contains("<mark>"), "{snippets}");
-    assert!(snippets.contains("&#39;") || snippets.contains("&lt;"), "escaped: {snippets}");
+    assert!(
+        snippets.contains("&#39;") || snippets.contains("&lt;"),
+        "escaped: {snippets}"
+    );
     assert!(!snippets.contains("<script"), "{snippets}");
 }
