@@ -344,6 +344,8 @@ pub struct HandoffQuery {
     /// "a phrase", -without, or). Results are ranked; `from` and `to` do
     /// not apply.
     pub q: Option<String>,
+    /// With `q`: how many matches, 1 to 50; 20 when absent.
+    pub limit: Option<i64>,
     /// RFC 3339; half a year before `to` when absent.
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339; the handoffs open now when absent.
@@ -401,9 +403,9 @@ const MAX_PERIOD_DAYS: i64 = 800;
     security(("bearer" = [])),
     params(("team" = String, Path, description = "The team's slug"), HandoffQuery),
     responses(
-        (status = 200, description = "Newest first; with `q`, the best 50 matches, best first, each with a snippet", body = [HandoffSummary]),
+        (status = 200, description = "Newest first; with `q`, the best matches (20, or `limit`), best first, each with a snippet", body = [HandoffSummary]),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
-        (status = 422, description = "A period longer than 800 days or ending before it starts", body = ErrorBody),
+        (status = 422, description = "A period longer than 800 days or ending before it starts, or a limit out of 1–50", body = ErrorBody),
     )
 )]
 pub async fn list_handoffs(
@@ -415,7 +417,7 @@ pub async fn list_handoffs(
     let team = &member.team;
     let mut conn = state.db.acquire().await?;
     if let Some(words) = q.q.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        let found = ops::search(&mut conn, team, words).await?;
+        let found = ops::search(&mut conn, team, words, q.limit.unwrap_or(ops::SEARCH_LIMIT)).await?;
         return Ok(Json(
             found
                 .into_iter()
@@ -537,4 +539,43 @@ pub async fn put_handoff_webhook(
     let info = webhook_info(&mut tx, &m.team).await?;
     tx.commit().await?;
     Ok(Json(info))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_handoff_calls_are_in_the_openapi_document() {
+        let doc = serde_json::to_value(crate::api::ApiDoc::openapi()).expect("serialises");
+        let one = "/api/v1/teams/{team}/rotations/{rotation}/handoffs/{date}";
+        for (path, method) in [
+            ("/api/v1/teams/{team}/handoffs", "get"),
+            (one, "get"),
+            (one, "put"),
+            (
+                "/api/v1/teams/{team}/rotations/{rotation}/handoffs/{date}/acknowledge",
+                "post",
+            ),
+            (
+                "/api/v1/teams/{team}/rotations/{rotation}/handoffs/{date}/versions/{number}",
+                "get",
+            ),
+            ("/api/v1/teams/{team}/handoff-webhook", "put"),
+        ] {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
+        }
+        let info = &doc["components"]["schemas"]["HandoffInfo"]["properties"];
+        for field in [
+            "state",
+            "body",
+            "html",
+            "author_email",
+            "submitted_at",
+            "acknowledgements",
+        ] {
+            assert!(info[field].is_object(), "HandoffInfo lacks {field}");
+        }
+        assert!(doc["components"]["schemas"]["HandoffSummary"]["properties"]["snippet"].is_object());
+    }
 }

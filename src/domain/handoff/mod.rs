@@ -105,6 +105,15 @@ pub fn boundary_on<P: Clone + PartialEq>(rules: &[Rule<P>], date: NaiveDate) -> 
     })
 }
 
+/// The boundary at instant `at`, if one is there: how a stored handoff
+/// finds its rule (and so its zone and date) again.
+pub fn boundary_at<P: Clone + PartialEq>(rules: &[Rule<P>], at: DateTime<Utc>) -> Option<Boundary> {
+    let i = rules.iter().rposition(|r| r.effective_from <= at)?;
+    let rule = &rules[i];
+    let j = rule.week_index_at(at)?;
+    (rule.boundary(j) == at && !(i == 0 && j == 0)).then(|| boundary_of(rule, at))
+}
+
 /// The start of the week that ends at `at`: the previous boundary, or the
 /// rotation's first start.
 pub fn week_before<P: Clone + PartialEq>(rules: &[Rule<P>], at: DateTime<Utc>) -> Option<DateTime<Utc>> {

@@ -97,7 +97,14 @@ fn a_settings_change_moves_the_boundaries_from_its_start() {
     assert_eq!(found[2].tz, America::New_York);
     for b in &found {
         assert_eq!(boundary_on(&rules, b.week_start).map(|x| x.at), Some(b.at), "{b:?}");
+        assert_eq!(boundary_at(&rules, b.at), Some(*b), "{b:?}");
     }
+    assert_eq!(boundary_at(&rules, change_at + Duration::hours(1)), None, "mid-week");
+    assert_eq!(
+        boundary_at(&rules, rules[0].effective_from),
+        None,
+        "the first week has none"
+    );
     // The old rule's Tuesday after the change is no boundary any more.
     assert_eq!(boundary_on(&rules, d("2026-11-24")), None);
 }

@@ -17,7 +17,8 @@ use crate::db;
 use crate::db::handoffs::{Acknowledgement, Holder, Stored};
 use crate::db::teams::Team;
 use crate::domain::handoff::{
-    Boundary, People, Person, State, Status, TimeOff, Timing, boundaries_between, boundary_on, timing, week_before,
+    Boundary, People, Person, State, Status, TimeOff, Timing, boundaries_between, boundary_at, boundary_on, timing,
+    week_before,
 };
 use crate::domain::schedule::{Rule, weekday_name};
 use crate::error::{AppError, AppResult};
@@ -324,18 +325,25 @@ pub struct Found {
     pub snippet_html: String,
 }
 
-/// Most matches a search returns.
-pub const SEARCH_LIMIT: i64 = 50;
+/// How many matches a search returns unless asked for more, and the most
+/// it will. Each costs a snippet cut from its whole text.
+pub const SEARCH_LIMIT: i64 = 20;
+pub const SEARCH_LIMIT_MAX: i64 = 50;
 
-/// The team's handoffs matching `query`, best first.
-pub async fn search(conn: &mut PgConnection, team: &Team, query: &str) -> AppResult<Vec<Found>> {
+/// The team's best `limit` handoffs matching `query`, best first.
+pub async fn search(conn: &mut PgConnection, team: &Team, query: &str, limit: i64) -> AppResult<Vec<Found>> {
     let query = query.trim();
     if query.chars().count() > 200 {
         return Err(AppError::Unprocessable(
             "Search with fewer words: at most 200 characters".into(),
         ));
     }
-    let hits = db::handoffs::search(conn, team.id, query, SEARCH_LIMIT).await?;
+    if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
+        return Err(AppError::Unprocessable(format!(
+            "Ask for 1 to {SEARCH_LIMIT_MAX} matches (limit)"
+        )));
+    }
+    let hits = db::handoffs::search(conn, team.id, query, limit).await?;
     if hits.is_empty() {
         return Ok(Vec::new());
     }
@@ -344,15 +352,13 @@ pub async fn search(conn: &mut PgConnection, team: &Team, query: &str) -> AppRes
         .iter()
         .filter_map(|hit| {
             let r = rotations.iter().find(|r| r.id == hit.rotation_id)?;
-            let tz = boundary_on(&r.rules, hit.week_start).map_or(Tz::UTC, |b| b.tz);
-            Some((
-                r,
-                Boundary {
-                    at: hit.handoff_at,
-                    week_start: hit.week_start,
-                    tz,
-                },
-            ))
+            // Found by its instant: a later change of zone cannot lose it.
+            let boundary = boundary_at(&r.rules, hit.handoff_at).unwrap_or(Boundary {
+                at: hit.handoff_at,
+                week_start: hit.week_start,
+                tz: Tz::UTC,
+            });
+            Some((r, boundary))
         })
         .collect();
     let handoffs = assemble(conn, wanted).await?;

@@ -108,7 +108,7 @@ pub async fn show_handoffs(
             .collect();
         (Vec::new(), rows)
     } else {
-        let matches = ops::search(&mut conn, team, &q)
+        let matches = ops::search(&mut conn, team, &q, ops::SEARCH_LIMIT)
             .await?
             .into_iter()
             .map(|f| {
