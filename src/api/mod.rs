@@ -1,6 +1,7 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod handoff_webhook;
 pub mod handoffs;
 pub mod hooks;
 pub mod json;
@@ -76,7 +77,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/teams/{team}/handoff-webhook",
-            get(handoffs::show_handoff_webhook).put(handoffs::put_handoff_webhook),
+            get(handoff_webhook::show_handoff_webhook).put(handoff_webhook::put_handoff_webhook),
         )
 }
 
@@ -121,8 +122,8 @@ pub fn router() -> Router<AppState> {
         handoffs::put_handoff,
         handoffs::acknowledge_handoff,
         handoffs::show_version,
-        handoffs::show_handoff_webhook,
-        handoffs::put_handoff_webhook,
+        handoff_webhook::show_handoff_webhook,
+        handoff_webhook::put_handoff_webhook,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),

@@ -122,6 +122,13 @@ pub fn week_before<P: Clone + PartialEq>(rules: &[Rule<P>], at: DateTime<Utc>) -
     Some(earlier.last().map_or(first, |b| b.at).max(first))
 }
 
+/// The end of the week that starts at boundary `at`: the next boundary.
+pub fn week_after<P: Clone + PartialEq>(rules: &[Rule<P>], at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    boundaries_between(rules, at + Duration::seconds(1), at + Duration::days(11))
+        .first()
+        .map(|b| b.at)
+}
+
 /// Someone who holds or held a role at a boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {

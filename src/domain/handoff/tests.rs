@@ -120,6 +120,10 @@ fn the_week_before_a_boundary_starts_at_the_previous_one() {
         week_before(&rules, t("2026-11-10T10:00:00Z")),
         Some(t("2026-11-03T10:00:00Z"))
     );
+    assert_eq!(
+        week_after(&rules, t("2026-11-10T10:00:00Z")),
+        Some(t("2026-11-17T10:00:00Z"))
+    );
 }
 
 fn boundary(at: &str) -> Boundary {

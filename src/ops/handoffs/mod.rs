@@ -18,7 +18,7 @@ use crate::db::handoffs::{Acknowledgement, Holder, Stored};
 use crate::db::teams::Team;
 use crate::domain::handoff::{
     Boundary, People, Person, State, Status, TimeOff, Timing, boundaries_between, boundary_at, boundary_on, timing,
-    week_before,
+    week_after, week_before,
 };
 use crate::domain::schedule::{Rule, weekday_name};
 use crate::error::{AppError, AppResult};
@@ -73,6 +73,8 @@ pub struct Handoff {
     pub boundary: Boundary,
     /// When the outgoing week began.
     pub week_from: DateTime<Utc>,
+    /// When the incoming week ends (the next boundary).
+    pub week_until: DateTime<Utc>,
     pub people: People,
     pub stored: Option<Stored>,
     pub acknowledgements: Vec<Acknowledgement>,
@@ -190,6 +192,7 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
                 rotation_slug: rotation.slug.clone(),
                 rotation_name: rotation.name.clone(),
                 week_from: week_before(&rotation.rules, boundary.at).unwrap_or(boundary.at),
+                week_until: week_after(&rotation.rules, boundary.at).unwrap_or(boundary.at + Duration::weeks(1)),
                 boundary,
                 people,
                 stored,

@@ -82,7 +82,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
 /// this answers `None` and the template asks the writer to list what they
 /// know. Once they exist, return `Some(lines)` for the swaps, covers,
 /// overrides and leave of the rotation's people that overlap the incoming
-/// week (`h.boundary.at` until the next boundary), e.g.
+/// week (`h.boundary.at` to `h.week_until`), e.g.
 /// "Sam covers Alex, Thu 12 Nov 18:00 – Fri 13 Nov 09:00" or
 /// "Bo on leave Mon 16 – Tue 17 Nov"; `Some(vec![])` prints "None.".
 pub async fn coming_week_swaps_and_leave(_conn: &mut PgConnection, _h: &Handoff) -> AppResult<Option<Vec<String>>> {

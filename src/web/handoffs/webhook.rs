@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::when;
-use crate::api::handoffs::delivery_state;
+use crate::api::handoff_webhook::delivery_state;
 use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, WebUser};
