@@ -336,6 +336,11 @@ pub const SEARCH_LIMIT_MAX: i64 = 50;
 /// The team's best `limit` handoffs matching `query`, best first.
 pub async fn search(conn: &mut PgConnection, team: &Team, query: &str, limit: i64) -> AppResult<Vec<Found>> {
     let query = query.trim();
+    if query.contains('\0') {
+        return Err(AppError::BadRequest(
+            "Search words cannot contain a NUL character".into(),
+        ));
+    }
     if query.chars().count() > 200 {
         return Err(AppError::Unprocessable(
             "Search with fewer words: at most 200 characters".into(),

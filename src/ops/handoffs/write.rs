@@ -45,8 +45,14 @@ fn names(people: &[&Option<Person>]) -> String {
     }
 }
 
-/// Refuses a body over the limit, saying by how much.
+/// Refuses a body over the limit, saying by how much, or one the database
+/// cannot store.
 pub fn check_size(body: &str) -> AppResult<()> {
+    if body.contains('\0') {
+        return Err(AppError::Unprocessable(
+            "The handoff contains a NUL character, which cannot be stored; remove it (it is usually pasted by accident)".into(),
+        ));
+    }
     if body.len() > MAX_BYTES {
         return Err(AppError::PayloadTooLarge(format!(
             "The handoff is {} KiB; it can hold at most {} KiB. Shorten it: link to long logs or dashboards instead of pasting them",
@@ -239,7 +245,7 @@ pub async fn set_webhook_url(
         let parsed = reqwest::Url::parse(u)
             .ok()
             .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty()));
-        if parsed.is_none() || u.len() > MAX_URL {
+        if parsed.is_none() || u.len() > MAX_URL || u.contains(char::is_control) {
             return Err(AppError::Unprocessable(format!(
                 "\"{}\" is not a web address Rota can post to: use an http:// or https:// URL of at most {MAX_URL} characters, as your chat tool's incoming webhook settings show it",
                 u.chars().take(100).collect::<String>()

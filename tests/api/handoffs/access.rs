@@ -224,7 +224,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         .send_json(reqwest::Method::PUT, p0, API, json!({"submit": true}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    for bad in ["q=disk&limit=0", "q=disk&limit=51", "q=disk&limit=many"] {
+    let (status, body) = team.put(p0, "nul \u{0} inside", false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    for bad in ["q=disk&limit=0", "q=disk&limit=51", "q=disk&limit=many", "q=di%00sk"] {
         let (status, body) = app
             .get_json(p0, &format!("/api/v1/teams/platform/handoffs?{bad}"))
             .await;
