@@ -1,6 +1,8 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod handoff_webhook;
+pub mod handoffs;
 pub mod hooks;
 pub mod json;
 pub mod me;
@@ -77,6 +79,23 @@ pub fn router() -> Router<AppState> {
             "/teams/{team}/integration-tokens/{id}",
             delete(recovery::revoke_integration),
         )
+        .route("/teams/{team}/handoffs", get(handoffs::list_handoffs))
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}",
+            get(handoffs::show_handoff).put(handoffs::put_handoff),
+        )
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}/acknowledge",
+            post(handoffs::acknowledge_handoff),
+        )
+        .route(
+            "/teams/{team}/rotations/{rotation}/handoffs/{date}/versions/{number}",
+            get(handoffs::show_version),
+        )
+        .route(
+            "/teams/{team}/handoff-webhook",
+            get(handoff_webhook::show_handoff_webhook).put(handoff_webhook::put_handoff_webhook),
+        )
 }
 
 #[derive(OpenApi)]
@@ -129,6 +148,13 @@ pub fn router() -> Router<AppState> {
         metrics::show_metrics,
         metrics::show_pay_report,
         metrics::create_rebalance,
+        handoffs::list_handoffs,
+        handoffs::show_handoff,
+        handoffs::put_handoff,
+        handoffs::acknowledge_handoff,
+        handoffs::show_version,
+        handoff_webhook::show_handoff_webhook,
+        handoff_webhook::put_handoff_webhook,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &Prefixed),
@@ -142,6 +168,7 @@ pub fn router() -> Router<AppState> {
         (name = "recovery", description = "Recovery days, holidays and the out-of-hours policy"),
         (name = "swaps", description = "Swaps, covers, overrides, leave, the audit log and notifications"),
         (name = "metrics", description = "HumanOps metrics: load, sleep, SLA, fairness, recovery, pay"),
+        (name = "handoffs", description = "Weekly handoffs: written by the outgoing on-call, acknowledged by the incoming"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod changes;
+pub mod handoff_webhooks;
+pub mod handoffs;
 pub mod holidays;
 pub mod integrations;
 pub mod leave;

@@ -1,7 +1,9 @@
 //! The rules of Rota as pure functions and types: no I/O, "now" is an argument.
 
 pub mod alerts;
+pub mod handoff;
 pub mod holidays;
+pub mod markdown;
 pub mod metrics;
 pub mod recovery;
 pub mod schedule;

@@ -2,6 +2,8 @@
 //! each run takes a transaction-scoped advisory lock, so only one does the
 //! work and the others skip that round.
 
+pub mod webhooks;
+
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -65,6 +67,42 @@ async fn expire_requests(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> a
     Ok(())
 }
 
+/// Sends the handoff reminders that are due: to the outgoing primary on
+/// the handoff morning, to the incoming ones once it is submitted. Each is
+/// claimed before it is sent, so several processes send it once.
+pub async fn send_handoff_reminders(pool: &PgPool, now: DateTime<Utc>, mail: bool) -> anyhow::Result<usize> {
+    use crate::domain::handoff::ReminderKind;
+    let mut tx = pool.begin().await?;
+    let due = crate::ops::handoffs::reminders_due(&mut tx, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sent = 0;
+    for r in due {
+        if !db::handoffs::mark_reminded(&mut tx, r.rotation_id, r.handoff_at, r.kind.as_str(), r.user_id, now).await? {
+            continue;
+        }
+        let msg = match r.kind {
+            ReminderKind::Write => format!(
+                "Handoff due: write up your week in {} for the week from {}",
+                r.rotation_name,
+                r.week_start.format("%a %-d %b")
+            ),
+            ReminderKind::Read => format!(
+                "{} handed {} over to you: read and acknowledge it",
+                r.author.as_deref().unwrap_or("The outgoing on-call"),
+                r.rotation_name
+            ),
+        };
+        db::notifications::create(&mut tx, r.team_id, &[r.user_id], (&msg, &r.path), now, mail).await?;
+        sent += 1;
+    }
+    tx.commit().await?;
+    Ok(sent)
+}
+
+/// How often handoff reminders are looked for.
+const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How often due notification e-mail is sent.
 const MAIL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -84,7 +122,24 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             }
         });
     }
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REMINDER_INTERVAL);
+            loop {
+                tick.tick().await;
+                let started = std::time::Instant::now();
+                let outcome = send_handoff_reminders(&state.db, state.clock.now(), state.mailer.is_some()).await;
+                crate::service_metrics::job_ran("handoff_reminders", started, &outcome.as_ref().map(|_| true));
+                if let Err(e) = outcome {
+                    tracing::warn!(error = ?e, "sending handoff reminders failed; will retry");
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
+        // Runs beside this loop and stops with it.
+        let _webhooks = webhooks::start(state.clone());
         let mut tick = tokio::time::interval(JOB_INTERVAL);
         loop {
             tick.tick().await;

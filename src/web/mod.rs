@@ -5,6 +5,7 @@ pub mod assets;
 pub mod charts;
 pub mod fmt;
 pub mod forms;
+pub mod handoffs;
 pub mod history;
 pub mod inbox;
 pub mod layout;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::router())
         .merge(pages::router())
         .merge(recovery::router())
+        .merge(handoffs::router())
         .merge(team_settings::router())
         .merge(team_alerting::router())
         .merge(profile::router())

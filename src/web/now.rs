@@ -55,6 +55,8 @@ pub struct TeamNow {
     pub rotations: Vec<RotationNow>,
     /// For managers: the members' upcoming recovery days.
     pub recovery: Vec<String>,
+    /// Handoffs to write, read or chase.
+    pub handoffs: Vec<crate::web::handoffs::NowLine>,
 }
 
 pub struct MyShift {
@@ -135,6 +137,7 @@ pub async fn now_page(
             .await?;
     let (recovery_days, mut team_recovery) =
         for_now(&mut conn, user, &teams, now.with_timezone(&my_tz).date_naive()).await?;
+    let mut team_handoffs = crate::web::handoffs::for_now(&mut conn, user, &teams, now).await?;
     let holder = |s: &ShiftView, team_tz: chrono_tz::Tz| Holder {
         name: s.name.clone(),
         email: s.email.clone(),
@@ -176,6 +179,7 @@ pub async fn now_page(
                 role: t.role.clone(),
                 rotations,
                 recovery: team_recovery.remove(&t.id).unwrap_or_default(),
+                handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
             }
         })
         .collect();

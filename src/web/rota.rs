@@ -68,6 +68,8 @@ pub struct WeekRow {
     pub mine: bool,
     /// "Recovery: Alex (Tue 3 Mar)" for each recovery day in the week.
     pub recovery: Vec<String>,
+    /// The handoff into this week.
+    pub handoff: Option<crate::web::handoffs::RotaLink>,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
 }
@@ -169,7 +171,13 @@ async fn show_rota(
         last.with_timezone(&tz).date_naive(),
     );
     let days = db::recovery::for_team(&mut conn, team.id, first_day, last_day + Duration::days(1)).await?;
+    let handoffs = crate::web::handoffs::rota_links(&mut conn, team, first, last, now).await?;
     drop(conn);
+    for t in tables.iter_mut() {
+        for row in t.rows.iter_mut() {
+            row.handoff = handoffs.get(&(t.slug.clone(), row.starts_at)).cloned();
+        }
+    }
     for row in tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
         row.recovery = in_week(&days, row, tz);
     }
@@ -340,6 +348,7 @@ fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<We
                 current: start <= now && now < end,
                 mine: w.iter().any(|s| s.user_id == r.me),
                 recovery: Vec::new(),
+                handoff: None,
                 starts_at: start,
                 ends_at: end,
             }

@@ -67,6 +67,7 @@ struct SettingsPage {
     new_rotation: RotationFormValues,
     weekdays: [&'static str; 7],
     alerting: Alerting,
+    handoff_webhook: crate::web::handoffs::WebhookSettings,
 }
 
 /// What the settings page shows besides the team as it stands: a form's
@@ -143,6 +144,7 @@ pub async fn settings_page(
         })
         .collect();
     let alerting = team_alerting::load(&mut conn, team, &state.settings.base_url, shown.new_token).await?;
+    let handoff_webhook = crate::web::handoffs::webhook_settings(&mut conn, team, m.0.user().tz()).await?;
     let new_rotation = shown.new_rotation.unwrap_or_else(|| RotationFormValues {
         slug: String::new(),
         name: String::new(),
@@ -167,6 +169,7 @@ pub async fn settings_page(
             new_rotation,
             weekdays: WEEKDAYS,
             alerting,
+            handoff_webhook,
         },
     ))
 }

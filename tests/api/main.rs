@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod calendar;
+mod handoffs;
 mod jobs;
 mod mail;
 mod metrics;
