@@ -75,6 +75,17 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
     Ok(template::render(&input))
 }
 
+/// A shift someone holds in another's place.
+#[derive(sqlx::FromRow)]
+struct Changed {
+    who: String,
+    role: String,
+    instead: Option<String>,
+    kind: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
 /// The coming week's swaps, covers, overrides and leave of the rotation's
 /// people, one line each ("Sam covers Alex: primary Thu 12 Nov 18:00 to
 /// Fri 13 Nov 09:00"; "Bo on leave 16 Nov to 17 Nov").
@@ -82,8 +93,9 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
     let (from, to) = (h.boundary.at, h.week_until);
     let tz = h.boundary.tz;
     let at = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string();
-    let changed: Vec<(String, String, Option<String>, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT u.name, s.role, ru.name, c.kind, greatest(s.starts_at, $2), least(s.ends_at, $3)
+    let changed: Vec<Changed> = sqlx::query_as(
+        "SELECT u.name AS who, s.role, ru.name AS instead, c.kind,
+                greatest(s.starts_at, $2) AS starts_at, least(s.ends_at, $3) AS ends_at
          FROM shifts s JOIN users u ON u.id = s.user_id
          JOIN schedule_changes c ON c.id = s.change_id
          LEFT JOIN users ru ON ru.id = s.replaces_user_id
@@ -97,13 +109,15 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
     .await?;
     let mut lines: Vec<String> = changed
         .into_iter()
-        .map(|(who, role, instead, kind, s, e)| {
-            let verb = if kind == "swap" { "swaps in for" } else { "covers" };
+        .map(|c| {
+            let verb = if c.kind == "swap" { "swaps in for" } else { "covers" };
             format!(
-                "{who} {verb} {}: {role} {} to {}",
-                instead.unwrap_or_else(|| "someone".into()),
-                at(s),
-                at(e)
+                "{} {verb} {}: {} {} to {}",
+                c.who,
+                c.instead.unwrap_or_else(|| "someone".into()),
+                c.role,
+                at(c.starts_at),
+                at(c.ends_at)
             )
         })
         .collect();
