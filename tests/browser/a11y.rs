@@ -20,24 +20,31 @@ fn axe_source() -> String {
     })
 }
 
-/// Runs axe-core on the page: no serious or critical violations.
-async fn assert_accessible(c: &Client, axe: &str, what: &str) {
+/// The serious and critical problems axe-core finds on the page.
+async fn axe_problems(c: &Client, axe: &str) -> Vec<String> {
     c.execute(axe, vec![]).await.expect("load axe-core");
     let found = c
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             axe.run(document, {resultTypes: ['violations']}).then(r => done(
-               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+             axe.run(document).then(r => done({
+               passes: r.passes.length,
+               problems: r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
                  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
-                      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));",
+                      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))}));",
             vec![],
         )
         .await
         .expect("axe-core ran");
-    let problems: Vec<String> = found
+    assert!(found["passes"].as_u64().unwrap_or(0) > 0, "axe-core checked nothing: {found}");
+    found["problems"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Runs axe-core on the page: no serious or critical violations.
+async fn assert_accessible(c: &Client, axe: &str, what: &str) {
+    let problems = axe_problems(c, axe).await;
     assert!(problems.is_empty(), "{what}:\n{}", problems.join("\n"));
 }
 
@@ -95,6 +102,8 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
         "/teams/platform/swaps".into(),
         "/teams/platform/history".into(),
         "/teams/platform/metrics".into(),
+        "/teams/platform/handoffs".into(),
+        "/teams/platform/rotations/weekly/handoffs/2026-11-24".into(),
         "/teams/platform/overrides/new?rotation=weekly&role=primary".into(),
         "/swaps".into(),
         format!("/swaps/{}", ids.1),
@@ -124,6 +133,16 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
             screenshot(c, &format!("phone-{scheme}-member-{}", slug(path))).await;
         }
     }
+    // The check can fail: an unlabelled field and an image without text.
+    c.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=bare><img src=/x.png>');",
+        vec![],
+    )
+    .await
+    .expect("break the page");
+    let problems = axe_problems(c, &axe).await;
+    assert!(problems.iter().any(|p| p.contains("label")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("image-alt")), "{problems:?}");
     sign_out(c).await;
     sign_in(c, &app, rota::demo::ADMIN_EMAIL, rota::demo::PASSWORD).await;
     wait_for_text(c, "On call now").await;

@@ -115,3 +115,38 @@ async fn the_metrics_page_shows_its_charts_with_their_numbers() {
     screenshot(c, "desktop-now").await;
     b.client.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_handoff_is_written_then_acknowledged_in_the_browser() {
+    // Tue 10 Nov 2026, 08:30 London: Person 0 hands over to Person 1 at 10:00.
+    let f = fixture(t("2026-11-10T08:30:00Z"), "Europe/London", "2026-11-03", 4).await;
+    let Some(b) = browser(390, 844).await else { return };
+    let c = &b.client;
+    let page = "/teams/platform/rotations/weekly/handoffs/2026-11-10";
+
+    sign_in(c, &f.app, "p0@example.com", PASSWORD).await;
+    wait_for_text(c, "On call now").await;
+    press(c, &format!("main a[href='{page}']")).await;
+    wait_for_text(c, "What happened").await;
+    let body = c.find(Locator::Id("body")).await.expect("the editor");
+    body.clear().await.expect("clear");
+    body.send_keys("## What happened\n\nThe zeppelin exporter flapped twice.\n")
+        .await
+        .expect("type");
+    press(c, "button[name=action][value=submit]").await;
+    wait_for_text(c, "Handoff submitted").await;
+    assert_no_sideways_scroll(c, "a submitted handoff").await;
+    screenshot(c, "phone-handoff-submitted").await;
+    sign_out(c).await;
+
+    sign_in(c, &f.app, "p1@example.com", PASSWORD).await;
+    wait_for_text(c, "Read and acknowledge").await;
+    press(c, "main a[href$='/handoffs/2026-11-10']").await;
+    wait_for_text(c, "zeppelin exporter").await;
+    press(c, &format!("form[action='{page}/acknowledge'] button")).await;
+    wait_for_text(c, "You acknowledged the handoff").await;
+    c.goto(&f.app.url("/teams/platform/handoffs?q=zeppelin")).await.expect("search");
+    let mark = c.find(Locator::Css("main mark")).await.expect("a highlighted match");
+    assert_eq!(mark.text().await.expect("text").to_lowercase(), "zeppelin");
+    b.client.close().await.expect("close");
+}

@@ -102,13 +102,9 @@ async fn fill(c: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Submits with the keyboard: Enter on the button.
 async fn submit(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|_| panic!("button {css}"))
-        .click()
-        .await
-        .expect("click");
+    press(c, css).await;
 }
 
 async fn text(c: &Client) -> String {
@@ -315,9 +311,9 @@ async fn a_night_page_logged_by_hand_grants_a_recovery_day_taken_as_a_late_start
     form.find(Locator::Css("button"))
         .await
         .expect("save")
-        .click()
+        .send_keys("\u{E007}")
         .await
-        .expect("click");
+        .expect("Enter");
     // The confirmation, then the heading, both say how it is taken now.
     wait_for_text(c, "Recovery day on Thu 26 Nov: late start").await;
     wait_for_text(c, "Recovery day: Thursday 26 November — late start").await;
