@@ -14,7 +14,8 @@ use crate::db::swaps::Request;
 use crate::domain::swap::{Action, State as RequestState};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::changes::{Override, override_shift};
-use crate::ops::swaps::{Ask, act, ask, undo, visible};
+use crate::ops::swaps::{Ask, act, ask, visible};
+use crate::ops::undo::undo;
 
 /// One side of a request: a role over a span.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -35,7 +35,10 @@ async fn axe_problems(c: &Client, axe: &str) -> Vec<String> {
         )
         .await
         .expect("axe-core ran");
-    assert!(found["passes"].as_u64().unwrap_or(0) > 0, "axe-core checked nothing: {found}");
+    assert!(
+        found["passes"].as_u64().unwrap_or(0) > 0,
+        "axe-core checked nothing: {found}"
+    );
     found["problems"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())

@@ -145,7 +145,9 @@ async fn a_handoff_is_written_then_acknowledged_in_the_browser() {
     wait_for_text(c, "zeppelin exporter").await;
     press(c, &format!("form[action='{page}/acknowledge'] button")).await;
     wait_for_text(c, "You acknowledged the handoff").await;
-    c.goto(&f.app.url("/teams/platform/handoffs?q=zeppelin")).await.expect("search");
+    c.goto(&f.app.url("/teams/platform/handoffs?q=zeppelin"))
+        .await
+        .expect("search");
     let mark = c.find(Locator::Css("main mark")).await.expect("a highlighted match");
     assert_eq!(mark.text().await.expect("text").to_lowercase(), "zeppelin");
     b.client.close().await.expect("close");
