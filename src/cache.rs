@@ -21,10 +21,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::db::integrations::Integration;
+use crate::db::leave::NeedsCover;
+use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
 use crate::db::teams::Team;
 use crate::db::users::User;
+use crate::ops::handoffs::Handoff;
 
 pub const CHANNEL: &str = "rota_changed";
 
@@ -80,6 +83,15 @@ pub struct OnCallSnapshot {
     pub shifts: Vec<ShiftView>,
 }
 
+/// What the rota page shows besides the shifts, for a team over whole UTC
+/// days: the shifts that need cover, the recovery days, the handoffs.
+/// Anything that depends on "now" is worked out when the page is drawn.
+pub struct RotaExtras {
+    pub needs_cover: Vec<NeedsCover>,
+    pub recovery: Vec<RecoveryDay>,
+    pub handoffs: Vec<Handoff>,
+}
+
 pub struct Caches {
     listening: AtomicBool,
     generation: AtomicU64,
@@ -90,6 +102,8 @@ pub struct Caches {
     rotations: Map<i64, Vec<(Rotation, Version)>>,
     on_call: Map<i64, OnCallSnapshot>,
     windows: Map<i64, Window>,
+    rota_extras: Map<(i64, chrono::NaiveDate, chrono::NaiveDate), Arc<RotaExtras>>,
+    nav_counts: Map<i64, (i64, Option<i64>)>,
     cleared: watch::Sender<u64>,
     listening_changed: watch::Sender<bool>,
 }
@@ -106,6 +120,8 @@ impl Default for Caches {
             rotations: Map::new(),
             on_call: Map::new(),
             windows: Map::new(),
+            rota_extras: Map::new(),
+            nav_counts: Map::new(),
             cleared: watch::channel(0).0,
             listening_changed: watch::channel(false).0,
         }
@@ -136,6 +152,14 @@ impl Caches {
     cached!(integration, put_integration, integrations, Vec<u8>, (Integration, Team));
     cached!(access, put_access, access, (i64, String), (Team, Option<String>));
     cached!(rotations, put_rotations, rotations, i64, Vec<(Rotation, Version)>);
+    cached!(
+        rota_extras,
+        put_rota_extras,
+        rota_extras,
+        (i64, chrono::NaiveDate, chrono::NaiveDate),
+        Arc<RotaExtras>
+    );
+    cached!(nav_counts, put_nav_counts, nav_counts, i64, (i64, Option<i64>));
 
     /// The team's on-call snapshot covering `at`, if there is one.
     pub fn on_call(&self, team_id: i64, at: DateTime<Utc>) -> Option<Vec<ShiftView>> {
@@ -165,6 +189,8 @@ impl Caches {
         self.rotations.clear();
         self.on_call.clear();
         self.windows.clear();
+        self.rota_extras.clear();
+        self.nav_counts.clear();
         self.cleared.send_modify(|n| *n += 1);
     }
 

@@ -1,9 +1,11 @@
 //! Reads on the hot paths, through the caches when they are on.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 
 use crate::app::AppState;
-use crate::cache::{OnCallSnapshot, Window};
+use std::sync::Arc;
+
+use crate::cache::{OnCallSnapshot, RotaExtras, Window};
 use crate::db;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
@@ -119,5 +121,46 @@ impl AppState {
             .into_iter()
             .filter(|s| s.ends_at > from && s.starts_at < to)
             .collect())
+    }
+
+    /// The rota page's extras for the team over whole UTC days around
+    /// `[from, to)`, so every reader of the same weeks shares one answer.
+    pub async fn rota_extras(&self, team: &Team, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Arc<RotaExtras>> {
+        let (first, last) = (from.date_naive(), to.date_naive() + Duration::days(1));
+        let key = (team.id, first, last);
+        if let Some(found) = self.caches.rota_extras(&key) {
+            return Ok(found);
+        }
+        let seen = self.caches.generation();
+        let (a, b) = (
+            first.and_time(NaiveTime::MIN).and_utc(),
+            last.and_time(NaiveTime::MIN).and_utc(),
+        );
+        let mut conn = self.db.acquire().await?;
+        let needs_cover = db::leave::needs_cover(&mut conn, &[team.id], a, b).await?;
+        // Recovery days are dates in the team's zone: a day either side.
+        let recovery =
+            db::recovery::for_team(&mut conn, team.id, first - Duration::days(1), last + Duration::days(1)).await?;
+        let rotations = crate::ops::handoffs::rotation_rules(&mut conn, Some(&[team.id])).await?;
+        let handoffs = crate::ops::handoffs::between(&mut conn, &rotations, a, b).await?;
+        let extras = Arc::new(RotaExtras {
+            needs_cover,
+            recovery,
+            handoffs,
+        });
+        self.caches.put_rota_extras(seen, key, extras.clone());
+        Ok(extras)
+    }
+
+    /// Unread notifications and, for a manager or admin, approvals waiting.
+    pub async fn nav_counts(&self, user: &User) -> AppResult<(i64, Option<i64>)> {
+        if let Some(found) = self.caches.nav_counts(&user.id) {
+            return Ok(found);
+        }
+        let seen = self.caches.generation();
+        let mut conn = self.db.acquire().await?;
+        let counts = db::notifications::nav_counts(&mut conn, user.id, user.is_admin, self.clock.now()).await?;
+        self.caches.put_nav_counts(seen, user.id, counts);
+        Ok(counts)
     }
 }

@@ -8,7 +8,6 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::auth::csrf;
-use crate::db;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::web::assets;
@@ -43,7 +42,7 @@ impl Layout {
             None => None,
         };
         let (unread, approvals) = match user {
-            Some(u) => nav_counts(state, u).await?,
+            Some(u) => state.nav_counts(u).await?,
             None => (0, None),
         };
         Ok(Layout {
@@ -72,11 +71,6 @@ impl Layout {
             approvals: None,
         }
     }
-}
-
-async fn nav_counts(state: &AppState, user: &User) -> AppResult<(i64, Option<i64>)> {
-    let mut conn = state.db.acquire().await?;
-    Ok(db::notifications::nav_counts(&mut conn, user.id, user.is_admin, state.clock.now()).await?)
 }
 
 /// A message shown once, on the next page: "Rotation saved".

@@ -16,7 +16,6 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::calendar::feed_url;
-use crate::db;
 use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
@@ -137,9 +136,16 @@ async fn show_rota(
     let to = centre + Duration::weeks(WEEKS_AFTER as i64 + 2);
     let rotations = state.rotations_of(team.id).await?;
     let shifts = state.shifts_between(team.id, from, to).await?;
-    let mut conn = state.db.acquire().await?;
-    // The one extra query: which shown shifts fall in their holder's leave.
-    let on_leave = leave_notes(&db::leave::needs_cover(&mut conn, &[team.id], now.max(from), to).await?);
+    // Needs cover, recovery days and handoffs: cached for every reader.
+    let extras = state.rota_extras(team, from, to).await?;
+    let not_over = now.max(from);
+    let colliding: Vec<NeedsCover> = extras
+        .needs_cover
+        .iter()
+        .filter(|c| c.ends_at > not_over && c.starts_at < to)
+        .cloned()
+        .collect();
+    let on_leave = leave_notes(&colliding);
     let mut tables: Vec<RotationTable> = rotations
         .iter()
         .map(|(r, _)| {
@@ -170,9 +176,13 @@ async fn show_rota(
         first.with_timezone(&tz).date_naive(),
         last.with_timezone(&tz).date_naive(),
     );
-    let days = db::recovery::for_team(&mut conn, team.id, first_day, last_day + Duration::days(1)).await?;
-    let handoffs = crate::web::handoffs::rota_links(&mut conn, team, first, last, now).await?;
-    drop(conn);
+    let days: Vec<RecoveryDay> = extras
+        .recovery
+        .iter()
+        .filter(|d| first_day <= d.day && d.day <= last_day)
+        .cloned()
+        .collect();
+    let handoffs = crate::web::handoffs::rota_links(&extras.handoffs, team, first, last, now);
     for t in tables.iter_mut() {
         for row in t.rows.iter_mut() {
             row.handoff = handoffs.get(&(t.slug.clone(), row.starts_at)).cloned();

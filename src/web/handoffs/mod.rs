@@ -161,19 +161,18 @@ pub struct RotaLink {
     pub status: &'static str,
 }
 
-/// The handoff link of each week in `[from, to]` of the team's rotations,
+/// The handoff link of each week of `handoffs` starting in `[from, to]`,
 /// keyed by rotation slug and the week's start.
-pub async fn rota_links(
-    conn: &mut PgConnection,
+pub fn rota_links(
+    handoffs: &[ops::Handoff],
     team: &Team,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> AppResult<HashMap<(String, DateTime<Utc>), RotaLink>> {
-    let rotations = ops::rotation_rules(conn, Some(&[team.id])).await?;
-    let handoffs = ops::between(conn, &rotations, from, to + Duration::seconds(1)).await?;
-    Ok(handoffs
-        .into_iter()
+) -> HashMap<(String, DateTime<Utc>), RotaLink> {
+    handoffs
+        .iter()
+        .filter(|h| from <= h.boundary.at && h.boundary.at <= to)
         .map(|h| {
             let status = match h.status(now) {
                 crate::domain::handoff::Status::Upcoming => "",
@@ -183,7 +182,7 @@ pub async fn rota_links(
                 path: h.path(&team.slug),
                 status,
             };
-            ((h.rotation_slug, h.boundary.at), link)
+            ((h.rotation_slug.clone(), h.boundary.at), link)
         })
-        .collect())
+        .collect()
 }
