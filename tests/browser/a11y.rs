@@ -117,6 +117,26 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
     ];
     sign_in(c, &app, "alex@example.com", rota::demo::PASSWORD).await;
     wait_for_text(c, "On call now").await;
+    // Focus is visible: Tab from the top lands on the skip link, outlined.
+    c.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys("\u{E004}")
+        .await
+        .expect("Tab");
+    let focus = c
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             return [e.textContent.trim(), s.outlineStyle, s.outlineWidth];",
+            vec![],
+        )
+        .await
+        .expect("focus");
+    assert_eq!(focus[0], "Skip to content", "{focus}");
+    assert!(
+        focus[1] != "none" && focus[2] != "0px",
+        "the focused link shows it: {focus}"
+    );
     for scheme in ["light", "dark"] {
         color_scheme(&b, scheme).await;
         assert_eq!(is_dark(c).await, scheme == "dark");
