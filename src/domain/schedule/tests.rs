@@ -122,20 +122,22 @@ fn start_date() -> impl Strategy<Value = NaiveDate> {
 fn assert_handoff_rule(tz: Tz, time: NaiveTime, weekday: Weekday, at: DateTime<Utc>) {
     let local = at.with_timezone(&tz);
     let offset = |i: DateTime<Utc>| i64::from(tz.offset_from_utc_datetime(&i.naive_utc()).fix().local_minus_utc());
-    match tz.from_local_datetime(&local.date_naive().and_time(time)) {
+    // The handoff's own date: its weekday, or the day before when a skipped
+    // time late in the evening was moved past midnight.
+    let date = [local.date_naive(), local.date_naive() - Duration::days(1)]
+        .into_iter()
+        .find(|day| day.weekday() == weekday)
+        .expect("handoff on its weekday, or the day after for a time skipped past midnight");
+    match tz.from_local_datetime(&date.and_time(time)) {
         LocalResult::Single(_) => {
             assert_eq!(local.time(), time, "{tz} handoff at {at}");
-            assert_eq!(local.weekday(), weekday);
+            assert_eq!(local.date_naive(), date, "{tz} handoff at {at}");
         }
         LocalResult::Ambiguous(earlier, _) => {
             assert_eq!(at, earlier.with_timezone(&Utc), "{tz}: the earlier of a repeated time")
         }
         LocalResult::None => {
             // A skipped time moves forward by exactly the gap.
-            let date = [local.date_naive(), local.date_naive() - Duration::days(1)]
-                .into_iter()
-                .find(|day| day.weekday() == weekday)
-                .expect("on its weekday");
             let gap = offset(at + Duration::days(1)) - offset(at - Duration::days(1));
             assert_eq!(
                 (local.naive_local() - date.and_time(time)).num_seconds(),
@@ -144,12 +146,7 @@ fn assert_handoff_rule(tz: Tz, time: NaiveTime, weekday: Weekday, at: DateTime<U
             );
         }
     }
-    // Whatever the day, the instant is what the rule says for its date:
-    // the handoff date is the local date of the configured time.
-    let date = [local.date_naive(), local.date_naive() - Duration::days(1)]
-        .into_iter()
-        .find(|day| day.weekday() == weekday)
-        .expect("handoff on its weekday, or the day after for a skipped midnight");
+    // Whatever the day, the instant is what the rule says for its date.
     assert_eq!(local_to_instant(tz, date, time), at);
 }
 
@@ -249,4 +246,15 @@ proptest! {
             prop_assert_eq!(leads, new.participants.clone());
         }
     }
+}
+
+/// Nuuk skips 23:00–00:00 on the last Saturday of March: a 23:30 handoff
+/// moves forward by the gap, past midnight, onto Sunday 00:30.
+#[test]
+fn a_time_skipped_late_in_the_evening_moves_past_midnight() {
+    let tz = chrono_tz::America::Nuuk;
+    let time = NaiveTime::from_hms_opt(23, 30, 0).unwrap();
+    let at = local_to_instant(tz, d("2028-03-25"), time);
+    assert_eq!(at, t("2028-03-26T01:30:00Z"));
+    assert_handoff_rule(tz, time, Weekday::Sat, at);
 }
