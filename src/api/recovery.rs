@@ -179,7 +179,8 @@ pub async fn delete_holiday(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_date(s: &str) -> AppResult<NaiveDate> {
+/// A date in a path: YYYY-MM-DD, 2000 to 2100.
+pub(crate) fn parse_date(s: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery, MaybeJson};
+use crate::api::recovery::parse_date;
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
@@ -357,11 +358,6 @@ impl From<db::leave::Leave> for LeaveInfo {
             ends_at: l.ends_at,
         }
     }
-}
-
-fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| AppError::BadRequest(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
 }
 
 #[utoipa::path(
