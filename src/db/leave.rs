@@ -15,21 +15,14 @@ pub struct Leave {
 
 const COLUMNS: &str = "id, user_id, start_date, end_date, starts_at, ends_at";
 
-/// Records leave starting on `start_date`, or changes its end. `None` when
-/// it would overlap another stretch of the person's leave.
+/// Records leave starting on `start_date`, or changes its end. `Err` names
+/// the other stretch of the person's leave it would overlap.
 pub async fn put(
     conn: &mut PgConnection,
     user_id: i64,
     (start_date, end_date): (NaiveDate, NaiveDate),
     (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
-) -> sqlx::Result<Result<(Option<Leave>, Leave), Leave>> {
-    let before: Option<Leave> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM leave WHERE user_id = $1 AND start_date = $2 FOR UPDATE"
-    ))
-    .bind(user_id)
-    .bind(start_date)
-    .fetch_optional(&mut *conn)
-    .await?;
+) -> sqlx::Result<Result<Leave, Leave>> {
     let clash: Option<Leave> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM leave WHERE user_id = $1 AND start_date <> $2
            AND daterange(start_date, end_date, '[]') && daterange($2, $3, '[]') LIMIT 1"
@@ -42,26 +35,34 @@ pub async fn put(
     if let Some(clash) = clash {
         return Ok(Err(clash));
     }
-    let sql = if before.is_some() {
-        format!(
-            "UPDATE leave SET end_date = $3, starts_at = $4, ends_at = $5 WHERE user_id = $1 AND start_date = $2
-             RETURNING {COLUMNS}"
-        )
-    } else {
-        format!(
-            "INSERT INTO leave (user_id, start_date, end_date, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)
-             RETURNING {COLUMNS}"
-        )
-    };
-    let after: Leave = sqlx::query_as(&sql)
-        .bind(user_id)
-        .bind(start_date)
-        .bind(end_date)
-        .bind(starts_at)
-        .bind(ends_at)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(Ok((before, after)))
+    // Leave starting that day has its end changed; otherwise it is new.
+    // The exclusion constraint refuses an overlap that appeared meanwhile.
+    let changed: Option<Leave> = sqlx::query_as(&format!(
+        "UPDATE leave SET end_date = $3, starts_at = $4, ends_at = $5 WHERE user_id = $1 AND start_date = $2
+         RETURNING {COLUMNS}"
+    ))
+    .bind(user_id)
+    .bind(start_date)
+    .bind(end_date)
+    .bind(starts_at)
+    .bind(ends_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(changed) = changed {
+        return Ok(Ok(changed));
+    }
+    let after: Leave = sqlx::query_as(&format!(
+        "INSERT INTO leave (user_id, start_date, end_date, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(user_id)
+    .bind(start_date)
+    .bind(end_date)
+    .bind(starts_at)
+    .bind(ends_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Ok(after))
 }
 
 pub async fn delete(conn: &mut PgConnection, user_id: i64, start_date: NaiveDate) -> sqlx::Result<Option<Leave>> {

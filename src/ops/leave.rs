@@ -44,7 +44,7 @@ pub async fn put(conn: &mut PgConnection, ctx: &Ctx, me: &User, start: NaiveDate
         Err(e) if violated_constraint(&e) == Some("leave_no_overlap") => return Err(overlap()),
         Err(e) => return Err(e.into()),
     };
-    let (_, leave) = saved.map_err(|clash| {
+    let leave = saved.map_err(|clash| {
         AppError::Conflict(format!(
             "This overlaps your leave from {} to {}; change that one instead",
             clash.start_date.format("%-d %b %Y"),

@@ -690,6 +690,13 @@ async fn leave_is_recorded_checked_and_tells_the_managers() {
         put(tk[0].clone(), "not-a-date", "2027-02-02").await.0,
         StatusCode::BAD_REQUEST
     );
+    // The same first day again changes the end.
+    let (status, body) = put(tk[0].clone(), "2027-03-04", "2027-03-06").await;
+    assert_eq!(
+        (status, body["end_date"].as_str()),
+        (StatusCode::OK, Some("2027-03-06")),
+        "{body}"
+    );
     let (_, mine) = f.app.get_json(&tk[0], "/api/v1/me/leave").await;
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     let (status, _) = f
