@@ -14,6 +14,7 @@ mod pages;
 mod recovery;
 mod recovery_pages;
 mod schedule;
+mod security;
 mod swaps;
 mod swaps_web;
 mod validation;
