@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(html)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(from_fn_with_state(state.clone(), fresh_after_writes))
+        .layer(from_fn(refuse_nul_in_address))
         .layer(from_fn(service_metrics::record))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -88,6 +89,13 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
+        ))
+        // Pages and API answers carry personal data and, now and then, a
+        // secret shown once: no cache keeps them. Static files and calendar
+        // feeds say otherwise themselves.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -126,6 +134,18 @@ async fn fresh_after_writes(State(state): State<AppState>, request: Request, nex
         state.caches.clear();
     }
     response
+}
+
+/// A NUL character (`%00`) in the path or the query can never name
+/// anything, and Postgres cannot store one: refuse it before any handler.
+async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |s: &str| s.contains("%00") || s.contains('\0');
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let message = "The address contains a NUL character (%00); remove it and try again".to_owned();
+        return problem(StatusCode::BAD_REQUEST, message);
+    }
+    next.run(request).await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

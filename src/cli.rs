@@ -79,6 +79,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo: with_demo } => {
+            if with_demo && !crate::config::is_loopback_url(&settings.base_url) {
+                eprintln!("{}", demo_warning(&settings.base_url));
+                tracing::warn!(base_url = %settings.base_url, "serving the demo, whose accounts share a published password, beyond this machine");
+            }
             let app = Application::build(settings).await?;
             if with_demo {
                 demo::print_sign_in(
@@ -141,6 +145,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Said loudly when `--demo` serves an address others can reach.
+fn demo_warning(base_url: &str) -> String {
+    let rule = "!".repeat(72);
+    format!(
+        "{rule}\nWARNING: --demo creates accounts (one of them an admin) whose password is\n\
+         published in Rota's README, and ROTA_BASE_URL={base_url} is not a loopback\n\
+         address. Anyone who can reach this server can sign in as an admin.\n\
+         Use --demo only on your own machine; for a real install, drop --demo.\n{rule}"
+    )
+}
+
 fn read_password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("ROTA_PASSWORD") {
         return Ok(p);
@@ -148,7 +163,7 @@ fn read_password() -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         anyhow::bail!("set ROTA_PASSWORD, or run this in a terminal to be asked for the password");
     }
-    let first = rpassword::prompt_password("Password (at least 10 characters): ")?;
+    let first = rpassword::prompt_password("Password (at least 12 characters, hard to guess): ")?;
     let again = rpassword::prompt_password("Again: ")?;
     if first != again {
         anyhow::bail!("the two passwords differ; nothing was created");

@@ -16,6 +16,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// `ROTA_SESSION_IDLE_MINUTES`: a session unused this long ends.
     pub session_idle: Duration,
+    /// `ROTA_SESSION_MAX_DAYS`: a session ends this long after sign-in,
+    /// in use or not.
+    pub session_max_age: Duration,
     /// `ROTA_REQUEST_TIMEOUT_SECS`.
     pub request_timeout: Duration,
     /// `ROTA_SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587?tls=required`
@@ -58,10 +61,52 @@ impl Settings {
             base_url,
             secure_cookies,
             session_idle: Duration::from_secs(60 * minutes("ROTA_SESSION_IDLE_MINUTES", 8 * 60)?),
+            session_max_age: Duration::from_secs(86_400 * minutes("ROTA_SESSION_MAX_DAYS", 14)?.max(1)),
             request_timeout: Duration::from_secs(minutes("ROTA_REQUEST_TIMEOUT_SECS", 30)?),
             smtp_url: var("ROTA_SMTP_URL"),
             mail_from: var("ROTA_MAIL_FROM").unwrap_or_else(|| "Rota <rota@localhost>".into()),
             metrics_token: var("ROTA_METRICS_TOKEN"),
         })
+    }
+}
+
+/// Whether `url` (an `http(s)://host[:port]/…` base URL) names this
+/// machine only: localhost, 127.0.0.0/8 or [::1].
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn only_this_machines_addresses_are_loopback() {
+        for url in ["http://localhost:8080", "http://127.0.0.1:8080/", "http://[::1]:8080", "http://127.1.2.3"] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://rota.example.com",
+            "http://0.0.0.0:8080",
+            "http://192.168.1.5:8080",
+            "http://localhost.evil.example",
+            "http://127.0.0.1@evil.example",
+            "not a url",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
     }
 }

@@ -16,6 +16,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Sign in first: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// Credentials that were sent but do not hold, saying why.
+    #[error("{0}")]
+    UnauthorizedBecause(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -62,7 +65,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::UnauthorizedBecause(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,

@@ -8,6 +8,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
+use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
@@ -347,8 +348,10 @@ pub struct HandoffQuery {
     /// With `q`: how many matches, 1 to 50; 20 when absent.
     pub limit: Option<i64>,
     /// RFC 3339; half a year before `to` when absent.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339; the handoffs open now when absent.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub to: Option<DateTime<Utc>>,
 }
 

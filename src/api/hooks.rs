@@ -126,12 +126,17 @@ pub async fn pagerduty(
     body: SignedJson<PagerDutyBody>,
 ) -> AppResult<(StatusCode, Json<Received>)> {
     if let Some(secret) = &caller.integration.signing_secret {
-        let sent = headers
-            .get("x-pagerduty-signature")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let Some(sent) = headers.get("x-pagerduty-signature").and_then(|v| v.to_str().ok()) else {
+            return Err(AppError::UnauthorizedBecause(
+                "This integration has a signing secret, and the body came without an X-PagerDuty-Signature header; \
+                 send it signed, or remove the secret from the integration"
+                    .into(),
+            ));
+        };
         if !signature_matches(secret, &body.bytes, sent) {
-            return Err(AppError::Unauthorized);
+            return Err(AppError::UnauthorizedBecause(
+                "The X-PagerDuty-Signature does not match the body and this integration's signing secret".into(),
+            ));
         }
     }
     let alerts: Vec<Alert> = from_pagerduty(body.value).into_iter().collect();

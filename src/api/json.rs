@@ -22,10 +22,59 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|_| {
+                AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB); send less at once".into())
+            })?;
+        if has_escaped_nul(&bytes) {
+            return Err(AppError::Unprocessable(
+                "The body contains a NUL character (\\u0000), which Rota cannot store; remove it".into(),
+            ));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_error(rejection)),
         }
+    }
+}
+
+/// Whether a JSON text has a `\u0000` escape inside a string (a raw NUL
+/// byte is not valid JSON at all). Postgres cannot store NUL in text, so
+/// such a body is refused whole rather than half-stored.
+pub fn has_escaped_nul(json: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut i = 0;
+    while i < json.len() {
+        match (in_string, json[i]) {
+            (false, b'"') => in_string = true,
+            (true, b'"') => in_string = false,
+            (true, b'\\') => {
+                if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000") {
+                    return true;
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn finds_nul_escapes_only_inside_strings() {
+        assert!(has_escaped_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(has_escaped_nul(br#"["x", "\u0000"]"#));
+        assert!(!has_escaped_nul(br#"{"name":"a\\u0000b"}"#), "an escaped backslash, then text");
+        assert!(!has_escaped_nul(br#"{"name":"a\u0001b", "n": 0000}"#));
+        assert!(has_escaped_nul(br#"{"q":"\"\u0000"}"#), "after an escaped quote");
     }
 }
 
@@ -113,6 +162,26 @@ where
             _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
         })?;
         Ok(SignedJson { value, bytes })
+    }
+}
+
+/// A JSON body from an alerting tool or script reporting pages: NULs are
+/// left for the page's own tidying (see `ops::pages`) rather than refused,
+/// so an alert is never lost to a stray byte.
+pub struct ToolJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ToolJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ToolJson(value)),
+            Err(rejection) => Err(json_error(rejection)),
+        }
     }
 }
 

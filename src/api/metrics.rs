@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::api::swaps::SwapInfo;
 use crate::app::AppState;
@@ -22,8 +23,10 @@ use crate::ops::rebalance::propose;
 #[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
     /// RFC 3339; with `to`, the period `[from, to)`.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub to: Option<DateTime<Utc>>,
     /// Without `from` and `to`: this many weeks ending today in the team's
     /// zone (default 12).

@@ -11,13 +11,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::api::json::{ApiJson, ApiQuery};
+use crate::api::json::{ApiJson, ApiQuery, ToolJson};
 use crate::app::AppState;
 use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
 use crate::domain::recovery::{Policy, classify_engagement, sla};
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::pages::{Correction, correct, delete, may_change, only_rotation, record};
 
@@ -125,6 +126,9 @@ impl FromRequestParts<AppState> for Reporter {
     }
 }
 
+/// The source of pages people log by hand.
+const MANUAL_SOURCE: &str = "manual";
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPage {
     /// The same key twice is the same page.
@@ -132,10 +136,14 @@ pub struct NewPage {
     pub summary: String,
     /// Free text naming the tool; `api` when absent.
     pub source: Option<String>,
+    #[serde(deserialize_with = "validate::de_instant")]
     pub fired_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// When work ended, if after the resolve.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub worked_until: Option<DateTime<Utc>>,
     /// Who responded; a member logging a page by default responds themself.
     pub responder_email: Option<String>,
@@ -163,7 +171,7 @@ pub struct NewPage {
 pub async fn create_page(
     State(state): State<AppState>,
     reporter: Reporter,
-    ApiJson(body): ApiJson<NewPage>,
+    ToolJson(body): ToolJson<NewPage>,
 ) -> AppResult<(StatusCode, Json<PageInfo>)> {
     let (team, bound_rotation, caller) = match &reporter {
         Reporter::Integration(i) => (&i.team, i.integration.rotation_id, None),
@@ -182,6 +190,20 @@ pub async fn create_page(
         if value.trim().is_empty() || value.chars().count() > max {
             return Err(AppError::Unprocessable(format!("{name} needs 1 to {max} characters")));
         }
+    }
+    // `manual` is the source of the pages people log; a tool's token that
+    // claimed it could rewrite them, and with them recovery days and pay.
+    if caller.is_none()
+        && body
+            .source
+            .as_deref()
+            .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case(MANUAL_SOURCE))
+    {
+        return Err(AppError::Unprocessable(
+            "The source \"manual\" is kept for pages people log themselves; name your tool instead (e.g. \"nagios\")"
+                .into(),
+        ));
     }
     // Before the transaction: a cache miss takes a connection of its own.
     let rotations = state.rotations_of(team.id).await?;
@@ -211,7 +233,7 @@ pub async fn create_page(
         // A person's reports are their own: they cannot merge into (and so
         // rewrite) a tool's page or someone else's by reusing its key.
         source: match caller {
-            Some(_) => "manual".into(),
+            Some(_) => MANUAL_SOURCE.into(),
             None => body
                 .source
                 .clone()
@@ -256,8 +278,10 @@ async fn member_id(conn: &mut sqlx::PgConnection, team: &Team, email: &str) -> A
 #[into_params(parameter_in = Query)]
 pub struct PagesQuery {
     /// RFC 3339; 28 days before `to` when absent.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339; now when absent.
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub to: Option<DateTime<Utc>>,
     /// Only this responder's pages (e-mail).
     pub person: Option<String>,

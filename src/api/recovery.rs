@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
@@ -134,12 +135,8 @@ pub async fn put_holiday(
     ApiJson(body): ApiJson<HolidayBody>,
 ) -> AppResult<StatusCode> {
     let date = parse_date(&date)?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Unprocessable(
-            "Give the holiday a name of 1 to 100 characters".into(),
-        ));
-    }
+    let name = validate::line("The holiday's name", &body.name, 100)?;
+    let name = name.as_str();
     let mut tx = state.db.begin().await?;
     apply_holidays(
         &mut tx,

@@ -5,6 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::validate;
 use crate::api::json::ApiQuery;
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
@@ -77,26 +78,14 @@ pub struct ShiftInfo {
     pub ends_at: DateTime<Utc>,
 }
 
-/// An RFC 3339 instant from the query string; a `+` sent unencoded arrives
-/// as a space, so that is read as the `+` it was meant to be.
+/// An RFC 3339 instant from the query string, checked as everywhere.
 fn parse_instant(field: &str, value: Option<&str>) -> AppResult<Option<DateTime<Utc>>> {
     let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    DateTime::parse_from_rfc3339(raw)
-        .or_else(|e| {
-            if raw.contains(' ') {
-                DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
-            } else {
-                Err(e)
-            }
-        })
-        .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|_| {
-            AppError::BadRequest(format!(
-                "{field}=\"{raw}\" is not an RFC 3339 instant; use e.g. 2026-03-03T10:00:00Z (encode + as %2B)"
-            ))
-        })
+    validate::instant(raw)
+        .map(Some)
+        .map_err(|e| AppError::BadRequest(format!("{field}: {}", e.0)))
 }
 
 fn on_call_person(shift: &ShiftView) -> OnCallPerson {

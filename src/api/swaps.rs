@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery, MaybeJson};
 use crate::api::recovery::parse_date;
 use crate::app::AppState;
@@ -93,7 +94,9 @@ pub struct NewSwap {
     /// A cover: who covers; leave out to open the cover to the team.
     pub cover_email: Option<String>,
     /// A cover: the part of your shift to hand over (default: all of it).
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub ends_at: Option<DateTime<Utc>>,
     pub note: Option<String>,
 }
@@ -264,7 +267,9 @@ pub struct NewOverride {
     pub role: String,
     pub email: String,
     /// A start in the past changes only the time from now on.
+    #[serde(deserialize_with = "validate::de_instant")]
     pub starts_at: DateTime<Utc>,
+    #[serde(deserialize_with = "validate::de_instant")]
     pub ends_at: DateTime<Utc>,
     pub reason: String,
     /// Assign the person even though they are on leave then.
@@ -439,8 +444,10 @@ pub struct AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct TimeRange {
     /// From this instant (default: 90 days ago).
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub from: Option<DateTime<Utc>>,
     /// Before this instant (default: now).
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub to: Option<DateTime<Utc>>,
 }
 

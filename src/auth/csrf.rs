@@ -1,10 +1,11 @@
 //! CSRF protection for every state-changing form: a per-session token in a
-//! hidden field, compared with the one kept in the session on the server.
+//! hidden field, compared with the one kept in the session on the server
+//! (before sign-in, with the one in a cookie of its own).
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
@@ -37,9 +38,45 @@ pub async fn forget(session: &Session) {
     let _ = session.remove::<String>(SESSION_CSRF).await;
 }
 
-/// Refuses a form whose `csrf` field is missing or is not the session's token.
-pub async fn check(session: &Session, sent: Option<&str>) -> Result<(), AppError> {
-    let kept: Option<String> = session.get(SESSION_CSRF).await.ok().flatten();
+/// The cookie that carries an anonymous visitor's CSRF token (sign-in and
+/// setup forms), so that showing those forms stores no session.
+const ANONYMOUS_COOKIE: &str = "rota_csrf";
+
+/// The token for a form shown to someone not signed in: the one their
+/// browser already holds, or a new one with the `Set-Cookie` that gives it.
+/// The form then proves it came from a page Rota served to this browser
+/// (double submit), and no session row is written for a mere visit.
+pub fn anonymous_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
+    if let Some(kept) = anonymous_cookie(headers) {
+        return (kept, None);
+    }
+    let fresh = secrets::random_secret();
+    let cookie = format!(
+        "{ANONYMOUS_COOKIE}={fresh}; Path=/; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    );
+    (fresh.clone(), HeaderValue::from_str(&cookie).ok())
+}
+
+fn anonymous_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == ANONYMOUS_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// Refuses a form whose `csrf` field is missing or is not the session's
+/// token (or, before there is a session token, the anonymous cookie's).
+pub async fn check(session: &Session, headers: &HeaderMap, sent: Option<&str>) -> Result<(), AppError> {
+    let kept: Option<String> = match session.get(SESSION_CSRF).await.ok().flatten() {
+        Some(k) => Some(k),
+        None => anonymous_cookie(headers),
+    };
     let valid = matches!((sent, &kept), (Some(s), Some(k)) if secrets::constant_time_eq(s.as_bytes(), k.as_bytes()));
     if valid {
         Ok(())
@@ -70,6 +107,7 @@ where
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let (mut parts, body) = req.into_parts();
+        let headers = parts.headers.clone();
         let session = Session::from_request_parts(&mut parts, state)
             .await
             .map_err(|(_, msg)| AppError::Internal(anyhow::anyhow!("session: {msg}")))?;
@@ -79,7 +117,14 @@ where
         let sent = serde_urlencoded::from_bytes::<CsrfField>(&bytes)
             .ok()
             .and_then(|f| f.csrf);
-        check(&session, sent.as_deref()).await?;
+        check(&session, &headers, sent.as_deref()).await?;
+        // Postgres cannot store NUL; refuse it here, for every form, rather
+        // than fail later with a 500.
+        if bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0) {
+            return Err(AppError::Unprocessable(
+                "The form contains a NUL character, which Rota cannot store; remove it and send it again".into(),
+            ));
+        }
         serde_urlencoded::from_bytes::<T>(&bytes)
             .map(CsrfForm)
             .map_err(|e| AppError::BadRequest(format!("The form was incomplete: {e}")))
@@ -103,6 +148,7 @@ impl FromRequest<AppState> for CsrfUpload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let (mut parts, body) = req.into_parts();
+        let headers = parts.headers.clone();
         let session = Session::from_request_parts(&mut parts, state)
             .await
             .map_err(|(_, msg)| AppError::Internal(anyhow::anyhow!("session: {msg}")))?;
@@ -131,7 +177,7 @@ impl FromRequest<AppState> for CsrfUpload {
                 _ => {}
             }
         }
-        check(&session, sent.as_deref()).await?;
+        check(&session, &headers, sent.as_deref()).await?;
         Ok(CsrfUpload { file, too_large })
     }
 }

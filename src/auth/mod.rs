@@ -19,8 +19,18 @@ use crate::error::AppError;
 pub const SESSION_USER: &str = "user_id";
 /// When the session was last marked active (Unix seconds).
 const SESSION_TOUCHED: &str = "touched";
-/// A session in use is saved (so its idle expiry moves on) at most this often.
-const TOUCH_EVERY_SECS: i64 = 60;
+/// When the person signed in (Unix seconds), for the absolute lifetime.
+const SESSION_SIGNED_IN: &str = "signed_in";
+/// The account's session epoch at sign-in; a password change raises the
+/// account's, which ends this session.
+const SESSION_EPOCH: &str = "epoch";
+
+/// How often a session in use is saved, so its idle expiry moves on: at
+/// most once a minute, and often enough that a short idle limit never
+/// ends a session that is in use (a quarter of the limit).
+pub fn touch_every_secs(idle_secs: u64) -> i64 {
+    (idle_secs / 4).clamp(1, 60) as i64
+}
 
 /// A signed-in person in the HTML pages; anonymous visitors are sent to
 /// the sign-in page and brought back afterwards.
@@ -73,33 +83,65 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(id) = id else {
             return Err(sign_in_redirect(&parts.uri));
         };
-        touch(&session, state.clock.now().timestamp()).await;
-        match state.user_by_id(id).await.map_err(IntoResponse::into_response)? {
-            Some(user) => Ok(WebUser(user)),
-            None => {
+        let now = state.clock.now().timestamp();
+        let user = state.user_by_id(id).await.map_err(IntoResponse::into_response)?;
+        let current = match &user {
+            Some(u) => is_current_epoch(&session, u).await,
+            None => false,
+        };
+        let Some(user) = user.filter(|_| current) else {
+            let _ = session.flush().await;
+            return Err(sign_in_redirect(&parts.uri));
+        };
+        let max_age = state.settings.session_max_age.as_secs() as i64;
+        match session.get::<i64>(SESSION_SIGNED_IN).await.ok().flatten() {
+            Some(at) if now - at > max_age => {
                 let _ = session.flush().await;
-                Err(sign_in_redirect(&parts.uri))
+                return Err(sign_in_redirect(&parts.uri));
+            }
+            Some(_) => {}
+            // Signed in before sessions had a start: their lifetime starts now.
+            None => {
+                let _ = session.insert(SESSION_SIGNED_IN, now).await;
             }
         }
+        touch(&session, now, touch_every_secs(state.settings.session_idle.as_secs())).await;
+        Ok(WebUser(user))
     }
 }
 
-/// Signs `user_id` in: a new session id (so a planted cookie is worth
-/// nothing), then who they are.
-pub async fn start_session(session: &Session, user_id: i64, now: i64) -> Result<(), AppError> {
+/// Whether the session was signed in under the account's current password.
+async fn is_current_epoch(session: &Session, user: &User) -> bool {
+    let epoch: i32 = session.get(SESSION_EPOCH).await.ok().flatten().unwrap_or(0);
+    epoch == user.session_epoch
+}
+
+/// Signs `user` in: a new session id (so a planted cookie is worth
+/// nothing), then who they are, when, and under which password.
+pub async fn start_session(session: &Session, user_id: i64, session_epoch: i32, now: i64) -> Result<(), AppError> {
     let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
     session.cycle_id().await.map_err(fail)?;
     csrf::forget(session).await;
     session.insert(SESSION_USER, user_id).await.map_err(fail)?;
+    session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)?;
+    session.insert(SESSION_SIGNED_IN, now).await.map_err(fail)?;
     session.insert(SESSION_TOUCHED, now).await.map_err(fail)
+}
+
+/// Keeps this session after its password changed (which ended all the
+/// others), under a new id.
+pub async fn keep_session(session: &Session, session_epoch: i32) -> Result<(), AppError> {
+    let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    session.cycle_id().await.map_err(fail)?;
+    session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)
 }
 
 /// Keeps a session in use alive: the idle expiry counts from the last
 /// save, and an unchanged session is not saved, so mark it changed now and
 /// then rather than writing it on every request.
-async fn touch(session: &Session, now: i64) {
+async fn touch(session: &Session, now: i64, every: i64) {
     let last: i64 = session.get(SESSION_TOUCHED).await.ok().flatten().unwrap_or(0);
-    if now - last >= TOUCH_EVERY_SECS {
+    if now - last >= every {
         let _ = session.insert(SESSION_TOUCHED, now).await;
     }
 }
@@ -127,7 +169,7 @@ impl FromRequestParts<AppState> for ApiUser {
 pub struct TeamMember<C> {
     pub caller: C,
     pub team: Team,
-    /// Admins who are not members act as managers.
+    /// Admins act as managers in every team.
     pub role: TeamRole,
 }
 
@@ -169,8 +211,10 @@ where
         .await
         .map_err(IntoResponse::into_response)?;
     let (team, role) = match found {
+        // Admins keep their powers in every team, whatever role a manager
+        // gives them there: nobody can lock an admin out of a team.
+        Some((team, _)) if user.is_admin => (team, TeamRole::Manager),
         Some((team, Some(role))) => (team, TeamRole::parse(&role).unwrap_or(TeamRole::Member)),
-        Some((team, None)) if user.is_admin => (team, TeamRole::Manager),
         // Not a member: the team's existence is not revealed.
         _ => return Err(AppError::not_found("team").into_response()),
     };
@@ -277,5 +321,20 @@ impl FromRequestParts<AppState> for IntegrationCaller {
         IntegrationCaller::find(parts, state)
             .await?
             .ok_or_else(|| AppError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod touch_tests {
+    use super::touch_every_secs;
+
+    #[test]
+    fn a_session_in_use_is_saved_well_within_its_idle_limit() {
+        assert_eq!(touch_every_secs(8 * 3600), 60);
+        for idle in [60, 90, 120, 300] {
+            // Two saves fit in any idle window, so activity always counts.
+            assert!(touch_every_secs(idle) * 2 < idle as i64, "{idle}");
+        }
+        assert_eq!(touch_every_secs(1), 1);
     }
 }

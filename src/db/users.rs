@@ -11,6 +11,9 @@ pub struct User {
     pub timezone: String,
     pub is_admin: bool,
     pub calendar_secret: String,
+    /// Raised when the password changes; sessions from before are over.
+    #[sqlx(default)]
+    pub session_epoch: i32,
 }
 
 impl User {
@@ -19,7 +22,7 @@ impl User {
     }
 }
 
-const COLUMNS: &str = "id, email, name, timezone, is_admin, calendar_secret";
+const COLUMNS: &str = "id, email, name, timezone, is_admin, calendar_secret, session_epoch";
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -76,8 +79,12 @@ pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::
         .await
 }
 
-pub async fn password_hash(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<(i64, Option<String>)>> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = lower($1)")
+/// The account's id, password hash (if it has one) and session epoch.
+pub async fn password_hash(
+    conn: &mut PgConnection,
+    email: &str,
+) -> sqlx::Result<Option<(i64, Option<String>, i32)>> {
+    sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
@@ -112,13 +119,16 @@ pub async fn update_profile(conn: &mut PgConnection, id: i64, name: &str, timezo
         .map(drop)
 }
 
-pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(hash)
-        .execute(conn)
-        .await
-        .map(drop)
+/// Sets a new password and ends every session signed in under the old one;
+/// returns the new session epoch, for the session that made the change.
+pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+    )
+    .bind(id)
+    .bind(hash)
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {

@@ -1,6 +1,8 @@
 //! Input that is checked once, on the way in, and trusted after.
 
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, de::Error as _};
 
 /// A failed check, worded for the person who sent the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +47,105 @@ pub fn email(s: &str) -> Result<String, Invalid> {
 }
 
 pub fn name(s: &str) -> Result<String, Invalid> {
-    let n = s.trim();
-    if n.is_empty() || n.chars().count() > 100 {
-        Err(Invalid("A name needs 1 to 100 characters".into()))
-    } else {
-        Ok(n.to_owned())
+    line("A name", s, 100)
+}
+
+/// Single-line text a person typed: a name, a label, a reason. Control
+/// characters (line breaks, tabs, NUL…) are refused rather than stored,
+/// since such text ends up in e-mail headers, chat posts and CSV files.
+pub fn line(what: &str, s: &str, max: usize) -> Result<String, Invalid> {
+    let t = s.trim();
+    if t.chars().any(char::is_control) {
+        return Err(Invalid(format!(
+            "{what} must be a single line without control characters (line breaks, tabs or NUL); remove them"
+        )));
+    }
+    if t.is_empty() || t.chars().count() > max {
+        return Err(Invalid(format!("{what} needs 1 to {max} characters")));
+    }
+    Ok(t.to_owned())
+}
+
+/// Text of several lines (a note, a handoff): line breaks and tabs are
+/// fine, other control characters are not.
+pub fn text(what: &str, s: &str, max: usize) -> Result<String, Invalid> {
+    if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Invalid(format!(
+            "{what} contains a control character (such as NUL) that cannot be kept; remove it"
+        )));
+    }
+    if s.chars().count() > max {
+        return Err(Invalid(format!("{what} can be at most {max} characters")));
+    }
+    Ok(s.trim().to_owned())
+}
+
+/// Passwords need 12 characters and must not be easy to guess: zxcvbn
+/// scores each against dictionaries, common passwords, keyboard patterns,
+/// dates and the person's own name and e-mail (`about`).
+pub fn password<'a>(s: &'a str, about: &[&str]) -> Result<&'a str, Invalid> {
+    if s.chars().count() < 12 {
+        return Err(Invalid("Use a password of at least 12 characters".into()));
+    }
+    if s.len() > 1024 {
+        return Err(Invalid("That password is too long (1024 bytes at most)".into()));
+    }
+    let estimate = zxcvbn::zxcvbn(s, about);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning().map(|w| w.to_string()))
+            .filter(|w| !w.is_empty())
+            .map_or_else(String::new, |w| format!(" ({})", w.trim_end_matches('.')));
+        return Err(Invalid(format!(
+            "That password is too easy to guess{why}. Use a longer phrase of several unrelated words, or a password manager's"
+        )));
+    }
+    Ok(s)
+}
+
+/// An instant from outside: RFC 3339 with an offset, between the years 2000
+/// and 2100 (instants far outside that cannot mean anything here, and some
+/// overflow date arithmetic). A `+` sent unencoded in a query string
+/// arrives as a space, so a space there is read as the `+` it was meant to be.
+pub fn instant(raw: &str) -> Result<DateTime<Utc>, Invalid> {
+    let raw = raw.trim();
+    let parsed = DateTime::parse_from_rfc3339(raw).or_else(|e| {
+        if raw.contains(' ') {
+            DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
+        } else {
+            Err(e)
+        }
+    });
+    match parsed {
+        Ok(t) if (2000..=2100).contains(&t.year()) => Ok(t.with_timezone(&Utc)),
+        Ok(_) => Err(Invalid(format!(
+            "\"{raw}\" is outside the years 2000 to 2100 that Rota keeps"
+        ))),
+        Err(_) => Err(Invalid(format!(
+            "\"{raw}\" is not an RFC 3339 instant; send a date and time with an offset, such as 2026-12-01T10:00:00Z (encode + as %2B in a query string)"
+        ))),
     }
 }
 
-pub fn password(s: &str) -> Result<&str, Invalid> {
-    if s.chars().count() < 10 {
-        Err(Invalid("Use a password of at least 10 characters".into()))
-    } else if s.len() > 1024 {
-        Err(Invalid("That password is too long (1024 bytes at most)".into()))
-    } else {
-        Ok(s)
+/// `#[serde(deserialize_with = "…")]` for a required instant field.
+pub fn de_instant<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let raw = String::deserialize(d)?;
+    instant(&raw).map_err(|e| D::Error::custom(e.0))
+}
+
+/// The same for an optional one (with `#[serde(default)]`).
+pub fn de_opt_instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(raw) => instant(&raw).map(Some).map_err(|e| D::Error::custom(e.0)),
+        None => Ok(None),
     }
+}
+
+/// For a correction: a field left out (`None`, with `#[serde(default)]`)
+/// is not the same as one sent as `null` (`Some(None)`).
+pub fn de_present_instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+    de_opt_instant(d).map(Some)
 }
 
 pub fn sla_minutes(label: &str, m: i32) -> Result<i32, Invalid> {
@@ -86,6 +171,42 @@ mod tests {
         assert!(slug("platform-core").is_ok());
         for bad in ["", "Platform", "a b", "-a", "a--b", "ünï"] {
             assert!(slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn single_lines_refuse_control_characters() {
+        assert_eq!(line("A name", "  Lena Ortiz ", 100).unwrap(), "Lena Ortiz");
+        for bad in ["Lena\r\nBcc: x@evil.example", "a\u{0}b", "tab\there", "bell\u{7}"] {
+            let e = name(bad).unwrap_err();
+            assert!(e.0.contains("control characters"), "{bad:?}: {}", e.0);
+        }
+        assert!(text("A note", "two\nlines\ttabbed", 100).is_ok());
+        assert!(text("A note", "nul\u{0}", 100).is_err());
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters_and_must_be_hard_to_guess() {
+        assert!(password("password12", &[]).unwrap_err().0.contains("12 characters"));
+        for weak in ["password1234", "qwertyuiop123", "aaaaaaaaaaaa", "123456789012"] {
+            let e = password(weak, &[]).unwrap_err();
+            assert!(e.0.contains("too easy to guess"), "{weak}: {}", e.0);
+        }
+        // The person's own name does not make a password.
+        assert!(password("lena@example.com", &["lena@example.com", "Lena Ortiz"]).is_err());
+        assert!(password("lena@example.com", &[]).is_ok());
+        assert!(password("correct horse battery staple", &[]).is_ok());
+        assert!(password("plum-violin-gravel-47", &[]).is_ok());
+    }
+
+    #[test]
+    fn instants_are_rfc3339_between_2000_and_2100() {
+        assert_eq!(instant("2026-12-01T10:00:00+01:00").unwrap().to_rfc3339(), "2026-12-01T09:00:00+00:00");
+        assert!(instant("2026-12-01T10:00:00 01:00").is_ok(), "a + that arrived as a space");
+        let e = instant("2026-01-01").unwrap_err();
+        assert!(e.0.contains("RFC 3339"), "{}", e.0);
+        for far in ["-262143-01-01T00:00:00Z", "+262142-12-31T23:59:59Z", "1969-12-31T23:59:59Z", "9999-01-01T00:00:00Z"] {
+            assert!(instant(far).is_err(), "{far}");
         }
     }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::domain::validate;
 use crate::db::changes::{Change, NewChange};
 use crate::db::teams::Team;
 use crate::db::users::User;
@@ -131,12 +132,12 @@ pub async fn override_shift(
             )));
         }
     };
-    let reason = o.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::Unprocessable(
-            "Give a reason for the override (up to 500 characters): it goes in the team's history".into(),
-        ));
-    }
+    let reason = validate::line(
+        "The reason for the override (it goes in the team's history)",
+        o.reason,
+        500,
+    )?;
+    let reason = reason.as_str();
     let rotation = db::rotations::by_slug(conn, team.id, o.rotation)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{} has no rotation \"{}\"", team.name, o.rotation)))?;

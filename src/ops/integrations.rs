@@ -2,6 +2,7 @@
 
 use sqlx::PgConnection;
 
+use crate::domain::validate;
 use crate::auth::secrets;
 use crate::db;
 use crate::db::integrations::Integration;
@@ -26,12 +27,8 @@ pub async fn create(
     rotation: Option<&str>,
     signing_secret: Option<&str>,
 ) -> AppResult<Created> {
-    let label = label.trim();
-    if label.is_empty() || label.chars().count() > 80 {
-        return Err(AppError::Unprocessable(
-            "Give the token a label of 1 to 80 characters, e.g. \"alertmanager\"".into(),
-        ));
-    }
+    let label = validate::line("The token's label (e.g. \"alertmanager\")", label, 80)?;
+    let label = label.as_str();
     let rotation = match rotation.map(str::trim).filter(|s| !s.is_empty()) {
         Some(slug) => Some(
             db::rotations::by_slug(conn, team.id, slug)

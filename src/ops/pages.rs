@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::domain::validate;
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
 use crate::domain::recovery::{Policy, could_grant};
@@ -187,11 +188,18 @@ async fn assign_responder(
     Ok((page, previous))
 }
 
-/// Text fit to store: no NUL (Postgres refuses it), lengths capped. A key
-/// too long to index is replaced by its hash, still unique.
+/// Text fit to store: no NUL (Postgres refuses it) and one line (other
+/// control characters become spaces: the text goes into e-mail subjects and
+/// chat posts), lengths capped. A key too long to index is replaced by its
+/// hash, still unique. Alerts are tidied rather than refused: a page lost
+/// to a stray byte would be worse.
 fn clean(mut r: Report) -> Report {
     fn tidy(s: &str, max: usize) -> String {
-        s.chars().filter(|c| *c != '\0').take(max).collect()
+        s.chars()
+            .filter(|c| *c != '\0')
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(max)
+            .collect()
     }
     let key = r.dedup_key.replace('\0', "");
     r.dedup_key = if key.len() > 200 {
@@ -289,26 +297,19 @@ fn check_times(
 /// clears it.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct Correction {
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub fired_at: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::de_present_instant")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub acknowledged_at: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::de_present_instant")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "validate::de_present_instant")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub worked_until: Option<Option<DateTime<Utc>>>,
 }
 
-/// Tells a field sent as `null` (Some(None)) from one left out (None).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
-}
 
 /// Whether `user_id` may correct or delete the page: its responder, or a
 /// manager of its team (admins included).

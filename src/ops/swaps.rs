@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::domain::validate;
 use crate::db::changes::{Change, NewChange};
 use crate::db::shifts::ShiftView;
 use crate::db::swaps::{Decision, NewRequest, Request};
@@ -38,10 +39,8 @@ pub fn when(at: DateTime<Utc>, tz: Tz) -> String {
 pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask: &Ask<'_>) -> AppResult<Request> {
     let now = ctx.clock.now();
     let tz = team.tz();
-    let note = ask.note.trim();
-    if note.chars().count() > 500 {
-        return Err(AppError::Unprocessable("Keep the note under 500 characters".into()));
-    }
+    let note = validate::text("The note", ask.note, 500)?;
+    let note = note.as_str();
     let mine = team_shift(conn, team, ask.shift_id).await?;
     if mine.user_id != me.id {
         return Err(AppError::forbidden(format!(
@@ -251,10 +250,11 @@ pub async fn act(
         Refusal::Forbidden(m) => AppError::Forbidden(m),
         Refusal::Conflict(m) => AppError::Conflict(m),
     })?;
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if reason.is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::Unprocessable("Keep the reason under 500 characters".into()));
-    }
+    let reason = reason
+        .map(|r| validate::text("The reason", r, 500))
+        .transpose()?
+        .filter(|r| !r.is_empty());
+    let reason = reason.as_deref();
     let team = db::teams::by_id(conn, request.team_id)
         .await?
         .ok_or_else(|| AppError::not_found("team"))?;

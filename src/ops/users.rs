@@ -17,8 +17,13 @@ pub async fn create_user(conn: &mut PgConnection, input: NewUserInput<'_>) -> Ap
     let email = validate::email(input.email)?;
     let name = validate::name(input.name)?;
     let tz = validate::time_zone(input.timezone.filter(|z| !z.trim().is_empty()).unwrap_or("UTC"))?;
-    let hash = match input.password.filter(|p| !p.is_empty()) {
-        Some(p) => Some(password::hash(validate::password(p)?.to_owned()).await?),
+    // No password (`None`) is for accounts that sign in another way; an
+    // empty one is a mistake, and an admin always has one.
+    let hash = match input.password {
+        Some(p) => Some(password::hash(validate::password(p, &[&email, &name])?.to_owned()).await?),
+        None if input.is_admin => {
+            return Err(AppError::Unprocessable("An admin account needs a password".into()));
+        }
         None => None,
     };
     db::users::insert(

@@ -58,6 +58,20 @@ impl Layout {
         })
     }
 
+    /// For a page shown before sign-in: its CSRF token comes from a cookie
+    /// (see `csrf::anonymous_token`), so showing it writes no session.
+    pub async fn anonymous(session: &Session, title: impl Into<String>, csrf: String) -> Self {
+        let flash: Option<String> = match session.get::<String>(FLASH).await.ok().flatten() {
+            Some(_) => session.remove(FLASH).await.ok().flatten(),
+            None => None,
+        };
+        Layout {
+            csrf,
+            flash,
+            ..Layout::bare(&title.into())
+        }
+    }
+
     fn bare(title: &str) -> Self {
         Layout {
             title: title.into(),

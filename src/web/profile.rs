@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
-use crate::auth::{WebUser, password, secrets};
+use crate::auth::{WebUser, keep_session, password, secrets};
 use crate::calendar::feed_url;
 use crate::db;
 use crate::db::tokens::TokenInfo;
@@ -164,15 +164,25 @@ async fn change_password(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    if stored.is_some() && !password::verify(form.current.clone(), stored).await? {
+    if stored.is_none() {
+        // Such an account signs in another way (an invitation, single
+        // sign-on); a session alone must not be enough to give it a password.
+        return refuse(
+            "Your account has no password to change: it signs in without one. Ask an admin for a password reset link."
+                .into(),
+        )
+        .await;
+    }
+    if !password::verify(form.current.clone(), stored).await? {
         return refuse("Your current password is not right; nothing was changed".into()).await;
     }
-    if let Err(e) = validate::password(&form.new) {
+    if let Err(e) = validate::password(&form.new, &[&user.email, &user.name]) {
         return refuse(e.0).await;
     }
     let hash = password::hash(form.new.clone()).await?;
-    db::users::set_password_hash(&mut conn, user.id, &hash).await?;
-    flash(&session, "Password changed").await;
+    let epoch = db::users::set_password_hash(&mut conn, user.id, &hash).await?;
+    keep_session(&session, epoch).await?;
+    flash(&session, "Password changed; you were signed out everywhere else").await;
     Ok(Redirect::to("/profile").into_response())
 }
 
@@ -187,18 +197,13 @@ async fn create_token(
     WebUser(user): WebUser,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> AppResult<Response> {
-    let label = form.label.trim();
-    if label.is_empty() || label.chars().count() > 80 {
-        return profile_page(
-            &state,
-            &session,
-            &user,
-            Some("Give the token a label of 1 to 80 characters, e.g. \"alert script\"".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
+    let label = match validate::line("The token's label (e.g. \"alert script\")", &form.label, 80) {
+        Ok(l) => l,
+        Err(e) => {
+            return profile_page(&state, &session, &user, Some(e.0), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let label = label.as_str();
     let token = secrets::new_api_token();
     let mut conn = state.db.acquire().await?;
     db::tokens::insert(&mut conn, user.id, label, &secrets::token_hash(&token)).await?;

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Duration;
@@ -11,12 +11,12 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::auth::csrf::{CsrfForm, NoFields};
+use crate::auth::csrf::{self, CsrfForm, NoFields};
 use crate::auth::{password, start_session};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::ops::users::{NewUserInput, create_user};
-use crate::web::layout::{Layout, flash, render, render_with};
+use crate::web::layout::{Layout, flash, render_with};
 
 /// Failed sign-ins allowed per address in [`THROTTLE_WINDOW`].
 const MAX_FAILURES: i64 = 5;
@@ -83,22 +83,45 @@ mod tests {
     }
 }
 
+/// Renders a page for someone not signed in, with the anonymous CSRF token
+/// (and its cookie when the browser has none yet).
+async fn anonymous_page<T: Template>(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    title: &str,
+    status: StatusCode,
+    page: impl FnOnce(Layout) -> T,
+) -> Response {
+    let (token, cookie) = csrf::anonymous_token(headers, state.settings.secure_cookies);
+    let layout = Layout::anonymous(session, title, token).await;
+    let mut response = render_with(status, &page(layout));
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 async fn show_login(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     if !db::users::any_exist(&mut conn).await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let layout = Layout::new(&state, &session, "Sign in", None).await?;
-    Ok(render(&LoginPage {
-        layout,
-        error: None,
-        email: String::new(),
-        next: safe_next(q.next.as_deref()),
-    }))
+    let next = safe_next(q.next.as_deref());
+    Ok(
+        anonymous_page(&state, &session, &headers, "Sign in", StatusCode::OK, |layout| LoginPage {
+            layout,
+            error: None,
+            email: String::new(),
+            next,
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -111,6 +134,7 @@ struct LoginForm {
 async fn sign_in(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
@@ -119,20 +143,20 @@ async fn sign_in(
     let failures = db::users::recent_failed_logins(&mut conn, &form.email, now - THROTTLE_WINDOW).await?;
     if failures >= MAX_FAILURES {
         let msg = "Too many failed attempts for this address. Wait 15 minutes, or ask an admin to set a new password.";
-        return refuse_sign_in(&state, &session, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
+        return refuse_sign_in(&state, &session, &headers, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
     }
     let found = db::users::password_hash(&mut conn, &form.email).await?;
-    let (user_id, stored) = match found {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, None),
+    let (user_id, stored, epoch) = match found {
+        Some((id, hash, epoch)) => (Some(id), hash, epoch),
+        None => (None, None, 0),
     };
     let ok = password::verify(form.password.clone(), stored).await? && user_id.is_some();
     db::users::record_login(&mut conn, &form.email, ok, now).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
         let msg = "That e-mail and password do not match. Check both and try again.";
-        return refuse_sign_in(&state, &session, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
+        return refuse_sign_in(&state, &session, &headers, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
     };
-    start_session(&session, user_id, now.timestamp()).await?;
+    start_session(&session, user_id, epoch, now.timestamp()).await?;
     Ok(Redirect::to(&next).into_response())
 }
 
@@ -140,21 +164,19 @@ async fn sign_in(
 async fn refuse_sign_in(
     state: &AppState,
     session: &Session,
+    headers: &HeaderMap,
     status: StatusCode,
     message: &str,
     email: String,
     next: String,
 ) -> AppResult<Response> {
-    let layout = Layout::new(state, session, "Sign in", None).await?;
-    Ok(render_with(
-        status,
-        &LoginPage {
-            layout,
-            error: Some(message.to_owned()),
-            email,
-            next,
-        },
-    ))
+    Ok(anonymous_page(state, session, headers, "Sign in", status, |layout| LoginPage {
+        layout,
+        error: Some(message.to_owned()),
+        email,
+        next,
+    })
+    .await)
 }
 
 async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
@@ -185,20 +207,22 @@ fn zones() -> Vec<&'static str> {
         .collect()
 }
 
-async fn show_setup(State(state): State<AppState>, session: Session) -> AppResult<Response> {
+async fn show_setup(State(state): State<AppState>, session: Session, headers: HeaderMap) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     if db::users::any_exist(&mut conn).await? {
         return Ok(Redirect::to("/login").into_response());
     }
-    let layout = Layout::new(&state, &session, "Set up Rota", None).await?;
-    Ok(render(&SetupPage {
-        layout,
-        error: None,
-        name: String::new(),
-        email: String::new(),
-        timezone: "UTC".into(),
-        zones: zones(),
-    }))
+    Ok(
+        anonymous_page(&state, &session, &headers, "Set up Rota", StatusCode::OK, |layout| SetupPage {
+            layout,
+            error: None,
+            name: String::new(),
+            email: String::new(),
+            timezone: "UTC".into(),
+            zones: zones(),
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -212,6 +236,7 @@ struct SetupForm {
 async fn set_up(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
@@ -232,23 +257,23 @@ async fn set_up(
     let user = match create_user(&mut tx, input).await {
         Ok(u) => u,
         Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
-            let layout = Layout::new(&state, &session, "Set up Rota", None).await?;
-            return Ok(render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &SetupPage {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(
+                anonymous_page(&state, &session, &headers, "Set up Rota", status, |layout| SetupPage {
                     layout,
                     error: Some(msg),
                     name: form.name,
                     email: form.email,
                     timezone: form.timezone,
                     zones: zones(),
-                },
-            ));
+                })
+                .await,
+            );
         }
         Err(e) => return Err(e),
     };
     tx.commit().await?;
-    start_session(&session, user.id, state.clock.now().timestamp()).await?;
+    start_session(&session, user.id, user.session_epoch, state.clock.now().timestamp()).await?;
     flash(&session, "Welcome! Create your first team below.").await;
     Ok(Redirect::to("/admin").into_response())
 }

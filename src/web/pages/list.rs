@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{PageRow, parse_date, parse_time};
+use crate::domain::validate;
 use crate::api::pages::Classifier;
 use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
@@ -266,12 +267,12 @@ pub async fn log_page(
 /// Records a page the signed-in person responded to; returns its id.
 async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &LogForm) -> AppResult<i64> {
     let (user, team) = (member.user(), &member.team);
-    let summary = form.summary.trim();
-    if summary.is_empty() || summary.chars().count() > 500 {
-        return Err(AppError::Unprocessable(
-            "Say in 1 to 500 characters what the page was about, e.g. \"API error rate above 5%\"".into(),
-        ));
-    }
+    let summary = validate::line(
+        "What the page was about (e.g. \"API error rate above 5%\")",
+        &form.summary,
+        500,
+    )?;
+    let summary = summary.as_str();
     let LoggedTimes {
         fired_at,
         acknowledged_at,
