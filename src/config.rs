@@ -95,7 +95,12 @@ mod tests {
 
     #[test]
     fn only_this_machines_addresses_are_loopback() {
-        for url in ["http://localhost:8080", "http://127.0.0.1:8080/", "http://[::1]:8080", "http://127.1.2.3"] {
+        for url in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:8080",
+            "http://127.1.2.3",
+        ] {
             assert!(is_loopback_url(url), "{url}");
         }
         for url in [

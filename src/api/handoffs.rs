@@ -8,7 +8,6 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
@@ -16,6 +15,7 @@ use crate::db;
 use crate::db::teams::Team;
 use crate::domain::handoff::{Person, State as HandoffState, Status};
 use crate::domain::markdown::to_html;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::handoffs::{self as ops, Draft, Handoff};
 

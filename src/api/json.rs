@@ -64,20 +64,6 @@ pub fn has_escaped_nul(json: &[u8]) -> bool {
     false
 }
 
-#[cfg(test)]
-mod tests {
-    use super::has_escaped_nul;
-
-    #[test]
-    fn finds_nul_escapes_only_inside_strings() {
-        assert!(has_escaped_nul(br#"{"name":"a\u0000b"}"#));
-        assert!(has_escaped_nul(br#"["x", "\u0000"]"#));
-        assert!(!has_escaped_nul(br#"{"name":"a\\u0000b"}"#), "an escaped backslash, then text");
-        assert!(!has_escaped_nul(br#"{"name":"a\u0001b", "n": 0000}"#));
-        assert!(has_escaped_nul(br#"{"q":"\"\u0000"}"#), "after an escaped quote");
-    }
-}
-
 fn json_error(rejection: JsonRejection) -> AppError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => {
@@ -208,5 +194,22 @@ where
         ApiJson::<T>::from_request(req, state)
             .await
             .map(|ApiJson(v)| MaybeJson(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn finds_nul_escapes_only_inside_strings() {
+        assert!(has_escaped_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(has_escaped_nul(br#"["x", "\u0000"]"#));
+        assert!(
+            !has_escaped_nul(br#"{"name":"a\\u0000b"}"#),
+            "an escaped backslash, then text"
+        );
+        assert!(!has_escaped_nul(br#"{"name":"a\u0001b", "n": 0000}"#));
+        assert!(has_escaped_nul(br#"{"q":"\"\u0000"}"#), "after an escaped quote");
     }
 }

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::api::swaps::SwapInfo;
 use crate::app::AppState;
@@ -15,6 +14,7 @@ use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db::teams::Team;
 use crate::domain::metrics::period::DEFAULT_WEEKS;
 use crate::domain::metrics::{PayRow, Period};
+use crate::domain::validate;
 use crate::error::{AppResult, ErrorBody};
 use crate::ops::metrics::{Report, pay_report, team_report};
 use crate::ops::rebalance::propose;

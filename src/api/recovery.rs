@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::recovery::RecoveryDay;
 use crate::domain::recovery::Policy;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::recovery::{apply_holidays, choose};
 

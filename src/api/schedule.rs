@@ -5,12 +5,12 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate;
 use crate::api::json::ApiQuery;
 use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
 use crate::db;
 use crate::db::shifts::ShiftView;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 
 /// The window `GET …/shifts` covers when `to` is not given.

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate;
 use crate::api::json::{ApiJson, ApiQuery, MaybeJson};
 use crate::api::recovery::parse_date;
 use crate::app::AppState;
@@ -14,6 +13,7 @@ use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::swaps::Request;
 use crate::domain::swap::{Action, State as RequestState};
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::changes::{Override, override_shift};
 use crate::ops::swaps::{Ask, act, ask, visible};

@@ -80,10 +80,7 @@ pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::
 }
 
 /// The account's id, password hash (if it has one) and session epoch.
-pub async fn password_hash(
-    conn: &mut PgConnection,
-    email: &str,
-) -> sqlx::Result<Option<(i64, Option<String>, i32)>> {
+pub async fn password_hash(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<(i64, Option<String>, i32)>> {
     sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)

@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::domain::validate;
 use crate::db::changes::{Change, NewChange};
 use crate::db::teams::Team;
 use crate::db::users::User;
 use crate::db::{self};
+use crate::domain::validate;
 use crate::error::{AppError, AppResult, violated_constraint};
 use crate::ops::Ctx;
 use crate::ops::swaps::when;

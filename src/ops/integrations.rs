@@ -2,12 +2,12 @@
 
 use sqlx::PgConnection;
 
-use crate::domain::validate;
 use crate::auth::secrets;
 use crate::db;
 use crate::db::integrations::Integration;
 use crate::db::rotations::Rotation;
 use crate::db::teams::Team;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 
 /// A new integration and its token, which exists only here: the database

@@ -9,10 +9,10 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::domain::validate;
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
 use crate::domain::recovery::{Policy, could_grant};
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::rederive;
 
@@ -309,7 +309,6 @@ pub struct Correction {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub worked_until: Option<Option<DateTime<Utc>>>,
 }
-
 
 /// Whether `user_id` may correct or delete the page: its responder, or a
 /// manager of its team (admins included).

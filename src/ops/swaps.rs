@@ -7,7 +7,6 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::domain::validate;
 use crate::db::changes::{Change, NewChange};
 use crate::db::shifts::ShiftView;
 use crate::db::swaps::{Decision, NewRequest, Request};
@@ -15,6 +14,7 @@ use crate::db::teams::Team;
 use crate::db::users::User;
 use crate::db::{self};
 use crate::domain::swap::{Action, Refusal, Standing, State, next};
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
 use crate::ops::changes::{self as rules, notify};

@@ -200,7 +200,15 @@ async fn create_token(
     let label = match validate::line("The token's label (e.g. \"alert script\")", &form.label, 80) {
         Ok(l) => l,
         Err(e) => {
-            return profile_page(&state, &session, &user, Some(e.0), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return profile_page(
+                &state,
+                &session,
+                &user,
+                Some(e.0),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let label = label.as_str();

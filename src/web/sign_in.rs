@@ -114,11 +114,13 @@ async fn show_login(
     }
     let next = safe_next(q.next.as_deref());
     Ok(
-        anonymous_page(&state, &session, &headers, "Sign in", StatusCode::OK, |layout| LoginPage {
-            layout,
-            error: None,
-            email: String::new(),
-            next,
+        anonymous_page(&state, &session, &headers, "Sign in", StatusCode::OK, |layout| {
+            LoginPage {
+                layout,
+                error: None,
+                email: String::new(),
+                next,
+            }
         })
         .await,
     )
@@ -143,7 +145,16 @@ async fn sign_in(
     let failures = db::users::recent_failed_logins(&mut conn, &form.email, now - THROTTLE_WINDOW).await?;
     if failures >= MAX_FAILURES {
         let msg = "Too many failed attempts for this address. Wait 15 minutes, or ask an admin to set a new password.";
-        return refuse_sign_in(&state, &session, &headers, StatusCode::TOO_MANY_REQUESTS, msg, form.email, next).await;
+        return refuse_sign_in(
+            &state,
+            &session,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            msg,
+            form.email,
+            next,
+        )
+        .await;
     }
     let found = db::users::password_hash(&mut conn, &form.email).await?;
     let (user_id, stored, epoch) = match found {
@@ -154,7 +165,16 @@ async fn sign_in(
     db::users::record_login(&mut conn, &form.email, ok, now).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
         let msg = "That e-mail and password do not match. Check both and try again.";
-        return refuse_sign_in(&state, &session, &headers, StatusCode::UNAUTHORIZED, msg, form.email, next).await;
+        return refuse_sign_in(
+            &state,
+            &session,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            msg,
+            form.email,
+            next,
+        )
+        .await;
     };
     start_session(&session, user_id, epoch, now.timestamp()).await?;
     Ok(Redirect::to(&next).into_response())
@@ -170,13 +190,15 @@ async fn refuse_sign_in(
     email: String,
     next: String,
 ) -> AppResult<Response> {
-    Ok(anonymous_page(state, session, headers, "Sign in", status, |layout| LoginPage {
-        layout,
-        error: Some(message.to_owned()),
-        email,
-        next,
-    })
-    .await)
+    Ok(
+        anonymous_page(state, session, headers, "Sign in", status, |layout| LoginPage {
+            layout,
+            error: Some(message.to_owned()),
+            email,
+            next,
+        })
+        .await,
+    )
 }
 
 async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
@@ -213,13 +235,15 @@ async fn show_setup(State(state): State<AppState>, session: Session, headers: He
         return Ok(Redirect::to("/login").into_response());
     }
     Ok(
-        anonymous_page(&state, &session, &headers, "Set up Rota", StatusCode::OK, |layout| SetupPage {
-            layout,
-            error: None,
-            name: String::new(),
-            email: String::new(),
-            timezone: "UTC".into(),
-            zones: zones(),
+        anonymous_page(&state, &session, &headers, "Set up Rota", StatusCode::OK, |layout| {
+            SetupPage {
+                layout,
+                error: None,
+                name: String::new(),
+                email: String::new(),
+                timezone: "UTC".into(),
+                zones: zones(),
+            }
         })
         .await,
     )

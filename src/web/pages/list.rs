@@ -10,7 +10,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{PageRow, parse_date, parse_time};
-use crate::domain::validate;
 use crate::api::pages::Classifier;
 use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
@@ -18,6 +17,7 @@ use crate::auth::{TeamMember, WebUser, secrets};
 use crate::db;
 use crate::db::pages::Report;
 use crate::domain::schedule::local_to_instant;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::pages::{default_rotation, record};
 use crate::web::layout::{Layout, fixable, flash, render_with};

@@ -7,7 +7,14 @@ use crate::common::{PASSWORD, TestApp, api, browser, csrf_of, spawn_app_at, spaw
 
 async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> (Client, StatusCode) {
     let client = browser();
-    let page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let res = client
         .post(app.url("/login"))
         .form(&[
@@ -23,7 +30,13 @@ async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> (Client, Sta
 }
 
 /// Posts a form from `page` on the signed-in client.
-async fn post_form(app: &TestApp, client: &Client, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+async fn post_form(
+    app: &TestApp,
+    client: &Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let html = client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&html);
     let mut form = vec![("csrf", csrf.as_str())];
@@ -37,7 +50,11 @@ async fn an_account_without_a_password_cannot_be_signed_into() {
     let admin = app.user("admin@example.com", "Ada Admin", "UTC", true).await;
     let token = app.token(&admin).await;
     let (status, body) = app
-        .post_json(&token, "/api/v1/users", json!({"email": "nopw@example.com", "name": "No Password"}))
+        .post_json(
+            &token,
+            "/api/v1/users",
+            json!({"email": "nopw@example.com", "name": "No Password"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     for guess in ["not a real password", "", PASSWORD] {
@@ -138,14 +155,25 @@ async fn a_manager_cannot_lock_an_admin_out_of_their_team() {
     let admin = f.app.user("admin@example.com", "Ada Admin", "UTC", true).await;
     let admin_token = f.app.token(&admin).await;
     let path = "/api/v1/teams/platform/members/admin@example.com";
-    let (status, body) = f.app.send_json(Method::PUT, &f.manager_token, path, json!({"role": "member"})).await;
+    let (status, body) = f
+        .app
+        .send_json(Method::PUT, &f.manager_token, path, json!({"role": "member"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The admin still manages the team, including undoing that.
-    let (status, body) = f.app.send_json(Method::PUT, &admin_token, path, json!({"role": "manager"})).await;
+    let (status, body) = f
+        .app
+        .send_json(Method::PUT, &admin_token, path, json!({"role": "manager"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = f
         .app
-        .send_json(Method::PUT, &admin_token, "/api/v1/teams/platform/members/manager@example.com", json!({"role": "member"}))
+        .send_json(
+            Method::PUT,
+            &admin_token,
+            "/api/v1/teams/platform/members/manager@example.com",
+            json!({"role": "member"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -166,7 +194,11 @@ async fn a_password_change_ends_every_other_session() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(laptop.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK, "this one stays");
+    assert_eq!(
+        laptop.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK,
+        "this one stays"
+    );
     let other = stolen.get(app.url("/")).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::SEE_OTHER, "the other one is over");
     assert!(other.headers()["location"].to_str().unwrap().starts_with("/login"));
@@ -183,7 +215,10 @@ async fn a_session_ends_after_its_absolute_lifetime_even_in_use() {
     app.clock.set(t("2026-12-02T12:00:00Z"));
     assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
     app.clock.set(t("2026-12-03T12:00:01Z"));
-    assert_eq!(web.get(app.url("/")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        web.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -248,7 +283,12 @@ async fn answers_with_secrets_or_personal_data_are_not_stored_by_caches() {
     };
     let profile = web.get(app.url("/profile")).send().await.unwrap();
     assert!(no_store(&profile), "profile");
-    let me = api().get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    let me = api()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert!(no_store(&me), "/api/v1/me");
     let created = post_form(&app, &web, "/profile", "/profile/tokens", &[("label", "script")]).await;
     assert_eq!(created.status(), StatusCode::CREATED);

@@ -16,7 +16,9 @@ fn the_compose_file_runs_a_real_install_and_offers_the_demo_as_an_opt_in_line() 
     let live = live_commands(&compose);
     assert_eq!(live, vec![r#"command: ["serve"]"#.to_owned()], "{live:?}");
     assert!(
-        compose.lines().any(|l| l.trim().starts_with('#') && l.contains("--demo")),
+        compose
+            .lines()
+            .any(|l| l.trim().starts_with('#') && l.contains("--demo")),
         "the demo stays one uncommented line away"
     );
 }

@@ -34,8 +34,14 @@ async fn names_and_single_line_texts_refuse_control_characters() {
     let admin = app.user("admin@example.com", "Ada Admin", "UTC", true).await;
     let token = app.token(&admin).await;
     for (path, body) in [
-        ("/api/v1/users", json!({"email": "x@example.com", "name": "Lena\nBcc: x@evil.example"})),
-        ("/api/v1/teams", json!({"slug": "ops", "name": "Ops\r\nX: y", "timezone": "UTC"})),
+        (
+            "/api/v1/users",
+            json!({"email": "x@example.com", "name": "Lena\nBcc: x@evil.example"}),
+        ),
+        (
+            "/api/v1/teams",
+            json!({"slug": "ops", "name": "Ops\r\nX: y", "timezone": "UTC"}),
+        ),
         (
             "/api/v1/teams/platform/integration-tokens",
             json!({"label": "alert\tmanager"}),
@@ -43,7 +49,13 @@ async fn names_and_single_line_texts_refuse_control_characters() {
     ] {
         let (status, body) = app.post_json(&token, path, body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("control characters"), "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("control characters"),
+            "{path}: {body}"
+        );
     }
 }
 
@@ -54,7 +66,11 @@ async fn a_nul_byte_anywhere_is_a_4xx_not_a_500() {
     let admin = app.user("admin@example.com", "Ada Admin", "UTC", true).await;
     let token = app.token(&admin).await;
     let (status, body) = app
-        .post_json(&token, "/api/v1/users", json!({"email": "a@example.com", "name": "a\u{0}b"}))
+        .post_json(
+            &token,
+            "/api/v1/users",
+            json!({"email": "a@example.com", "name": "a\u{0}b"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("NUL"), "{body}");
@@ -75,7 +91,11 @@ async fn a_nul_byte_anywhere_is_a_4xx_not_a_500() {
     let page = web.get(app.url("/profile")).send().await.unwrap().text().await.unwrap();
     let res = web
         .post(app.url("/profile"))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("name", "a\u{0}b"), ("timezone", "UTC")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("name", "a\u{0}b"),
+            ("timezone", "UTC"),
+        ])
         .send()
         .await
         .unwrap();
@@ -112,9 +132,14 @@ async fn absurd_instants_are_refused_with_a_message_not_a_panic() {
             "{path}: {body}"
         );
     }
-    let (status, body) = app.get_json(token, "/api/v1/teams/platform/pages?from=2026-01-01").await;
+    let (status, body) = app
+        .get_json(token, "/api/v1/teams/platform/pages?from=2026-01-01")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"].as_str().unwrap().contains("RFC 3339"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("RFC 3339"),
+        "{body}"
+    );
     let (status, body) = app
         .post_json(
             token,
@@ -138,9 +163,11 @@ async fn a_pagerduty_body_without_its_signature_is_told_so() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let integration = body["token"].as_str().unwrap().to_owned();
-    let sample =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/pagerduty-triggered.json"))
-            .unwrap();
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/samples/pagerduty-triggered.json"
+    ))
+    .unwrap();
     let res = api()
         .post(app.url("/api/v1/hooks/pagerduty"))
         .bearer_auth(&integration)
@@ -151,7 +178,13 @@ async fn a_pagerduty_body_without_its_signature_is_told_so() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("without an X-PagerDuty-Signature"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("without an X-PagerDuty-Signature"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -169,7 +202,11 @@ async fn an_integration_token_cannot_rewrite_a_page_a_person_logged() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, body) = app
-        .post_json(&f.manager_token, "/api/v1/teams/platform/integration-tokens", json!({"label": "script"}))
+        .post_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "script"}),
+        )
         .await;
     let integration = body["token"].as_str().unwrap().to_owned();
     let user_id = f.members[0].id;
@@ -203,7 +240,11 @@ async fn manual_hidden_behind_control_characters_is_still_refused_to_a_tool() {
     let f = fixture(t("2026-12-01T12:00:00Z"), "UTC", "2026-11-24", 3).await;
     let (_, body) = f
         .app
-        .post_json(&f.manager_token, "/api/v1/teams/platform/integration-tokens", json!({"label": "script"}))
+        .post_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "script"}),
+        )
         .await;
     let integration = body["token"].as_str().unwrap().to_owned();
     let (status, body) = f
