@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 pub const PASSWORD: &str = "correct horse battery";
 
 /// The server, without the database name.
-fn server_url() -> String {
+pub fn server_url() -> String {
     std::env::var("ROTA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
