@@ -35,6 +35,8 @@ pub struct TestApp {
     pub base_url: String,
     /// Set when the app was started with an SMTP server.
     pub mailer: Option<std::sync::Arc<rota::mail::Mailer>>,
+    /// What the server sends chat posts through (its outgoing policy).
+    pub outgoing: rota::outgoing::Outgoing,
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -71,6 +73,19 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
 
 /// A server whose clock stands at `now`, sending e-mail to `smtp_url` if given.
 pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> TestApp {
+    spawn_app_configured(now, |s| s.smtp_url = smtp_url).await
+}
+
+/// A server whose clock stands at `now` that may send to the `host:port`
+/// entries in `allow_hosts` (as `ROTA_OUTGOING_ALLOW_HOSTS`), such as a
+/// test's local receiver.
+pub async fn spawn_app_allowing(now: DateTime<Utc>, allow_hosts: &str) -> TestApp {
+    let policy = rota::outgoing::Policy::new(false, allow_hosts).expect("allowed hosts");
+    spawn_app_configured(now, |s| s.outgoing = policy).await
+}
+
+/// A server whose clock stands at `now`, with settings `configure` changes.
+pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
@@ -79,23 +94,26 @@ pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> Tes
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: url,
         listen: listener.local_addr().expect("addr"),
         base_url: address.clone(),
         secure_cookies: false,
         session_idle: std::time::Duration::from_secs(3600),
         request_timeout: std::time::Duration::from_secs(30),
-        smtp_url,
+        smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
+        outgoing: rota::outgoing::Policy::default(),
     };
+    configure(&mut settings);
     let clock = Clock::fixed(now);
     let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())
         .expect("application")
         .without_jobs();
     let caches = app.state().caches.clone();
     let mailer = app.state().mailer.clone();
+    let outgoing = app.state().outgoing.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         caches,
@@ -104,6 +122,7 @@ pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> Tes
         clock,
         base_url: address,
         mailer,
+        outgoing,
     }
 }
 
