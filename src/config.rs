@@ -29,6 +29,10 @@ pub struct Settings {
     /// `ROTA_METRICS_TOKEN`: when set, `GET /metrics` wants it as a bearer
     /// token; unset, the endpoint is open like most exporters.
     pub metrics_token: Option<String>,
+    /// `ROTA_OUTGOING_ALLOW_PRIVATE` (private networks) and
+    /// `ROTA_OUTGOING_ALLOW_HOSTS` (`host:port` exceptions): where Rota may
+    /// send requests on a user's behalf, such as chat webhooks.
+    pub outgoing: crate::outgoing::Policy,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/rota";
@@ -44,12 +48,20 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned();
-        let secure_cookies = match var("ROTA_SECURE_COOKIES").as_deref() {
-            Some("1" | "true" | "yes" | "on") => true,
-            Some("0" | "false" | "no" | "off") => false,
-            Some(other) => anyhow::bail!("ROTA_SECURE_COOKIES={other}: use true or false"),
-            None => base_url.starts_with("https://"),
+        let flag = |k: &str| -> anyhow::Result<Option<bool>> {
+            match var(k).as_deref() {
+                Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+                Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+                Some(other) => anyhow::bail!("{k}={other}: use true or false"),
+                None => Ok(None),
+            }
         };
+        let secure_cookies = flag("ROTA_SECURE_COOKIES")?.unwrap_or_else(|| base_url.starts_with("https://"));
+        let outgoing = crate::outgoing::Policy::new(
+            flag("ROTA_OUTGOING_ALLOW_PRIVATE")?.unwrap_or(false),
+            &var("ROTA_OUTGOING_ALLOW_HOSTS").unwrap_or_default(),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let minutes = |k: &str, default: u64| -> anyhow::Result<u64> {
             var(k).map_or(Ok(default), |v| {
                 v.parse().map_err(|_| anyhow::anyhow!("{k}={v} is not a whole number"))
@@ -66,6 +78,7 @@ impl Settings {
             smtp_url: var("ROTA_SMTP_URL"),
             mail_from: var("ROTA_MAIL_FROM").unwrap_or_else(|| "Rota <rota@localhost>".into()),
             metrics_token: var("ROTA_METRICS_TOKEN"),
+            outgoing,
         })
     }
 }

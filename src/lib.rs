@@ -15,6 +15,7 @@ pub mod error;
 pub mod jobs;
 pub mod mail;
 pub mod ops;
+pub mod outgoing;
 pub mod reads;
 pub mod service_metrics;
 pub mod startup;

@@ -12,6 +12,7 @@ use crate::cache::{Caches, spawn_listener};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::mail::Mailer;
+use crate::outgoing::Outgoing;
 use crate::{db, jobs};
 
 pub struct Application {
@@ -34,12 +35,14 @@ impl Application {
     /// For tests: an existing pool and listener, and a clock of their choice.
     pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let mailer = Mailer::from_settings(&settings)?.map(Arc::new);
+        let outgoing = Outgoing::new(settings.outgoing.clone())?;
         let state = AppState {
             db,
             caches: Arc::new(Caches::default()),
             settings: Arc::new(settings),
             clock,
             mailer,
+            outgoing,
         };
         Ok(Application {
             listener,

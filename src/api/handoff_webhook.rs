@@ -101,7 +101,7 @@ pub struct WebhookBody {
     responses(
         (status = 200, description = "Set; submitted handoffs are posted there from now on", body = WebhookInfo),
         (status = 403, description = "Not a manager", body = ErrorBody),
-        (status = 422, description = "Not an http(s) URL", body = ErrorBody),
+        (status = 422, description = "Not an http(s) URL, or an address Rota does not send to (its own server, link-local, or a private network unless allowed)", body = ErrorBody),
     )
 )]
 pub async fn put_handoff_webhook(
@@ -110,7 +110,15 @@ pub async fn put_handoff_webhook(
     ApiJson(body): ApiJson<WebhookBody>,
 ) -> AppResult<Json<WebhookInfo>> {
     let mut tx = state.db.begin().await?;
-    ops::set_webhook_url(&mut tx, &m.team, m.user().id, body.url.as_deref(), state.clock.now()).await?;
+    ops::set_webhook_url(
+        &mut tx,
+        &m.team,
+        m.user().id,
+        body.url.as_deref(),
+        &state.settings.outgoing,
+        state.clock.now(),
+    )
+    .await?;
     let info = webhook_info(&mut tx, &m.team).await?;
     tx.commit().await?;
     Ok(Json(info))

@@ -1,9 +1,10 @@
 //! Posts submitted handoffs to teams' chat webhooks, retrying failures with
 //! backoff. Safe with several processes: each post is claimed by one (rows
 //! another is claiming are skipped) under a lease, so a process that dies
-//! mid-send leaves it to be retried rather than lost.
+//! mid-send leaves it to be retried rather than lost. Posts go out through
+//! [`Outgoing`], so a team's address cannot reach Rota's own server or
+//! network.
 
-use std::sync::LazyLock;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -12,11 +13,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::AppState;
 use crate::db::handoff_webhooks::{self as store, Claimed, Outcome};
+use crate::outgoing::Outgoing;
 
 /// How often the job looks for posts to send.
 pub const INTERVAL: StdDuration = StdDuration::from_secs(15);
-/// A chat server that has not answered by then has failed this attempt.
-const TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// A claimed post is someone else's to retry after this.
 const LEASE: Duration = Duration::minutes(2);
 /// Posts one run sends at most.
@@ -34,19 +34,6 @@ pub fn retry_delay(attempts: i32) -> Option<Duration> {
     Some((Duration::seconds(30) * 2_i32.pow(doublings as u32)).min(Duration::hours(1)))
 }
 
-static CLIENT: LazyLock<Option<reqwest::Client>> = LazyLock::new(|| {
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(TIMEOUT)
-        // A webhook answers where it is; following redirects would let an
-        // address send Rota's posts elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Rota/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| tracing::error!(error = %e, "no HTTP client for webhooks"))
-        .ok()
-});
-
 /// What one run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -54,20 +41,18 @@ pub struct Report {
     pub failed: usize,
 }
 
-/// Sends the posts due at `now`, once each, and records what happened.
-pub async fn deliver_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Report> {
-    let client = CLIENT
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("no HTTP client for webhooks"))?;
+/// Sends the posts due at `now` through `outgoing`, once each, and records
+/// what happened.
+pub async fn deliver_due(pool: &PgPool, outgoing: &Outgoing, now: DateTime<Utc>) -> anyhow::Result<Report> {
     let claimed = {
         let mut conn = pool.acquire().await?;
         store::claim_due(&mut conn, now, LEASE, BATCH).await?
     };
     let mut sends = JoinSet::new();
     for post in claimed {
-        let client = client.clone();
+        let outgoing = outgoing.clone();
         sends.spawn(async move {
-            let result = send(&client, &post).await;
+            let result = send(&outgoing, &post).await;
             (post, result)
         });
     }
@@ -98,18 +83,16 @@ pub async fn deliver_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Re
 
 /// Posts one payload: the status on a 2xx, else the status (if any) and
 /// what went wrong, worded for the team settings page. The address may
-/// carry a secret, so errors never include it.
-async fn send(client: &reqwest::Client, post: &Claimed) -> Result<i32, (Option<i32>, String)> {
-    let response = client.post(&post.url).json(&post.payload).send().await.map_err(|e| {
-        let e = e.without_url();
-        let why = if e.is_timeout() {
-            format!("The chat server did not answer within {} seconds", TIMEOUT.as_secs())
-        } else if e.is_connect() {
-            "Could not connect to the chat server".to_owned()
-        } else {
-            format!("The post failed: {e}")
-        };
-        (None, why)
+/// carry a secret, so errors never include it; nor do they tell a closed
+/// port from a silent one.
+async fn send(outgoing: &Outgoing, post: &Claimed) -> Result<i32, (Option<i32>, String)> {
+    let response = outgoing.post_json(&post.url, &post.payload).await.map_err(|failure| {
+        tracing::info!(
+            delivery = post.id,
+            detail = failure.detail(),
+            "handoff webhook not delivered"
+        );
+        (None, failure.to_string())
     })?;
     let status = response.status();
     let code = i32::from(status.as_u16());
@@ -139,7 +122,7 @@ async fn run(state: AppState) {
     let mut tick = tokio::time::interval(INTERVAL);
     loop {
         tick.tick().await;
-        match deliver_due(&state.db, state.clock.now()).await {
+        match deliver_due(&state.db, &state.outgoing, state.clock.now()).await {
             Ok(r) if r.delivered + r.failed > 0 => {
                 tracing::info!(delivered = r.delivered, failed = r.failed, "handoff webhooks sent");
             }

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 pub const PASSWORD: &str = "correct horse battery";
 
 /// The server, without the database name.
-fn server_url() -> String {
+pub fn server_url() -> String {
     std::env::var("ROTA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
@@ -35,6 +35,8 @@ pub struct TestApp {
     pub base_url: String,
     /// Set when the app was started with an SMTP server.
     pub mailer: Option<std::sync::Arc<rota::mail::Mailer>>,
+    /// What the server sends chat posts through (its outgoing policy).
+    pub outgoing: rota::outgoing::Outgoing,
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -74,7 +76,15 @@ pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> Tes
     spawn_app_configured(now, |s| s.smtp_url = smtp_url).await
 }
 
-/// A server whose clock stands at `now`, with settings the test adjusts.
+/// A server whose clock stands at `now` that may send to the `host:port`
+/// entries in `allow_hosts` (as `ROTA_OUTGOING_ALLOW_HOSTS`), such as a
+/// test's local receiver.
+pub async fn spawn_app_allowing(now: DateTime<Utc>, allow_hosts: &str) -> TestApp {
+    let policy = rota::outgoing::Policy::new(false, allow_hosts).expect("allowed hosts");
+    spawn_app_configured(now, |s| s.outgoing = policy).await
+}
+
+/// A server whose clock stands at `now`, with settings `configure` changes.
 pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
@@ -95,6 +105,7 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
+        outgoing: rota::outgoing::Policy::default(),
     };
     configure(&mut settings);
     let clock = Clock::fixed(now);
@@ -103,6 +114,7 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         .without_jobs();
     let caches = app.state().caches.clone();
     let mailer = app.state().mailer.clone();
+    let outgoing = app.state().outgoing.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         caches,
@@ -111,6 +123,7 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         clock,
         base_url: address,
         mailer,
+        outgoing,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::db::users::User;
 use crate::domain::handoff::{Person, Writer};
 use crate::domain::markdown::MAX_BYTES;
 use crate::error::{AppError, AppResult};
+use crate::outgoing::Policy;
 
 /// What a writer sends.
 #[derive(Debug, Clone)]
@@ -232,12 +233,15 @@ pub async fn acknowledge(
 const MAX_URL: usize = 2_000;
 
 /// Sets (or with an empty value, removes) where submitted handoffs are
-/// posted. Only `http` and `https` addresses with a host are accepted.
+/// posted. Only `http` and `https` addresses with a host are accepted, and
+/// not one `outgoing` refuses on sight (an IP address or `localhost`);
+/// names are checked again at each post, where it counts.
 pub async fn set_webhook_url(
     conn: &mut PgConnection,
     team: &Team,
     actor_id: i64,
     url: Option<&str>,
+    outgoing: &Policy,
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
     let url = url.map(str::trim).filter(|u| !u.is_empty());
@@ -245,10 +249,15 @@ pub async fn set_webhook_url(
         let parsed = reqwest::Url::parse(u)
             .ok()
             .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty()));
-        if parsed.is_none() || u.len() > MAX_URL || u.contains(char::is_control) {
+        let Some(parsed) = parsed.filter(|_| u.len() <= MAX_URL && !u.contains(char::is_control)) else {
             return Err(AppError::Unprocessable(format!(
                 "\"{}\" is not a web address Rota can post to: use an http:// or https:// URL of at most {MAX_URL} characters, as your chat tool's incoming webhook settings show it",
                 u.chars().take(100).collect::<String>()
+            )));
+        };
+        if let Err(refusal) = outgoing.check_url(&parsed) {
+            return Err(AppError::Unprocessable(format!(
+                "Rota cannot post handoffs to this address. {refusal}"
             )));
         }
     }

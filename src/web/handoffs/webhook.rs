@@ -84,7 +84,15 @@ pub async fn save_webhook(
     let team = &m.0.team;
     let result = async {
         let mut tx = state.db.begin().await?;
-        let url = set_webhook_url(&mut tx, team, m.0.user().id, Some(&form.url), state.clock.now()).await?;
+        let url = set_webhook_url(
+            &mut tx,
+            team,
+            m.0.user().id,
+            Some(&form.url),
+            &state.settings.outgoing,
+            state.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(url)
     }

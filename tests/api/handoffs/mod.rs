@@ -15,7 +15,7 @@ mod xss;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Fixture, fixture, t};
+use crate::common::{Fixture, TestApp, fixture_on, spawn_app_at, t};
 
 pub const API: &str = "/api/v1/teams/platform/rotations/weekly/handoffs/2026-11-10";
 pub const PAGE: &str = "/teams/platform/rotations/weekly/handoffs/2026-11-10";
@@ -27,7 +27,12 @@ pub struct Team {
 }
 
 pub async fn team_at(now: &str) -> Team {
-    let f = fixture(t(now), "Europe/London", "2026-11-03", 4).await;
+    team_on(spawn_app_at(t(now)).await).await
+}
+
+/// The same team on an app started some other way.
+pub async fn team_on(app: TestApp) -> Team {
+    let f = fixture_on(app, "Europe/London", "2026-11-03", 4).await;
     let mut tokens = Vec::new();
     for m in &f.members {
         tokens.push(f.app.token(m).await);

@@ -1,5 +1,7 @@
 //! The chat webhook: a local receiver gets the post; when it answers 500
-//! the submission still succeeds and the post is retried.
+//! the submission still succeeds and the post is retried. The receivers
+//! run on 127.0.0.1, which Rota sends to only when the address is named in
+//! its allowed hosts, as the app here is told.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,10 +15,15 @@ use rota::jobs::webhooks::{MAX_ATTEMPTS, Report, deliver_due};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use super::{PAGE, Team, team_at};
-use crate::common::t;
+use super::{PAGE, Team, team_on};
+use crate::common::{spawn_app_allowing, t};
 
 const WEBHOOK: &str = "/api/v1/teams/platform/handoff-webhook";
+
+/// The handoff team on an app that may post to `allow_hosts`.
+async fn team_allowing(now: &str, allow_hosts: &str) -> Team {
+    team_on(spawn_app_allowing(t(now), allow_hosts).await).await
+}
 
 /// A chat server on a free local port that records what it is sent and
 /// answers with the status it is told to.
@@ -48,6 +55,11 @@ impl Receiver {
         receiver
     }
 
+    /// `host:port`, as `ROTA_OUTGOING_ALLOW_HOSTS` names it.
+    fn host_port(&self) -> &str {
+        self.url.trim_start_matches("http://").trim_end_matches("/hook")
+    }
+
     fn posts(&self) -> Vec<Value> {
         self.posts.lock().unwrap().clone()
     }
@@ -76,9 +88,9 @@ async fn deliveries(team: &Team) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_submission() {
-    let team = team_at("2026-11-10T08:30:00Z").await;
-    let app = &team.f.app;
     let chat = Receiver::start(500).await;
+    let team = team_allowing("2026-11-10T08:30:00Z", chat.host_port()).await;
+    let app = &team.f.app;
 
     // Only managers set it, and only to a web address.
     let (status, _) = app
@@ -104,7 +116,7 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
 
     // The job posts it; the chat server answers 500.
     let now = t("2026-11-10T08:30:05Z");
-    let report = deliver_due(&app.db, now).await.unwrap();
+    let report = deliver_due(&app.db, &app.outgoing, now).await.unwrap();
     assert_eq!(
         report,
         Report {
@@ -126,9 +138,14 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     );
 
     // Not again before its time; then again, and now it is taken.
-    assert_eq!(deliver_due(&app.db, now).await.unwrap(), Report::default());
+    assert_eq!(
+        deliver_due(&app.db, &app.outgoing, now).await.unwrap(),
+        Report::default()
+    );
     chat.status.store(200, Ordering::SeqCst);
-    let report = deliver_due(&app.db, now + Duration::seconds(31)).await.unwrap();
+    let report = deliver_due(&app.db, &app.outgoing, now + Duration::seconds(31))
+        .await
+        .unwrap();
     assert_eq!(
         report,
         Report {
@@ -157,7 +174,9 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
 
     // Delivered once: later runs and later edits post nothing more.
     assert_eq!(
-        deliver_due(&app.db, now + Duration::hours(5)).await.unwrap(),
+        deliver_due(&app.db, &app.outgoing, now + Duration::hours(5))
+            .await
+            .unwrap(),
         Report::default()
     );
     assert_eq!(
@@ -169,37 +188,44 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
 
 #[tokio::test]
 async fn two_processes_post_a_handoff_once() {
-    let team = team_at("2026-11-10T08:30:00Z").await;
     let chat = Receiver::start(200).await;
+    let team = team_allowing("2026-11-10T08:30:00Z", chat.host_port()).await;
     set_webhook(&team, &chat.url).await;
     assert_eq!(team.put(&team.tokens[0], "Once", true).await.0, StatusCode::OK);
     let now = t("2026-11-10T08:31:00Z");
-    let (a, b) = tokio::join!(deliver_due(&team.f.app.db, now), deliver_due(&team.f.app.db, now));
+    let (a, b) = tokio::join!(
+        deliver_due(&team.f.app.db, &team.f.app.outgoing, now),
+        deliver_due(&team.f.app.db, &team.f.app.outgoing, now)
+    );
     assert_eq!(a.unwrap().delivered + b.unwrap().delivered, 1);
     assert_eq!(chat.posts().len(), 1);
 }
 
 #[tokio::test]
 async fn an_unreachable_chat_server_is_retried_with_backoff_then_given_up() {
-    let team = team_at("2026-11-10T08:30:00Z").await;
     // A port nobody listens on.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook?token=s3cret", closed.local_addr().unwrap());
+    let address = closed.local_addr().unwrap();
+    let url = format!("http://{address}/hook?token=s3cret");
     drop(closed);
+    let team = team_allowing("2026-11-10T08:30:00Z", &address.to_string()).await;
     set_webhook(&team, &url).await;
     assert_eq!(team.put(&team.tokens[0], "Into the void", true).await.0, StatusCode::OK);
     let mut now = t("2026-11-10T08:30:00Z");
     for attempt in 1..=MAX_ATTEMPTS {
-        let report = deliver_due(&team.f.app.db, now).await.unwrap();
+        let report = deliver_due(&team.f.app.db, &team.f.app.outgoing, now).await.unwrap();
         assert_eq!(report.failed, 1, "attempt {attempt}");
         now += Duration::hours(2);
     }
-    assert_eq!(deliver_due(&team.f.app.db, now).await.unwrap(), Report::default());
+    assert_eq!(
+        deliver_due(&team.f.app.db, &team.f.app.outgoing, now).await.unwrap(),
+        Report::default()
+    );
     let d = &deliveries(&team).await[0];
     assert_eq!(d["state"], "failed", "{d}");
     assert_eq!(d["attempts"], MAX_ATTEMPTS);
     let error = d["last_error"].as_str().unwrap();
-    assert!(error.contains("Could not connect"), "{error}");
+    assert!(error.starts_with("Could not deliver: no answer"), "{error}");
     assert!(
         !error.contains("s3cret"),
         "the address's secret stays out of errors: {error}"

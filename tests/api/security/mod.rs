@@ -4,3 +4,5 @@
 mod accounts;
 mod deployment;
 mod input;
+mod outgoing;
+mod postgres_tls;
