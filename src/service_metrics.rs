@@ -31,9 +31,13 @@ pub const POOL: &str = "rota_db_pool_connections";
 pub const POOL_MAX: &str = "rota_db_pool_max_connections";
 pub const JOB_RUNS: &str = "rota_job_runs_total";
 pub const JOB_LATENCY: &str = "rota_job_duration_seconds";
+pub const JOB_PANICS: &str = "rota_job_panics_total";
 
-/// The background jobs, so their series exist (at 0) before a first run.
-pub const JOBS: [&str; 2] = ["extend_schedules", "send_mail"];
+/// The background jobs whose runs are counted, so their series exist (at 0)
+/// before a first run.
+pub const JOBS: [&str; 3] = ["extend_schedules", "send_mail", "handoff_reminders"];
+/// Every supervised job, so its panic series exists (at 0) before a panic.
+pub const SUPERVISED_JOBS: [&str; 4] = ["extend_schedules", "send_mail", "handoff_reminders", "handoff_webhooks"];
 
 const BUCKETS: [f64; 12] = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -59,6 +63,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 "Background job runs, by job and outcome (ok, skipped, failed)"
             );
             metrics::describe_histogram!(JOB_LATENCY, metrics::Unit::Seconds, "Background job run time");
+            metrics::describe_counter!(JOB_PANICS, "Background job panics, by job; each was restarted");
+            for job in SUPERVISED_JOBS {
+                counter!(JOB_PANICS, "job" => job).increment(0);
+            }
             for job in JOBS {
                 for outcome in ["ok", "skipped", "failed"] {
                     counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(0);
@@ -94,6 +102,11 @@ pub fn job_ran<E>(job: &'static str, started: Instant, outcome: &Result<bool, E>
     };
     counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(1);
     histogram!(JOB_LATENCY, "job" => job).record(started.elapsed().as_secs_f64());
+}
+
+/// Records that a background job panicked (and is being restarted).
+pub fn job_panicked(job: &'static str) {
+    counter!(JOB_PANICS, "job" => job).increment(1);
 }
 
 /// `GET /metrics` in the Prometheus text format.

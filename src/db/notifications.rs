@@ -67,7 +67,7 @@ pub async fn mark_all_read(conn: &mut PgConnection, user_id: i64, now: DateTime<
         .map(|d| d.rows_affected())
 }
 
-/// An e-mail waiting to go out.
+/// An e-mail claimed for sending by one process.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Mail {
     pub id: i64,
@@ -75,51 +75,114 @@ pub struct Mail {
     pub name: String,
     pub message: String,
     pub link: String,
+    /// Counting this one: it also names the claim, so only its holder
+    /// records the outcome.
     pub mail_attempts: i32,
 }
 
-/// Due e-mails, locked so another process sending at the same time skips them.
-pub async fn due_mail(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Mail>> {
+/// Claims the next due e-mail, if any, and commits the claim at once (the
+/// caller passes a plain connection, not a transaction): it is 'sending'
+/// until `now + lease`, counts an attempt, and is due again only if that
+/// passes unrecorded, i.e. the process sending it stopped. Rows another
+/// process is claiming at the same moment are skipped, not waited for.
+/// A claim that ran out `max_attempts` times is left for [`give_up_interrupted`].
+pub async fn claim_mail(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    max_attempts: i32,
+) -> sqlx::Result<Option<Mail>> {
     sqlx::query_as(
-        "SELECT n.id, u.email, u.name, n.message, n.link, n.mail_attempts
-         FROM notifications n JOIN users u ON u.id = n.user_id
-         WHERE n.mail_state = 'pending' AND n.mail_next_at <= $1
-         ORDER BY n.mail_next_at, n.id LIMIT $2
-         FOR UPDATE OF n SKIP LOCKED",
+        "UPDATE notifications n
+         SET mail_state = 'sending', mail_attempts = n.mail_attempts + 1, mail_next_at = $1 + $2
+         FROM (SELECT id FROM notifications
+               WHERE mail_state IN ('pending', 'sending') AND mail_next_at <= $1
+                 AND (mail_state = 'pending' OR mail_attempts < $3)
+               ORDER BY mail_next_at, id LIMIT 1
+               FOR UPDATE SKIP LOCKED) due, users u
+         WHERE n.id = due.id AND u.id = n.user_id
+         RETURNING n.id, u.email, u.name, n.message, n.link, n.mail_attempts",
     )
     .bind(now)
-    .bind(limit)
-    .fetch_all(conn)
+    .bind(lease)
+    .bind(max_attempts)
+    .fetch_optional(conn)
     .await
 }
 
-pub async fn mail_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE notifications SET mail_state = 'sent', mail_attempts = mail_attempts + 1 WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+/// Gives up the e-mails whose claim ran out `max_attempts` times: sending
+/// them stopped the process (or its job) each time, so another try would too.
+pub async fn give_up_interrupted(conn: &mut PgConnection, now: DateTime<Utc>, max_attempts: i32) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE notifications SET mail_state = 'failed',
+             mail_error = 'Sending it was interrupted ' || mail_attempts || ' times (the process stopped mid-send); given up'
+         WHERE mail_state = 'sending' AND mail_next_at <= $1 AND mail_attempts >= $2",
+    )
+    .bind(now)
+    .bind(max_attempts)
+    .execute(conn)
+    .await
+    .map(|d| d.rows_affected())
 }
 
-/// Records a failed attempt: tried again at `next`, or given up (`None`).
+/// Records that the claimed `mail` went out. A claim that ran out and was
+/// taken by another process is that process's to record.
+pub async fn mail_sent(conn: &mut PgConnection, mail: &Mail) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET mail_state = 'sent', mail_error = NULL
+         WHERE id = $1 AND mail_state = 'sending' AND mail_attempts = $2",
+    )
+    .bind(mail.id)
+    .bind(mail.mail_attempts)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Records a failed attempt of the claimed `mail`: tried again at `next`,
+/// or given up (`None`).
 pub async fn mail_failed(
     conn: &mut PgConnection,
-    id: i64,
+    mail: &Mail,
     error: &str,
     next: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE notifications SET mail_attempts = mail_attempts + 1, mail_error = $2,
-             mail_state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-             mail_next_at = COALESCE($3, mail_next_at)
-         WHERE id = $1",
+        "UPDATE notifications SET mail_error = $3,
+             mail_state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+             mail_next_at = COALESCE($4, mail_next_at)
+         WHERE id = $1 AND mail_state = 'sending' AND mail_attempts = $2",
     )
-    .bind(id)
+    .bind(mail.id)
+    .bind(mail.mail_attempts)
     .bind(error)
     .bind(next)
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// An e-mail Rota gave up on, as the admin page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FailedMail {
+    pub email: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub mail_error: Option<String>,
+}
+
+/// The e-mail given up on since `since`, newest first.
+pub async fn failed_mail(conn: &mut PgConnection, since: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<FailedMail>> {
+    sqlx::query_as(
+        "SELECT u.email, n.message, n.created_at, n.mail_error
+         FROM notifications n JOIN users u ON u.id = n.user_id
+         WHERE n.mail_state = 'failed' AND n.created_at >= $1
+         ORDER BY n.created_at DESC, n.id DESC LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }
 
 /// The navigation's counts in one query: unread notifications and, for a

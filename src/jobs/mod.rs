@@ -2,14 +2,19 @@
 //! each run takes a transaction-scoped advisory lock, so only one does the
 //! work and the others skip that round.
 
+pub mod supervise;
 pub mod webhooks;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::{AppState, JOB_INTERVAL};
 use crate::db;
+use crate::mail::Mailer;
+use supervise::{BACKOFF, supervise};
 
 /// The advisory lock key of the schedule job ("rota" in ASCII).
 const SCHEDULE_LOCK: i64 = 0x726f_7461;
@@ -106,51 +111,68 @@ const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60
 /// How often due notification e-mail is sent.
 const MAIL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Starts every background job, each supervised: a job that panics is
+/// started again. Aborting the returned task stops them all.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
-    if let Some(mailer) = state.mailer.clone() {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(MAIL_INTERVAL);
-            loop {
-                tick.tick().await;
-                let started = std::time::Instant::now();
-                let outcome = crate::mail::send_due(&state.db, &mailer, state.clock.now()).await;
-                crate::service_metrics::job_ran("send_mail", started, &outcome.as_ref().map(|_| true));
-                if let Err(e) = outcome {
-                    tracing::warn!(error = ?e, "sending notification e-mail failed; will retry");
-                }
-            }
-        });
-    }
-    {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(REMINDER_INTERVAL);
-            loop {
-                tick.tick().await;
-                let started = std::time::Instant::now();
-                let outcome = send_handoff_reminders(&state.db, state.clock.now(), state.mailer.is_some()).await;
-                crate::service_metrics::job_ran("handoff_reminders", started, &outcome.as_ref().map(|_| true));
-                if let Err(e) = outcome {
-                    tracing::warn!(error = ?e, "sending handoff reminders failed; will retry");
-                }
-            }
-        });
-    }
     tokio::spawn(async move {
-        // Runs beside this loop and stops with it.
-        let _webhooks = webhooks::start(state.clone());
-        let mut tick = tokio::time::interval(JOB_INTERVAL);
-        loop {
-            tick.tick().await;
-            let started = std::time::Instant::now();
-            let outcome = extend_schedules(&state.db, state.clock.now()).await;
-            crate::service_metrics::job_ran("extend_schedules", started, &outcome.as_ref().map(Option::is_some));
-            match outcome {
-                Ok(Some(n)) => tracing::info!(shifts = n, "schedules extended"),
-                Ok(None) => tracing::debug!("another process is extending schedules"),
-                Err(e) => tracing::warn!(error = ?e, "extending schedules failed; will retry"),
-            }
+        // Dropped with this task, and aborts every job with it.
+        let mut jobs = JoinSet::new();
+        if let Some(mailer) = state.mailer.clone() {
+            let state = state.clone();
+            jobs.spawn(supervise("send_mail", BACKOFF, move || {
+                send_mail_every(state.clone(), mailer.clone())
+            }));
         }
+        let s = state.clone();
+        jobs.spawn(supervise("handoff_reminders", BACKOFF, move || {
+            send_handoff_reminders_every(s.clone())
+        }));
+        let s = state.clone();
+        jobs.spawn(supervise("handoff_webhooks", BACKOFF, move || webhooks::run(s.clone())));
+        jobs.spawn(supervise("extend_schedules", BACKOFF, move || {
+            extend_schedules_every(state.clone())
+        }));
+        while jobs.join_next().await.is_some() {}
     })
+}
+
+async fn send_mail_every(state: AppState, mailer: Arc<Mailer>) {
+    let mut tick = tokio::time::interval(MAIL_INTERVAL);
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        let outcome = crate::mail::send_due(&state.db, &mailer, state.clock.now()).await;
+        crate::service_metrics::job_ran("send_mail", started, &outcome.as_ref().map(|_| true));
+        if let Err(e) = outcome {
+            tracing::warn!(error = ?e, "sending notification e-mail failed; will retry");
+        }
+    }
+}
+
+async fn send_handoff_reminders_every(state: AppState) {
+    let mut tick = tokio::time::interval(REMINDER_INTERVAL);
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        let outcome = send_handoff_reminders(&state.db, state.clock.now(), state.mailer.is_some()).await;
+        crate::service_metrics::job_ran("handoff_reminders", started, &outcome.as_ref().map(|_| true));
+        if let Err(e) = outcome {
+            tracing::warn!(error = ?e, "sending handoff reminders failed; will retry");
+        }
+    }
+}
+
+async fn extend_schedules_every(state: AppState) {
+    let mut tick = tokio::time::interval(JOB_INTERVAL);
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        let outcome = extend_schedules(&state.db, state.clock.now()).await;
+        crate::service_metrics::job_ran("extend_schedules", started, &outcome.as_ref().map(Option::is_some));
+        match outcome {
+            Ok(Some(n)) => tracing::info!(shifts = n, "schedules extended"),
+            Ok(None) => tracing::debug!("another process is extending schedules"),
+            Err(e) => tracing::warn!(error = ?e, "extending schedules failed; will retry"),
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use crate::app::AppState;
 use crate::db::handoff_webhooks::{self as store, Claimed, Outcome};
@@ -103,22 +103,8 @@ async fn send(outgoing: &Outgoing, post: &Claimed) -> Result<i32, (Option<i32>, 
     }
 }
 
-/// The running job; dropping it stops it.
-pub struct Running(JoinHandle<()>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Starts the job in its own task.
-pub fn start(state: AppState) -> Running {
-    Running(tokio::spawn(run(state)))
-}
-
 /// Runs the job every [`INTERVAL`] until the task is stopped.
-async fn run(state: AppState) {
+pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(INTERVAL);
     loop {
         tick.tick().await;

@@ -18,6 +18,7 @@ use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::teams::create_team;
 use crate::ops::users::{NewUserInput, create_user};
+use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 
 pub fn router() -> Router<AppState> {
@@ -34,6 +35,19 @@ struct AdminPage {
     error: Option<String>,
     users: Vec<User>,
     teams: Vec<Team>,
+    failed_mail: Vec<FailedMail>,
+}
+
+/// How far back the admin page lists e-mail Rota gave up on, and how many.
+const FAILED_MAIL_DAYS: i64 = 14;
+const FAILED_MAIL_SHOWN: i64 = 20;
+
+/// An e-mail Rota gave up on, as the admin page lists it.
+struct FailedMail {
+    to: String,
+    message: String,
+    at: String,
+    why: String,
 }
 
 async fn admin_page(
@@ -46,6 +60,17 @@ async fn admin_page(
     let mut conn = state.db.acquire().await?;
     let users = db::users::all(&mut conn).await?;
     let teams = db::teams::all(&mut conn).await?;
+    let since = state.clock.now() - chrono::Duration::days(FAILED_MAIL_DAYS);
+    let failed_mail = db::notifications::failed_mail(&mut conn, since, FAILED_MAIL_SHOWN)
+        .await?
+        .into_iter()
+        .map(|m| FailedMail {
+            to: m.email,
+            message: m.message,
+            at: fmt::local_with_year(m.created_at, me.tz()),
+            why: m.mail_error.unwrap_or_default(),
+        })
+        .collect();
     let layout = Layout::new(state, session, "Admin", Some(me)).await?;
     Ok(render_with(
         status,
@@ -54,6 +79,7 @@ async fn admin_page(
             error,
             users,
             teams,
+            failed_mail,
         },
     ))
 }

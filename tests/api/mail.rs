@@ -1,5 +1,6 @@
 //! Notification e-mail, received by a local SMTP sink.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
@@ -7,27 +8,52 @@ use rota::db::teams::TeamRole;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::common::{fixture_on, spawn_app_with, t};
 
 #[derive(Debug, Clone, Default)]
-struct Received {
-    to: Vec<String>,
-    data: String,
+pub(crate) struct Received {
+    pub to: Vec<String>,
+    pub data: String,
 }
 
+pub(crate) type Inbox = Arc<Mutex<Vec<Received>>>;
+
 /// Just enough SMTP to take messages: every command is accepted.
-async fn smtp_sink() -> (String, Arc<Mutex<Vec<Received>>>) {
+pub(crate) async fn smtp_sink() -> (String, Inbox) {
+    let sink = smtp_sink_stalling_at(None).await;
+    (sink.url, sink.inbox)
+}
+
+/// A sink and the means to stall it, as a mail server that stops answering.
+pub(crate) struct Sink {
+    pub url: String,
+    pub inbox: Inbox,
+    /// Notified when the sink stalls.
+    pub stalled: Arc<Notify>,
+    /// Notify it to close the stalled connection.
+    pub release: Arc<Notify>,
+}
+
+/// Like [`smtp_sink`], but at the `stall_at`-th DATA command (counting
+/// from 1) it stops answering, notifies `stalled`, and waits for `release`
+/// to close that connection; that message is not received.
+pub(crate) async fn smtp_sink_stalling_at(stall_at: Option<usize>) -> Sink {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let inbox: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let inbox: Inbox = Arc::default();
+    let (stalled, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let datas = Arc::new(AtomicUsize::new(0));
     let store = inbox.clone();
+    let (on_stall, on_release) = (stalled.clone(), release.clone());
     tokio::spawn(async move {
         loop {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            let store = store.clone();
+            let (store, datas) = (store.clone(), datas.clone());
+            let (on_stall, on_release) = (on_stall.clone(), on_release.clone());
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -42,6 +68,11 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<Received>>>) {
                         current.to.push(to);
                         b"250 OK\r\n"
                     } else if upper == "DATA" {
+                        if Some(datas.fetch_add(1, Ordering::SeqCst) + 1) == stall_at {
+                            on_stall.notify_one();
+                            on_release.notified().await;
+                            return;
+                        }
                         let _ = write.write_all(b"354 go ahead\r\n").await;
                         while let Ok(Some(l)) = lines.next_line().await {
                             if l == "." {
@@ -65,7 +96,12 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<Received>>>) {
             });
         }
     });
-    (url, inbox)
+    Sink {
+        url,
+        inbox,
+        stalled,
+        release,
+    }
 }
 
 /// p0's primary week from 2 March 2027.

@@ -4,5 +4,6 @@
 mod accounts;
 mod deployment;
 mod input;
+mod mail;
 mod outgoing;
 mod postgres_tls;
