@@ -345,6 +345,7 @@ pub struct HandoffQuery {
     /// not apply.
     pub q: Option<String>,
     /// With `q`: how many matches, 1 to 50; 20 when absent.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<i64>,
     /// RFC 3339; half a year before `to` when absent.
     pub from: Option<DateTime<Utc>>,
