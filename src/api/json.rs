@@ -22,10 +22,39 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) => typed(value).map(ApiJson),
             Err(rejection) => Err(json_error(rejection)),
         }
+    }
+}
+
+/// Reads well-formed JSON as `T`; a value of the wrong shape is 422, with
+/// the path of the field at fault.
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, AppError> {
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| AppError::Unprocessable(format!("The body does not have the expected fields: {e}")))
+}
+
+/// JSON does not tell `5` from `5.0`, nor does the OpenAPI document's
+/// `integer`: a number with no fractional part is read as the integer it
+/// is, so an integer field takes either spelling.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 
@@ -106,13 +135,12 @@ where
             .map_err(|_| AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB)".into()))?;
         let text =
             std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest("The body is not valid UTF-8".into()))?;
-        let value = serde_json::from_str::<T>(text).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                AppError::Unprocessable(format!("The body does not have the expected fields: {e}"))
-            }
-            _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
-        })?;
-        Ok(SignedJson { value, bytes })
+        let value = serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}")))?;
+        Ok(SignedJson {
+            value: typed(value)?,
+            bytes,
+        })
     }
 }
 
