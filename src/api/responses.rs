@@ -2,8 +2,9 @@
 //! token, too many requests, a body that is not JSON, the database away —
 //! added to the OpenAPI document in one place, so a new route gets them by
 //! default and its own `responses(...)` lists only what is particular to it
-//! (a specific 403, 404 or 409). A status an operation already documents
-//! keeps its own description.
+//! (a specific 403, 404 or 409). Routes under a team answer 404 for an
+//! unknown team. A status an operation already documents keeps its own
+//! description.
 
 use utoipa::Modify;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -27,6 +28,11 @@ const UNAUTHORIZED: Common = Common {
     status: "401",
     name: "Unauthorized",
     description: "No valid token: send Authorization: Bearer <token>",
+};
+const NO_SUCH_TEAM: Common = Common {
+    status: "404",
+    name: "NoSuchTeam",
+    description: "No such team, or the caller is not a member of it",
 };
 const PAYLOAD_TOO_LARGE: Common = Common {
     status: "413",
@@ -54,9 +60,10 @@ const UNAVAILABLE: Common = Common {
     description: "The database is not answering; try again in a moment",
 };
 
-const ALL: [Common; 7] = [
+const ALL: [Common; 8] = [
     BAD_REQUEST,
     UNAUTHORIZED,
+    NO_SUCH_TEAM,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     UNPROCESSABLE,
@@ -73,7 +80,7 @@ impl Modify for CommonResponses {
         for c in &ALL {
             components.responses.insert(c.name.into(), RefOr::T(response(c)));
         }
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for op in [
                 &mut item.get,
                 &mut item.put,
@@ -84,15 +91,19 @@ impl Modify for CommonResponses {
             .into_iter()
             .flatten()
             {
-                add_common(op);
+                add_common(path, op);
             }
         }
     }
 }
 
-/// Which common answers `op` can give, from what it takes.
-fn add_common(op: &mut Operation) {
+/// Which common answers `op` at `path` can give, from what it takes.
+fn add_common(path: &str, op: &mut Operation) {
     let mut wanted = vec![&UNAVAILABLE];
+    // The team extractors answer 404 for an unknown team and a non-member.
+    if path.contains("{team}") {
+        wanted.push(&NO_SUCH_TEAM);
+    }
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
         wanted.extend([&UNAUTHORIZED, &TOO_MANY_REQUESTS]);
     }
@@ -155,6 +166,9 @@ mod tests {
                 assert!(has("503"), "{method} {path} lacks 503");
                 if op.get("security").is_some() {
                     assert!(has("401") && has("429"), "{method} {path} lacks 401 or 429");
+                }
+                if path.contains("{team}") {
+                    assert!(has("404"), "{method} {path} lacks 404");
                 }
                 if op.get("requestBody").is_some() {
                     for status in ["400", "413", "415", "422"] {
