@@ -346,6 +346,7 @@ pub struct HandoffQuery {
     /// not apply.
     pub q: Option<String>,
     /// With `q`: how many matches, 1 to 50; 20 when absent.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<i64>,
     /// RFC 3339; half a year before `to` when absent.
     #[serde(default, deserialize_with = "validate::de_opt_instant")]

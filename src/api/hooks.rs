@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -20,6 +21,66 @@ use crate::ops::pages::{only_rotation, record_many};
 pub struct Received {
     /// Ids of the pages the body created or updated, in its order.
     pub pages: Vec<i64>,
+}
+
+/// What Rota reads of an Alertmanager (webhook version 4) or Grafana body;
+/// the tools send more, which is ignored. Documentation only: the body is
+/// read as the domain's `AlertmanagerBody`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AlertmanagerWebhook {
+    /// At most 500 in one body.
+    #[schema(max_items = 500)]
+    alerts: Vec<AlertmanagerWebhookAlert>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AlertmanagerWebhookAlert {
+    /// `firing` or `resolved`.
+    status: String,
+    /// `alertname` names the page when there is no `summary` annotation;
+    /// `severity` is kept.
+    #[schema(value_type = Object, required = false)]
+    labels: serde_json::Value,
+    /// `summary` and `runbook_url` are read.
+    #[schema(value_type = Object, required = false)]
+    annotations: serde_json::Value,
+    #[schema(rename = "startsAt")]
+    starts_at: DateTime<Utc>,
+    #[schema(rename = "endsAt")]
+    ends_at: Option<DateTime<Utc>>,
+    #[schema(rename = "generatorURL")]
+    generator_url: Option<String>,
+    /// The same fingerprint firing again after resolving is a new page.
+    fingerprint: String,
+}
+
+/// What Rota reads of a PagerDuty V3 webhook. Documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PagerDutyWebhook {
+    event: PagerDutyWebhookEvent,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PagerDutyWebhookEvent {
+    /// `incident.triggered`, `incident.acknowledged` and `incident.resolved`
+    /// are recorded; other types are accepted and ignored.
+    event_type: String,
+    occurred_at: DateTime<Utc>,
+    data: Option<PagerDutyWebhookIncident>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PagerDutyWebhookIncident {
+    id: Option<String>,
+    title: Option<String>,
+    html_url: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    urgency: Option<String>,
 }
 
 async fn record_all(
@@ -66,7 +127,7 @@ async fn record_all(
     path = "/hooks/alertmanager",
     tag = "pages",
     security(("bearer" = [])),
-    request_body(content = Object, description = "Alertmanager webhook, version 4"),
+    request_body(content = AlertmanagerWebhook, description = "Alertmanager webhook, version 4"),
     responses(
         (status = 200, description = "Every alert recorded, each by its fingerprint", body = Received),
         (status = 400, description = "Not JSON, or not UTF-8", body = ErrorBody),
@@ -88,7 +149,7 @@ pub async fn alertmanager(
     path = "/hooks/grafana",
     tag = "pages",
     security(("bearer" = [])),
-    request_body(content = Object, description = "Grafana alerting webhook contact point"),
+    request_body(content = AlertmanagerWebhook, description = "Grafana alerting webhook contact point"),
     responses(
         (status = 200, description = "Every alert recorded", body = Received),
         (status = 400, description = "Not JSON", body = ErrorBody),
@@ -110,7 +171,7 @@ pub async fn grafana(
     path = "/hooks/pagerduty",
     tag = "pages",
     security(("bearer" = [])),
-    request_body(content = Object, description = "PagerDuty V3 webhook; signed when the integration has a secret"),
+    request_body(content = PagerDutyWebhook, description = "PagerDuty V3 webhook; signed when the integration has a secret"),
     responses(
         (status = 200, description = "The incident recorded (other event types are accepted and ignored)", body = Received),
         (status = 400, description = "Not JSON", body = ErrorBody),

@@ -22,46 +22,56 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|_| {
-                AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB); send less at once".into())
-            })?;
-        if has_escaped_nul(&bytes) {
-            return Err(AppError::Unprocessable(
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) if has_nul(&value) => Err(AppError::Unprocessable(
                 "The body contains a NUL character (\\u0000), which Rota cannot store; remove it".into(),
-            ));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+            )),
+            Ok(Json(value)) => typed(value).map(ApiJson),
             Err(rejection) => Err(json_error(rejection)),
         }
     }
 }
 
-/// Whether a JSON text has a `\u0000` escape inside a string (a raw NUL
-/// byte is not valid JSON at all). Postgres cannot store NUL in text, so
-/// such a body is refused whole rather than half-stored.
-pub fn has_escaped_nul(json: &[u8]) -> bool {
-    let mut in_string = false;
-    let mut i = 0;
-    while i < json.len() {
-        match (in_string, json[i]) {
-            (false, b'"') => in_string = true,
-            (true, b'"') => in_string = false,
-            (true, b'\\') => {
-                if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000") {
-                    return true;
-                }
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
+/// Whether any string in a JSON value (a key or a value) holds a NUL.
+/// Postgres cannot store NUL in text, so such a body is refused whole
+/// rather than half-stored.
+pub fn has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
-    false
+}
+
+/// Reads well-formed JSON as `T`; a value of the wrong shape is 422, with
+/// the path of the field at fault.
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, AppError> {
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| AppError::Unprocessable(format!("The body does not have the expected fields: {e}")))
+}
+
+/// JSON does not tell `5` from `5.0`, nor does the OpenAPI document's
+/// `integer`: a number with no fractional part is read as the integer it
+/// is, so an integer field takes either spelling.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 fn json_error(rejection: JsonRejection) -> AppError {
@@ -141,13 +151,12 @@ where
             .map_err(|_| AppError::PayloadTooLarge("That request is larger than Rota accepts (1 MiB)".into()))?;
         let text =
             std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest("The body is not valid UTF-8".into()))?;
-        let value = serde_json::from_str::<T>(text).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                AppError::Unprocessable(format!("The body does not have the expected fields: {e}"))
-            }
-            _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
-        })?;
-        Ok(SignedJson { value, bytes })
+        let value = serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}")))?;
+        Ok(SignedJson {
+            value: typed(value)?,
+            bytes,
+        })
     }
 }
 
@@ -164,8 +173,8 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ToolJson(value)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) => typed(value).map(ToolJson),
             Err(rejection) => Err(json_error(rejection)),
         }
     }
@@ -199,17 +208,15 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::has_escaped_nul;
+    use serde_json::json;
+
+    use super::has_nul;
 
     #[test]
-    fn finds_nul_escapes_only_inside_strings() {
-        assert!(has_escaped_nul(br#"{"name":"a\u0000b"}"#));
-        assert!(has_escaped_nul(br#"["x", "\u0000"]"#));
-        assert!(
-            !has_escaped_nul(br#"{"name":"a\\u0000b"}"#),
-            "an escaped backslash, then text"
-        );
-        assert!(!has_escaped_nul(br#"{"name":"a\u0001b", "n": 0000}"#));
-        assert!(has_escaped_nul(br#"{"q":"\"\u0000"}"#), "after an escaped quote");
+    fn finds_a_nul_in_any_string_of_a_body() {
+        assert!(has_nul(&json!({"name": "a\u{0}b"})));
+        assert!(has_nul(&json!({"list": ["x", {"deep": "\u{0}"}]})));
+        assert!(has_nul(&json!({"a\u{0}": 1})));
+        assert!(!has_nul(&json!({"name": "a\\u0000b", "n": 0, "ok": ["\u{1}"]})));
     }
 }

@@ -84,6 +84,7 @@ pub async fn show_metrics(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not a manager of the team", body = ErrorBody),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "A period that ends before it starts, or is longer than 800 days", body = ErrorBody),
     )
 )]
 pub async fn show_pay_report(

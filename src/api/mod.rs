@@ -9,6 +9,7 @@ pub mod me;
 pub mod metrics;
 pub mod pages;
 pub mod recovery;
+pub mod responses;
 pub mod rotations;
 pub mod schedule;
 pub mod swaps;
@@ -20,6 +21,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::responses::CommonResponses;
 use crate::app::AppState;
 
 /// Where [`router`] is mounted; the document's paths include it.
@@ -156,8 +158,8 @@ pub fn router() -> Router<AppState> {
         handoff_webhook::show_handoff_webhook,
         handoff_webhook::put_handoff_webhook,
     ),
-    components(schemas(crate::error::ErrorBody)),
-    modifiers(&BearerAuth, &Prefixed),
+    components(schemas(crate::error::ErrorBody, swaps::SwapState, swaps::SwapAction)),
+    modifiers(&BearerAuth, &Prefixed, &CommonResponses),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Accounts (admins)"),

@@ -132,7 +132,9 @@ const MANUAL_SOURCE: &str = "manual";
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPage {
     /// The same key twice is the same page.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub dedup_key: String,
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub summary: String,
     /// Free text naming the tool; `api` when absent.
     pub source: Option<String>,
@@ -300,6 +302,7 @@ pub struct PagesQuery {
         (status = 400, description = "A malformed query", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "A window that ends before it starts or is over 800 days, or a person who is not a member", body = ErrorBody),
     )
 )]
 pub async fn list_pages(

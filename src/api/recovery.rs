@@ -80,6 +80,7 @@ pub async fn list_recovery_days(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RecoveryChoice {
     /// `day_off`, `home` or `late_start`.
+    #[schema(pattern = "^(day_off|home|late_start)$")]
     pub form: Option<String>,
     pub worked_anyway: Option<bool>,
 }
@@ -112,6 +113,7 @@ pub async fn choose_recovery(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct HolidayBody {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
 }
 
@@ -187,9 +189,12 @@ pub(crate) fn parse_date(s: &str) -> AppResult<NaiveDate> {
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct PolicyBody {
     /// Local `HH:MM` in each responder's own zone.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub sleep_start: Option<String>,
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub sleep_end: Option<String>,
     /// Minutes of weekend or holiday engagement that earn a recovery day.
+    #[schema(minimum = 1, maximum = 1440)]
     pub day_threshold_minutes: Option<i32>,
 }
 
@@ -233,6 +238,7 @@ fn describe(p: &Policy) -> PolicyBody {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewIntegration {
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub label: String,
     /// Bind it to one rotation (its slug); needed when the team has several.
     pub rotation: Option<String>,

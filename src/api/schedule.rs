@@ -22,6 +22,7 @@ const MAX_WINDOW: Duration = Duration::days(400);
 #[into_params(parameter_in = Query)]
 pub struct OnCallQuery {
     /// RFC 3339 instant, e.g. `2026-03-03T10:00:00Z`; now when absent.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub at: Option<String>,
 }
 
@@ -58,8 +59,10 @@ pub struct OnCallPerson {
 #[into_params(parameter_in = Query)]
 pub struct ShiftsQuery {
     /// RFC 3339 instant; now when absent.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339 instant, after `from` and at most 400 days on; `from` + 28 days when absent.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// Only this rotation (its slug).
     pub rotation: Option<String>,

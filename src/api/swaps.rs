@@ -151,7 +151,33 @@ pub async fn create_swap(
 #[into_params(parameter_in = Query)]
 pub struct StateFilter {
     /// Only requests in this state.
+    #[param(value_type = Option<SwapState>)]
     pub state: Option<String>,
+}
+
+/// The states a swap or cover request moves through.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SwapState {
+    Proposed,
+    Accepted,
+    Applied,
+    Declined,
+    Rejected,
+    Cancelled,
+    Expired,
+}
+
+/// What can be done to a request.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SwapAction {
+    Accept,
+    Decline,
+    Approve,
+    Reject,
+    Cancel,
+    Undo,
 }
 
 #[utoipa::path(
@@ -225,7 +251,7 @@ pub struct Decide {
     security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "The request's id"),
-        ("action" = String, Path, description = "accept, decline (the counterpart; anyone in the team volunteers for an open cover), approve, reject (a manager who is not a party, or an admin), cancel (the requester), undo (an applied request, from now on, by a manager who is not a party: a new change, the history is kept)"),
+        ("action" = SwapAction, Path, description = "accept, decline (the counterpart; anyone in the team volunteers for an open cover), approve, reject (a manager who is not a party, or an admin), cancel (the requester), undo (an applied request, from now on, by a manager who is not a party: a new change, the history is kept)"),
     ),
     request_body(content = Decide, description = "Optional"),
     responses(
@@ -264,6 +290,7 @@ pub async fn decide_swap(
 pub struct NewOverride {
     pub rotation: String,
     /// `primary` or `secondary`.
+    #[schema(pattern = "^(primary|secondary)$")]
     pub role: String,
     pub email: String,
     /// A start in the past changes only the time from now on.
@@ -271,6 +298,8 @@ pub struct NewOverride {
     pub starts_at: DateTime<Utc>,
     #[serde(deserialize_with = "validate::de_instant")]
     pub ends_at: DateTime<Utc>,
+    /// Why; kept in the audit log.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
     /// Assign the person even though they are on leave then.
     #[serde(default)]
@@ -434,9 +463,11 @@ pub struct AuditEntry {
     /// Who made the change; none for Rota's own (leave-driven) changes.
     pub actor_email: Option<String>,
     pub action: String,
-    #[schema(value_type = Object)]
+    /// The state before the change; null for what did not exist before.
+    #[schema(value_type = Option<Object>, required = true)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// The state after the change; null for what no longer exists.
+    #[schema(value_type = Option<Object>, required = true)]
     pub after: Option<serde_json::Value>,
 }
 

@@ -18,7 +18,9 @@ use crate::ops;
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTeam {
     /// Short name used in URLs: lowercase letters, digits and hyphens.
+    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// IANA zone, e.g. `Europe/London`.
     pub timezone: String,

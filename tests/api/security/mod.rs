@@ -5,5 +5,6 @@ mod accounts;
 mod deployment;
 mod input;
 mod mail;
+mod openapi;
 mod outgoing;
 mod postgres_tls;
