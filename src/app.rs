@@ -27,6 +27,7 @@ use crate::config::Settings;
 use crate::error::{ErrorInfo, problem};
 use crate::mail::Mailer;
 use crate::ops::Ctx;
+use crate::throttle::Throttle;
 use crate::{api, calendar, service_metrics, web};
 
 /// Every request body, form or JSON, is refused above this size.
@@ -44,6 +45,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Set when `ROTA_SMTP_URL` is: notifications also go out by e-mail.
     pub mailer: Option<Arc<Mailer>>,
+    /// Per-token limits and the record of token use.
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {

@@ -71,6 +71,11 @@ pub async fn spawn_app_at(now: DateTime<Utc>) -> TestApp {
 
 /// A server whose clock stands at `now`, sending e-mail to `smtp_url` if given.
 pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> TestApp {
+    spawn_app_tuned(now, |s| s.smtp_url = smtp_url).await
+}
+
+/// A server whose clock stands at `now`, with settings changed by `tune`.
+pub async fn spawn_app_tuned(now: DateTime<Utc>, tune: impl FnOnce(&mut Settings)) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
@@ -79,17 +84,19 @@ pub async fn spawn_app_with(now: DateTime<Utc>, smtp_url: Option<String>) -> Tes
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: url,
         listen: listener.local_addr().expect("addr"),
         base_url: address.clone(),
         secure_cookies: false,
         session_idle: std::time::Duration::from_secs(3600),
         request_timeout: std::time::Duration::from_secs(30),
-        smtp_url,
+        smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
+        limits: rota::config::Limits::default(),
     };
+    tune(&mut settings);
     let clock = Clock::fixed(now);
     let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())
         .expect("application")
