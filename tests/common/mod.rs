@@ -94,7 +94,19 @@ pub async fn spawn_app_tuned(now: DateTime<Utc>, tune: impl FnOnce(&mut Settings
         smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
-        limits: rota::config::Limits::default(),
+        // The test clock stands still, so a token's allowance never refills:
+        // only the tests of those limits set a burst.
+        limits: rota::config::Limits {
+            personal_token: rota::config::Rate {
+                per_second: 1_000_000,
+                burst: 1_000_000,
+            },
+            integration_token: rota::config::Rate {
+                per_second: 1_000_000,
+                burst: 1_000_000,
+            },
+            ..rota::config::Limits::default()
+        },
     };
     tune(&mut settings);
     let clock = Clock::fixed(now);
