@@ -28,6 +28,7 @@ use crate::error::{ErrorInfo, problem};
 use crate::mail::Mailer;
 use crate::ops::Ctx;
 use crate::outgoing::Outgoing;
+use crate::throttle::Throttle;
 use crate::{api, calendar, service_metrics, web};
 
 /// Every request body, form or JSON, is refused above this size.
@@ -48,6 +49,8 @@ pub struct AppState {
     /// Sends requests to user-given URLs (chat webhooks) under the
     /// outgoing policy in the settings.
     pub outgoing: Outgoing,
+    /// Per-token limits and the record of token use.
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {

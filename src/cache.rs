@@ -26,6 +26,7 @@ use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
 use crate::db::teams::Team;
+use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::ops::handoffs::Handoff;
 
@@ -95,7 +96,7 @@ pub struct RotaExtras {
 pub struct Caches {
     listening: AtomicBool,
     generation: AtomicU64,
-    tokens: Map<Vec<u8>, User>,
+    tokens: Map<Vec<u8>, ApiToken>,
     integrations: Map<Vec<u8>, (Integration, Team)>,
     users: Map<i64, User>,
     access: Map<(i64, String), (Team, Option<String>)>,
@@ -147,7 +148,7 @@ impl Caches {
         self.listening.load(Ordering::Acquire)
     }
 
-    cached!(token, put_token, tokens, Vec<u8>, User);
+    cached!(token, put_token, tokens, Vec<u8>, ApiToken);
     cached!(user, put_user, users, i64, User);
     cached!(integration, put_integration, integrations, Vec<u8>, (Integration, Team));
     cached!(access, put_access, access, (i64, String), (Team, Option<String>));

@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::secrets;
 use crate::config::Settings;
+use crate::ops::tokens::{NewTokenInput, create_personal_token};
 use crate::ops::users::{NewUserInput, create_user};
 use crate::startup::{Application, shutdown_signal};
 use crate::{db, demo, telemetry};
@@ -71,6 +71,13 @@ enum TokenCommand {
         email: String,
         #[arg(long, default_value = "command line")]
         label: String,
+        /// Allow only reads (GET, HEAD, OPTIONS) with it.
+        #[arg(long)]
+        read_only: bool,
+        /// Stop accepting it after this many days (1 to 3650); by default it
+        /// works until revoked.
+        #[arg(long, value_name = "N")]
+        expires_days: Option<u32>,
     },
 }
 
@@ -123,15 +130,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
-            command: TokenCommand::Create { email, label },
+            command:
+                TokenCommand::Create {
+                    email,
+                    label,
+                    read_only,
+                    expires_days,
+                },
         } => {
             let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
             let mut conn = pool.acquire().await?;
             let user = db::users::by_email(&mut conn, &email)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no account for {email}; create it with `rota user create`"))?;
-            let token = secrets::new_api_token();
-            db::tokens::insert(&mut conn, user.id, &label, &secrets::token_hash(&token)).await?;
+            let input = NewTokenInput {
+                label: &label,
+                read_only,
+                expires_in_days: expires_days,
+            };
+            let token = create_personal_token(&mut conn, user.id, input, chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
         }
@@ -184,5 +203,40 @@ async fn healthcheck(port: u16) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("unhealthy")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_create_takes_read_only_and_an_expiry() {
+        let cli = Cli::try_parse_from([
+            "rota",
+            "token",
+            "create",
+            "--email",
+            "ana@example.com",
+            "--read-only",
+            "--expires-days",
+            "30",
+        ])
+        .expect("parses");
+        let Some(Command::Token {
+            command:
+                TokenCommand::Create {
+                    read_only,
+                    expires_days,
+                    label,
+                    ..
+                },
+        }) = cli.command
+        else {
+            panic!("not token create");
+        };
+        assert!(read_only);
+        assert_eq!(expires_days, Some(30));
+        assert_eq!(label, "command line");
     }
 }

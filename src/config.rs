@@ -1,7 +1,9 @@
 //! Settings from the environment, each with a safe default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -33,6 +35,66 @@ pub struct Settings {
     /// `ROTA_OUTGOING_ALLOW_HOSTS` (`host:port` exceptions): where Rota may
     /// send requests on a user's behalf, such as chat webhooks.
     pub outgoing: crate::outgoing::Policy,
+    /// How hard Rota pushes back on guessing and on busy tokens.
+    pub limits: Limits,
+}
+
+/// Throttling of sign-ins and of API tokens.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `ROTA_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of
+    /// the reverse proxies in front of Rota. Only a request from one of them
+    /// has its `X-Forwarded-For` read; otherwise the socket's address is the
+    /// client's.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `ROTA_SIGN_IN_FAILURES`: failed sign-ins one client address may make
+    /// across all accounts in [`WINDOW`](crate::domain::sign_in::WINDOW) (15 minutes).
+    pub sign_in_failures: u32,
+    /// `ROTA_TOKEN_RATE` / `ROTA_TOKEN_BURST`: requests per second, and the
+    /// burst, one personal API token may make.
+    pub personal_token: Rate,
+    /// `ROTA_INTEGRATION_RATE` / `ROTA_INTEGRATION_BURST`: the same for an
+    /// integration token (alerting tools send storms).
+    pub integration_token: Rate,
+}
+
+/// A steady rate with a burst above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            trusted_proxies: Vec::new(),
+            sign_in_failures: 10,
+            personal_token: Rate {
+                per_second: 50,
+                burst: 100,
+            },
+            integration_token: Rate {
+                per_second: 500,
+                burst: 1000,
+            },
+        }
+    }
+}
+
+/// Reads `ROTA_TRUSTED_PROXIES`: `10.0.0.1, 10.1.0.0/16, ::1`.
+pub fn parse_trusted_proxies(text: &str) -> anyhow::Result<Vec<IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("ROTA_TRUSTED_PROXIES: {s} is not an IP address or CIDR range such as 10.0.0.0/8")
+                })
+        })
+        .collect()
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/rota";
@@ -67,6 +129,25 @@ impl Settings {
                 v.parse().map_err(|_| anyhow::anyhow!("{k}={v} is not a whole number"))
             })
         };
+        let number = |k: &str, default: u32| -> anyhow::Result<u32> {
+            var(k).map_or(Ok(default), |v| match v.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(anyhow::anyhow!("{k}={v}: use a whole number above 0")),
+            })
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            trusted_proxies: parse_trusted_proxies(&var("ROTA_TRUSTED_PROXIES").unwrap_or_default())?,
+            sign_in_failures: number("ROTA_SIGN_IN_FAILURES", defaults.sign_in_failures)?,
+            personal_token: Rate {
+                per_second: number("ROTA_TOKEN_RATE", defaults.personal_token.per_second)?,
+                burst: number("ROTA_TOKEN_BURST", defaults.personal_token.burst)?,
+            },
+            integration_token: Rate {
+                per_second: number("ROTA_INTEGRATION_RATE", defaults.integration_token.per_second)?,
+                burst: number("ROTA_INTEGRATION_BURST", defaults.integration_token.burst)?,
+            },
+        };
         Ok(Settings {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen,
@@ -79,6 +160,7 @@ impl Settings {
             mail_from: var("ROTA_MAIL_FROM").unwrap_or_else(|| "Rota <rota@localhost>".into()),
             metrics_token: var("ROTA_METRICS_TOKEN"),
             outgoing,
+            limits,
         })
     }
 }
@@ -126,5 +208,20 @@ mod tests {
         ] {
             assert!(!is_loopback_url(url), "{url}");
         }
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::parse_trusted_proxies;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let nets = parse_trusted_proxies(" 10.0.0.1, 172.16.0.0/12 ,::1,").expect("valid");
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.1/32", "172.16.0.0/12", "::1/128"]);
+        assert!(parse_trusted_proxies("").expect("empty").is_empty());
+        let err = parse_trusted_proxies("10.0.0.1, proxy.local").expect_err("a name");
+        assert!(err.to_string().contains("proxy.local"), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 //! logged with their cause and shown only as a plain 500.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -33,6 +33,12 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// 429 that says when to come back, in `Retry-After`.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
+    /// 401 for a token that is known but no longer accepted (expired).
+    #[error("{0}")]
+    TokenRefused(String),
     #[error("The database is not answering; try again in a moment")]
     Unavailable,
     #[error("Something went wrong on our side; it has been logged")]
@@ -72,7 +78,8 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,7 +133,13 @@ impl IntoResponse for AppError {
         if let AppError::Internal(cause) = &self {
             tracing::error!(error = ?cause, "request failed");
         }
-        problem(self.status(), self.to_string())
+        let mut response = problem(self.status(), self.to_string());
+        if let AppError::RateLimited { retry_after_secs, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 

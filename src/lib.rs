@@ -20,4 +20,5 @@ pub mod reads;
 pub mod service_metrics;
 pub mod startup;
 pub mod telemetry;
+pub mod throttle;
 pub mod web;

@@ -10,21 +10,23 @@ use crate::db;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
 use crate::db::teams::Team;
+use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::error::AppResult;
 
 impl AppState {
-    pub async fn user_by_token_hash(&self, hash: &[u8]) -> AppResult<Option<User>> {
-        if let Some(user) = self.caches.token(&hash.to_vec()) {
-            return Ok(Some(user));
+    /// The live personal token with this hash and its owner.
+    pub async fn token_by_hash(&self, hash: &[u8]) -> AppResult<Option<ApiToken>> {
+        if let Some(token) = self.caches.token(&hash.to_vec()) {
+            return Ok(Some(token));
         }
         let seen = self.caches.generation();
         let mut conn = self.db.acquire().await?;
-        let user = db::tokens::user_for(&mut conn, hash).await?;
-        if let Some(u) = &user {
-            self.caches.put_token(seen, hash.to_vec(), u.clone());
+        let token = db::tokens::by_hash(&mut conn, hash).await?;
+        if let Some(t) = &token {
+            self.caches.put_token(seen, hash.to_vec(), t.clone());
         }
-        Ok(user)
+        Ok(token)
     }
 
     pub async fn user_by_id(&self, id: i64) -> AppResult<Option<User>> {

@@ -2,6 +2,7 @@
 //! thing.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sqlx::PgPool;
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::outgoing::Outgoing;
+use crate::throttle::Throttle;
 use crate::{db, jobs};
 
 pub struct Application {
@@ -36,6 +38,7 @@ impl Application {
     pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let mailer = Mailer::from_settings(&settings)?.map(Arc::new);
         let outgoing = Outgoing::new(settings.outgoing.clone())?;
+        let throttle = Arc::new(Throttle::new(&settings.limits, clock.clone()));
         let state = AppState {
             db,
             caches: Arc::new(Caches::default()),
@@ -43,6 +46,7 @@ impl Application {
             clock,
             mailer,
             outgoing,
+            throttle,
         };
         Ok(Application {
             listener,
@@ -72,6 +76,8 @@ impl Application {
         let listener = spawn_listener(self.state.db.clone(), self.state.caches.clone());
         let app = router(self.state);
         tracing::info!(address = %self.listener.local_addr()?, "serving");
+        // The peer's address is what sign-in limits count by (`auth::client`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         listener.abort();
         if let Some(handle) = jobs {

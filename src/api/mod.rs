@@ -18,7 +18,10 @@ pub mod users;
 
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::responses::CommonResponses;
@@ -159,7 +162,7 @@ pub fn router() -> Router<AppState> {
         handoff_webhook::put_handoff_webhook,
     ),
     components(schemas(crate::error::ErrorBody, swaps::SwapState, swaps::SwapAction)),
-    modifiers(&BearerAuth, &Prefixed, &CommonResponses),
+    modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Accounts (admins)"),
@@ -191,6 +194,72 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// What any operation that takes a token may answer besides its own
+/// answers: 401 for a missing, unknown or expired token, 429 when the token
+/// is over its rate (with `Retry-After`), and, for writes, 403 to a
+/// read-only token. Added here once rather than on every handler.
+struct TokenAnswers;
+
+impl Modify for TokenAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.head, false),
+                (&mut item.options, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+            ];
+            for (operation, writes) in operations {
+                let Some(op) = operation.as_mut() else { continue };
+                if op.security.as_ref().is_none_or(Vec::is_empty) {
+                    continue;
+                }
+                let answers = &mut op.responses.responses;
+                answers
+                    .entry("401".into())
+                    .or_insert_with(|| RefOr::T(error_answer("No valid token: missing, unknown, revoked or expired")));
+                answers.entry("429".into()).or_insert_with(|| {
+                    RefOr::T(with_retry_after(error_answer(
+                        "The token is over its rate; wait the seconds in Retry-After",
+                    )))
+                });
+                if writes {
+                    answers.entry("403".into()).or_insert_with(|| {
+                        RefOr::T(error_answer(
+                            "Not allowed; a read-only token is refused for every change",
+                        ))
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn error_answer(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+        .build()
+}
+
+fn with_retry_after(mut response: Response) -> Response {
+    let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+    response.headers.insert(
+        "Retry-After".into(),
+        HeaderBuilder::new()
+            .schema(seconds)
+            .description(Some("Seconds to wait before the next request"))
+            .build(),
+    );
+    response
 }
 
 /// Handlers are declared relative to the nested router; the document
@@ -225,6 +294,17 @@ mod tests {
             let name = piece.split('"').next().unwrap_or_default();
             assert!(schemas.get(name).is_some(), "missing schema {name}");
         }
+    }
+
+    /// Token limits and read-only tokens are part of the contract.
+    #[test]
+    fn every_operation_with_a_token_documents_its_limits() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialises");
+        let me = &doc["paths"]["/api/v1/me"]["get"]["responses"];
+        assert!(me["429"]["headers"]["Retry-After"].is_object(), "{me}");
+        assert!(me["403"].is_null(), "a read needs no read-only answer");
+        let create = &doc["paths"]["/api/v1/teams"]["post"]["responses"];
+        assert!(create["403"].is_object() && create["429"].is_object() && create["401"].is_object());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Who is asking, and what they may do. Handlers take these extractors, so
 //! a permission check cannot be forgotten.
 
+pub mod client;
 pub mod csrf;
 pub mod password;
 pub mod secrets;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{Uri, header};
+use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
@@ -15,6 +16,7 @@ use crate::app::AppState;
 use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::error::AppError;
+use crate::throttle::TokenKind;
 
 pub const SESSION_USER: &str = "user_id";
 /// When the session was last marked active (Unix seconds).
@@ -150,19 +152,51 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or(AppError::Unauthorized)?;
-        state
-            .user_by_token_hash(&secrets::token_hash(token))
+        let secret = bearer(parts).ok_or(AppError::Unauthorized)?;
+        let token = state
+            .token_by_hash(&secrets::token_hash(secret))
             .await?
-            .map(ApiUser)
-            .ok_or(AppError::Unauthorized)
+            .ok_or(AppError::Unauthorized)?;
+        let now = state.clock.now();
+        if let Some(expired) = token.expires_at.filter(|at| *at <= now) {
+            return Err(AppError::TokenRefused(format!(
+                "This token expired on {} UTC; create a new one in your profile",
+                expired.format("%Y-%m-%d %H:%M")
+            )));
+        }
+        admit(state, TokenKind::Personal, token.id)?;
+        if token.read_only && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Err(AppError::forbidden(
+                "This token is read-only; create a read-write token in your profile",
+            ));
+        }
+        if state
+            .throttle
+            .should_record_use(TokenKind::Personal, token.id, token.last_used_at, now)
+        {
+            let mut conn = state.db.acquire().await?;
+            crate::db::tokens::record_use(&mut conn, token.id, now).await?;
+        }
+        Ok(ApiUser(token.user))
     }
+}
+
+/// Takes one request from a token's allowance, or says when to come back.
+fn admit(state: &AppState, kind: TokenKind, id: i64) -> Result<(), AppError> {
+    state.throttle.admit(kind, id).map_err(|retry_after_secs| {
+        let limits = &state.settings.limits;
+        let rate = match kind {
+            TokenKind::Personal => limits.personal_token,
+            TokenKind::Integration => limits.integration_token,
+        };
+        AppError::RateLimited {
+            message: format!(
+                "This token has sent more than {} requests a second; wait {retry_after_secs} s (see Retry-After) and send fewer",
+                rate.per_second
+            ),
+            retry_after_secs,
+        }
+    })
 }
 
 /// The `{team}` of the route, seen by one of its members (or an admin).
@@ -295,7 +329,23 @@ impl IntegrationCaller {
     /// The integration behind the request's bearer token, if it is one.
     pub async fn find(parts: &Parts, state: &AppState) -> Result<Option<Self>, AppError> {
         let Some(token) = bearer(parts) else { return Ok(None) };
-        let hash = secrets::token_hash(token);
+        let Some(caller) = Self::lookup(state, secrets::token_hash(token)).await? else {
+            return Ok(None);
+        };
+        let id = caller.integration.id;
+        admit(state, TokenKind::Integration, id)?;
+        let now = state.clock.now();
+        if state
+            .throttle
+            .should_record_use(TokenKind::Integration, id, caller.integration.last_used_at, now)
+        {
+            let mut conn = state.db.acquire().await?;
+            crate::db::integrations::record_use(&mut conn, id, now).await?;
+        }
+        Ok(Some(caller))
+    }
+
+    async fn lookup(state: &AppState, hash: Vec<u8>) -> Result<Option<Self>, AppError> {
         if let Some((integration, team)) = state.caches.integration(&hash) {
             return Ok(Some(IntegrationCaller { integration, team }));
         }

@@ -11,9 +11,10 @@ pub struct Integration {
     pub label: String,
     pub signing_secret: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, team_id, rotation_id, label, signing_secret, created_at";
+const COLUMNS: &str = "id, team_id, rotation_id, label, signing_secret, created_at, last_used_at";
 
 pub async fn insert(
     conn: &mut PgConnection,
@@ -44,6 +45,20 @@ pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Optio
     .bind(hash)
     .fetch_optional(conn)
     .await
+}
+
+/// Notes that the integration was used at `at`, unless that was noted less
+/// than a minute before (by this process or another).
+pub async fn record_use(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE integration_tokens SET last_used_at = $2
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - interval '1 minute')",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 pub async fn live_for_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Integration>> {

@@ -14,6 +14,7 @@ pub mod pages;
 pub mod recovery;
 pub mod rotations;
 pub mod shifts;
+pub mod sign_ins;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;

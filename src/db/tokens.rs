@@ -9,21 +9,64 @@ pub struct TokenInfo {
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub read_only: bool,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A live (not revoked) token with its owner: who a request acts as.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiToken {
+    #[sqlx(rename = "token_id")]
+    pub id: i64,
+    /// Only safe methods (GET, HEAD, OPTIONS) are allowed.
+    pub read_only: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub user: User,
+}
+
+/// What a new token may do, and until when.
+pub struct NewToken<'a> {
+    pub label: &'a str,
+    pub read_only: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A read-write token that does not expire.
 pub async fn insert(conn: &mut PgConnection, user_id: i64, label: &str, hash: &[u8]) -> sqlx::Result<i64> {
-    sqlx::query_scalar("INSERT INTO api_tokens (user_id, label, token_hash) VALUES ($1, $2, $3) RETURNING id")
-        .bind(user_id)
-        .bind(label)
-        .bind(hash)
-        .fetch_one(conn)
-        .await
+    let token = NewToken {
+        label,
+        read_only: false,
+        expires_at: None,
+    };
+    insert_with(conn, user_id, &token, hash).await
 }
 
-/// The live token's owner.
-pub async fn user_for(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<User>> {
+pub async fn insert_with(
+    conn: &mut PgConnection,
+    user_id: i64,
+    token: &NewToken<'_>,
+    hash: &[u8],
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, label, token_hash, read_only, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(token.label)
+    .bind(hash)
+    .bind(token.read_only)
+    .bind(token.expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// The live token with this hash, expired or not (the caller says which).
+pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<ApiToken>> {
     sqlx::query_as(
-        "SELECT u.id, u.email, u.name, u.timezone, u.is_admin, u.calendar_secret
+        "SELECT t.id AS token_id, t.read_only, t.expires_at, t.last_used_at,
+                u.id, u.email, u.name, u.timezone, u.is_admin, u.calendar_secret
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
@@ -32,9 +75,23 @@ pub async fn user_for(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Opti
     .await
 }
 
+/// Notes that the token was used at `at`, unless that was noted less than
+/// a minute before (by this process or another).
+pub async fn record_use(conn: &mut PgConnection, token_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $2
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - interval '1 minute')",
+    )
+    .bind(token_id)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 pub async fn live_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<TokenInfo>> {
     sqlx::query_as(
-        "SELECT id, label, created_at, last_used_at FROM api_tokens
+        "SELECT id, label, created_at, last_used_at, read_only, expires_at FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
     )
     .bind(user_id)

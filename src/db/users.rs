@@ -136,31 +136,3 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Re
         .await
         .map(drop)
 }
-
-/// Failed sign-ins for `email` since `since`.
-pub async fn recent_failed_logins(
-    conn: &mut PgConnection,
-    email: &str,
-    since: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM login_attempts WHERE email = lower($1) AND NOT succeeded AND at > $2")
-        .bind(email.trim())
-        .bind(since)
-        .fetch_one(conn)
-        .await
-}
-
-pub async fn record_login(
-    conn: &mut PgConnection,
-    email: &str,
-    succeeded: bool,
-    at: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_attempts (email, succeeded, at) VALUES (lower($1), $2, $3)")
-        .bind(email.trim())
-        .bind(succeeded)
-        .bind(at)
-        .execute(conn)
-        .await
-        .map(drop)
-}

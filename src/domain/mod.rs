@@ -7,5 +7,6 @@ pub mod markdown;
 pub mod metrics;
 pub mod recovery;
 pub mod schedule;
+pub mod sign_in;
 pub mod swap;
 pub mod validate;

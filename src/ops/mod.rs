@@ -14,6 +14,7 @@ pub mod recovery;
 pub mod rotations;
 pub mod swaps;
 pub mod teams;
+pub mod tokens;
 pub mod undo;
 pub mod users;
 

@@ -11,13 +11,14 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
-use crate::auth::{WebUser, keep_session, password, secrets};
+use crate::auth::{WebUser, keep_session, password};
 use crate::calendar::feed_url;
 use crate::db;
 use crate::db::tokens::TokenInfo;
 use crate::db::users::User;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::tokens::{self, NewTokenInput};
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 
@@ -35,6 +36,10 @@ pub struct TokenRow {
     pub label: String,
     pub created: String,
     pub last_used: String,
+    /// "read-only" or "read-write".
+    pub access: &'static str,
+    pub expires: String,
+    pub expired: bool,
 }
 
 pub struct TeamFeed {
@@ -66,6 +71,7 @@ async fn profile_page(
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     let tz = user.tz();
+    let now = state.clock.now();
     let tokens = db::tokens::live_for_user(&mut conn, user.id)
         .await?
         .into_iter()
@@ -76,6 +82,11 @@ async fn profile_page(
             last_used: t
                 .last_used_at
                 .map_or_else(|| "never".into(), |at| fmt::local_date(at, tz)),
+            access: if t.read_only { "read-only" } else { "read-write" },
+            expires: t
+                .expires_at
+                .map_or_else(|| "never".into(), |at| fmt::local_date(at, tz)),
+            expired: t.expires_at.is_some_and(|at| at <= now),
         })
         .collect();
     let team_feeds = db::teams::for_user(&mut conn, user.id, false)
@@ -189,6 +200,11 @@ async fn change_password(
 #[derive(Deserialize)]
 struct TokenForm {
     label: String,
+    /// A checkbox: present ("on") when ticked.
+    read_only: Option<String>,
+    /// Days until it expires; empty for never.
+    #[serde(default)]
+    expires_days: String,
 }
 
 async fn create_token(
@@ -197,27 +213,35 @@ async fn create_token(
     WebUser(user): WebUser,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> AppResult<Response> {
-    let label = match validate::line("The token's label (e.g. \"alert script\")", &form.label, 80) {
-        Ok(l) => l,
-        Err(e) => {
-            return profile_page(
+    let mut conn = state.db.acquire().await?;
+    let created = match tokens::parse_expiry_days(&form.expires_days) {
+        Ok(expires_in_days) => {
+            let input = NewTokenInput {
+                label: &form.label,
+                read_only: form.read_only.is_some(),
+                expires_in_days,
+            };
+            tokens::create_personal_token(&mut conn, user.id, input, state.clock.now()).await
+        }
+        Err(e) => Err(e),
+    };
+    drop(conn);
+    match created {
+        // Shown this once; only its hash is kept.
+        Ok(token) => profile_page(&state, &session, &user, None, Some(token), StatusCode::CREATED).await,
+        Err(AppError::Unprocessable(msg)) => {
+            profile_page(
                 &state,
                 &session,
                 &user,
-                Some(e.0),
+                Some(msg),
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await;
+            .await
         }
-    };
-    let label = label.as_str();
-    let token = secrets::new_api_token();
-    let mut conn = state.db.acquire().await?;
-    db::tokens::insert(&mut conn, user.id, label, &secrets::token_hash(&token)).await?;
-    drop(conn);
-    // Shown this once; only its hash is kept.
-    profile_page(&state, &session, &user, None, Some(token), StatusCode::CREATED).await
+        Err(e) => Err(e),
+    }
 }
 
 async fn revoke_token(

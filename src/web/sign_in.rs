@@ -6,21 +6,19 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Duration;
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::app::AppState;
+use crate::auth::client::ClientAddr;
 use crate::auth::csrf::{self, CsrfForm, NoFields};
 use crate::auth::{password, start_session};
 use crate::db;
+use crate::db::sign_ins::Reservation;
+use crate::domain::sign_in;
 use crate::error::{AppError, AppResult};
 use crate::ops::users::{NewUserInput, create_user};
 use crate::web::layout::{Layout, flash, render_with};
-
-/// Failed sign-ins allowed per address in [`THROTTLE_WINDOW`].
-const MAX_FAILURES: i64 = 5;
-const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -133,36 +131,68 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// Signs in, slowed as `domain::sign_in` says: the client address is
+/// refused once it has failed too often, while an account under attack only
+/// makes each attempt on it wait before the password is checked.
 async fn sign_in(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,
+    client: ClientAddr,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let next = safe_next(form.next.as_deref());
+    // No connection is held while waiting or hashing: many slow sign-ins
+    // must not empty the pool for everyone else.
+    let limit = state.settings.limits.sign_in_failures;
     let mut conn = state.db.acquire().await?;
-    let failures = db::users::recent_failed_logins(&mut conn, &form.email, now - THROTTLE_WINDOW).await?;
-    if failures >= MAX_FAILURES {
-        let msg = "Too many failed attempts for this address. Wait 15 minutes, or ask an admin to set a new password.";
-        return refuse_sign_in(
-            &state,
-            &session,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            msg,
-            form.email,
-            next,
-        )
-        .await;
+    let reservation = db::sign_ins::reserve(
+        &mut conn,
+        &client.limit_key(),
+        &form.email,
+        now,
+        now - sign_in::WINDOW,
+        limit,
+    )
+    .await?;
+    drop(conn);
+    let (attempt, account_failures) = match reservation {
+        Reservation::Reserved { id, account_failures } => (id, account_failures),
+        Reservation::Refused { oldest_failure } => {
+            let wait = sign_in::retry_after(oldest_failure, now).as_secs();
+            let minutes = wait.div_ceil(60);
+            let msg = format!(
+                "Too many failed sign-ins from your network. Try again in {minutes} minute{}, \
+                 or ask an admin to set a new password.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut page = refuse_sign_in(
+                &state,
+                &session,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                &msg,
+                form.email,
+                next,
+            )
+            .await?;
+            page.headers_mut().insert(header::RETRY_AFTER, wait.into());
+            return Ok(page);
+        }
+    };
+    let wait = sign_in::account_wait(account_failures);
+    if !wait.is_zero() {
+        state.clock.wait(wait).await;
     }
+    let mut conn = state.db.acquire().await?;
     let found = db::users::password_hash(&mut conn, &form.email).await?;
+    drop(conn);
     let (user_id, stored, epoch) = match found {
         Some((id, hash, epoch)) => (Some(id), hash, epoch),
         None => (None, None, 0),
     };
     let ok = password::verify(form.password.clone(), stored).await? && user_id.is_some();
-    db::users::record_login(&mut conn, &form.email, ok, now).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
         let msg = "That e-mail and password do not match. Check both and try again.";
         return refuse_sign_in(
@@ -176,6 +206,9 @@ async fn sign_in(
         )
         .await;
     };
+    let mut conn = state.db.acquire().await?;
+    db::sign_ins::succeeded(&mut conn, attempt).await?;
+    drop(conn);
     start_session(&session, user_id, epoch, now.timestamp()).await?;
     Ok(Redirect::to(&next).into_response())
 }

@@ -84,6 +84,11 @@ pub async fn spawn_app_allowing(now: DateTime<Utc>, allow_hosts: &str) -> TestAp
     spawn_app_configured(now, |s| s.outgoing = policy).await
 }
 
+/// A server whose clock stands at `now`, with settings changed by `tune`.
+pub async fn spawn_app_tuned(now: DateTime<Utc>, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_configured(now, tune).await
+}
+
 /// A server whose clock stands at `now`, with settings `configure` changes.
 pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
@@ -106,6 +111,19 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
         outgoing: rota::outgoing::Policy::default(),
+        // The test clock stands still, so a token's allowance never refills:
+        // only the tests of those limits set a burst.
+        limits: rota::config::Limits {
+            personal_token: rota::config::Rate {
+                per_second: 1_000_000,
+                burst: 1_000_000,
+            },
+            integration_token: rota::config::Rate {
+                per_second: 1_000_000,
+                burst: 1_000_000,
+            },
+            ..rota::config::Limits::default()
+        },
     };
     configure(&mut settings);
     let clock = Clock::fixed(now);

@@ -8,3 +8,5 @@ mod mail;
 mod openapi;
 mod outgoing;
 mod postgres_tls;
+mod throttle;
+mod tokens;
