@@ -23,34 +23,74 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         match Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(Json(value)) if has_nul(&value) => Err(AppError::Unprocessable(
-                "The body contains a NUL character (\\u0000), which Rota cannot store; remove it".into(),
-            )),
-            Ok(Json(value)) => typed(value).map(ApiJson),
+            Ok(Json(mut value)) => {
+                let marked = mark_nuls(&mut value);
+                typed(value).map(ApiJson).map_err(|e| match e {
+                    NotTyped::Nul(path) if marked => AppError::Unprocessable(format!(
+                        "The body has a NUL character (\\u0000) in {path}, which Rota cannot store; remove it"
+                    )),
+                    other => AppError::from(other),
+                })
+            }
             Err(rejection) => Err(json_error(rejection)),
         }
     }
 }
 
-/// Whether any string in a JSON value (a key or a value) holds a NUL.
-/// Postgres cannot store NUL in text, so such a body is refused whole
-/// rather than half-stored.
-pub fn has_nul(value: &serde_json::Value) -> bool {
+/// What takes the place of a string with a NUL in it: Postgres cannot
+/// store NUL in text, so a field that reads such a string must fail (it
+/// finds a map where it wants a string), while a field Rota ignores may
+/// hold anything, as the OpenAPI document allows.
+const NUL_MARK: &str = "\u{0}nul";
+
+/// Replaces every string holding a NUL with [`NUL_MARK`]'s map and drops
+/// keys holding one (no field is named so); whether any was found.
+pub fn mark_nuls(value: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::String(s) if s.contains('\0') => {
+            *value = serde_json::json!({ NUL_MARK: true });
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |found, v| mark_nuls(v) | found),
+        Value::Object(fields) => {
+            let before = fields.len();
+            fields.retain(|k, _| !k.contains('\0'));
+            let dropped = fields.len() != before;
+            fields.values_mut().fold(dropped, |found, v| mark_nuls(v) | found)
+        }
         _ => false,
+    }
+}
+
+enum NotTyped {
+    /// A field met a map (a NUL mark, when there is one): the field's path.
+    Nul(String),
+    Other(String),
+}
+
+impl From<NotTyped> for AppError {
+    fn from(e: NotTyped) -> Self {
+        match e {
+            NotTyped::Nul(path) => AppError::Unprocessable(format!(
+                "The body does not have the expected fields: {path}: a map is not what that field takes"
+            )),
+            NotTyped::Other(message) => AppError::Unprocessable(message),
+        }
     }
 }
 
 /// Reads well-formed JSON as `T`; a value of the wrong shape is 422, with
 /// the path of the field at fault.
-fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, AppError> {
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, NotTyped> {
     integral_numbers(&mut value);
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| AppError::Unprocessable(format!("The body does not have the expected fields: {e}")))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        if e.inner().to_string().starts_with("invalid type: map") {
+            NotTyped::Nul(e.path().to_string())
+        } else {
+            NotTyped::Other(format!("The body does not have the expected fields: {e}"))
+        }
+    })
 }
 
 /// JSON does not tell `5` from `5.0`, nor does the OpenAPI document's
@@ -103,10 +143,15 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(AppError::BadRequest(format!(
-                "The query string is not valid: {}",
-                cause(&e)
-            ))),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                let message = format!("The query string is not valid: {}", cause(&e));
+                // Well-formed but out of range is a 422, as in bodies.
+                if message.contains(crate::domain::validate::OUT_OF_RANGE) {
+                    Err(AppError::Unprocessable(message))
+                } else {
+                    Err(AppError::BadRequest(message))
+                }
+            }
             Err(other) => Err(AppError::BadRequest(other.body_text())),
         }
     }
@@ -174,7 +219,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         match Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(Json(value)) => typed(value).map(ToolJson),
+            Ok(Json(value)) => typed(value).map(ToolJson).map_err(AppError::from),
             Err(rejection) => Err(json_error(rejection)),
         }
     }
@@ -210,13 +255,16 @@ where
 mod tests {
     use serde_json::json;
 
-    use super::has_nul;
+    use super::mark_nuls;
 
     #[test]
-    fn finds_a_nul_in_any_string_of_a_body() {
-        assert!(has_nul(&json!({"name": "a\u{0}b"})));
-        assert!(has_nul(&json!({"list": ["x", {"deep": "\u{0}"}]})));
-        assert!(has_nul(&json!({"a\u{0}": 1})));
-        assert!(!has_nul(&json!({"name": "a\\u0000b", "n": 0, "ok": ["\u{1}"]})));
+    fn marks_every_string_with_a_nul_and_drops_such_keys() {
+        let mut v = json!({"name": "a\u{0}b", "list": ["x", {"deep": "\u{0}"}], "k\u{0}": 1, "ok": "\\u0000"});
+        assert!(mark_nuls(&mut v));
+        assert_eq!(v["name"], json!({"\u{0}nul": true}));
+        assert_eq!(v["list"][1]["deep"], json!({"\u{0}nul": true}));
+        assert!(v.get("k\u{0}").is_none());
+        assert_eq!(v["ok"], "\\u0000", "an escaped backslash is text");
+        assert!(!mark_nuls(&mut json!({"name": "fine", "n": 1})));
     }
 }

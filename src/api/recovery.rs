@@ -113,7 +113,12 @@ pub async fn choose_recovery(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct HolidayBody {
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    /// One line: no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 

@@ -86,9 +86,14 @@ fn parse_instant(field: &str, value: Option<&str>) -> AppResult<Option<DateTime<
     let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    validate::instant(raw)
-        .map(Some)
-        .map_err(|e| AppError::BadRequest(format!("{field}: {}", e.0)))
+    validate::instant(raw).map(Some).map_err(|e| {
+        let message = format!("{field}: {}", e.0);
+        if e.0.contains(validate::OUT_OF_RANGE) {
+            AppError::Unprocessable(message)
+        } else {
+            AppError::BadRequest(message)
+        }
+    })
 }
 
 fn on_call_person(shift: &ShiftView) -> OnCallPerson {
@@ -110,6 +115,7 @@ fn on_call_person(shift: &ShiftView) -> OnCallPerson {
     responses(
         (status = 200, description = "Primary and secondary of each rotation at the instant", body = OnCall),
         (status = 400, description = "`at` is not an RFC 3339 instant", body = ErrorBody),
+        (status = 422, description = "`at` is outside the years 2000 to 2100", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
     )

@@ -491,6 +491,7 @@ pub struct TimeRange {
     responses(
         (status = 200, description = "Schedule changes in [from, to), oldest first", body = [AuditEntry]),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "An instant outside the years 2000 to 2100", body = ErrorBody),
     )
 )]
 pub async fn list_audit(

@@ -104,6 +104,10 @@ pub fn password<'a>(s: &'a str, about: &[&str]) -> Result<&'a str, Invalid> {
     Ok(s)
 }
 
+/// How an instant that is well-formed but out of range is described (a
+/// 422, where a malformed one is a 400).
+pub const OUT_OF_RANGE: &str = "is outside the years 2000 to 2100 that Rota keeps";
+
 /// An instant from outside: RFC 3339 with an offset, between the years 2000
 /// and 2100 (instants far outside that cannot mean anything here, and some
 /// overflow date arithmetic). A `+` sent unencoded in a query string
@@ -119,9 +123,7 @@ pub fn instant(raw: &str) -> Result<DateTime<Utc>, Invalid> {
     });
     match parsed {
         Ok(t) if (2000..=2100).contains(&t.year()) => Ok(t.with_timezone(&Utc)),
-        Ok(_) => Err(Invalid(format!(
-            "\"{raw}\" is outside the years 2000 to 2100 that Rota keeps"
-        ))),
+        Ok(_) => Err(Invalid(format!("\"{raw}\" {OUT_OF_RANGE}"))),
         Err(_) => Err(Invalid(format!(
             "\"{raw}\" is not an RFC 3339 instant; send a date and time with an offset, such as 2026-12-01T10:00:00Z (encode + as %2B in a query string)"
         ))),
