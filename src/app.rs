@@ -1,7 +1,4 @@
-//! Shared state, the router and the middleware stack.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! The router and the middleware stack (the shared state is in `state`).
 
 use axum::Router;
 use axum::extract::Request;
@@ -10,7 +7,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -21,14 +17,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::cache::Caches;
-use crate::clock::Clock;
-use crate::config::Settings;
 use crate::error::{ErrorInfo, problem};
-use crate::mail::Mailer;
-use crate::ops::Ctx;
-use crate::outgoing::Outgoing;
-use crate::throttle::Throttle;
+use crate::state::AppState;
 use crate::{api, calendar, service_metrics, web};
 
 /// Every request body, form or JSON, is refused above this size.
@@ -37,31 +27,6 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// No inline script or style anywhere; nothing may frame Rota.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: PgPool,
-    pub caches: Arc<Caches>,
-    pub settings: Arc<Settings>,
-    pub clock: Clock,
-    /// Set when `ROTA_SMTP_URL` is: notifications also go out by e-mail.
-    pub mailer: Option<Arc<Mailer>>,
-    /// Sends requests to user-given URLs (chat webhooks) under the
-    /// outgoing policy in the settings.
-    pub outgoing: Outgoing,
-    /// Per-token limits and the record of token use.
-    pub throttle: Arc<Throttle>,
-}
-
-impl AppState {
-    /// What the use cases in `ops` need besides a connection.
-    pub fn ctx(&self) -> Ctx {
-        Ctx {
-            clock: self.clock.clone(),
-            mail: self.mailer.is_some(),
-        }
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     service_metrics::handle();
@@ -204,6 +169,3 @@ fn default_message(status: StatusCode) -> &'static str {
         _ => "That request could not be handled",
     }
 }
-
-/// How long the background job waits between runs.
-pub const JOB_INTERVAL: Duration = Duration::from_secs(3600);

@@ -10,12 +10,12 @@ use axum::routing::get;
 use chrono::Duration;
 use icalendar::{Calendar, Component, Event, EventLike};
 
-use crate::app::AppState;
 use crate::db;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 /// How far back a feed reaches.
 const HISTORY: Duration = Duration::weeks(12);

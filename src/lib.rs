@@ -19,6 +19,7 @@ pub mod outgoing;
 pub mod reads;
 pub mod service_metrics;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod web;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use std::sync::Arc;
 
 use crate::cache::{OnCallSnapshot, RotaExtras, Window};

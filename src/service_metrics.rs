@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
 use crate::auth::secrets;
+use crate::state::AppState;
 
 pub const REQUESTS: &str = "rota_http_requests_total";
 pub const LATENCY: &str = "rota_http_request_duration_seconds";

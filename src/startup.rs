@@ -8,12 +8,13 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
+use crate::app::router;
 use crate::cache::{Caches, spawn_listener};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::outgoing::Outgoing;
+use crate::state::AppState;
 use crate::throttle::Throttle;
 use crate::{db, jobs};
 

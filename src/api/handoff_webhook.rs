@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::api::json::ApiJson;
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager};
 use crate::db;
 use crate::db::teams::Team;
 use crate::error::{AppResult, ErrorBody};
 use crate::ops::handoffs as ops;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryInfo {

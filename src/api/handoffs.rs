@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::api::json::{ApiJson, ApiQuery};
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
 use crate::db;
 use crate::db::teams::Team;
@@ -18,6 +17,7 @@ use crate::domain::markdown::to_html;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::handoffs::{self as ops, Draft, Handoff};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonRef {

@@ -10,12 +10,12 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::api::json::SignedJson;
-use crate::app::AppState;
 use crate::auth::IntegrationCaller;
 use crate::db::pages::Report;
 use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::pages::{only_rotation, record_many};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Received {

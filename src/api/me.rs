@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::ApiUser;
 use crate::calendar::feed_url;
 use crate::db;
 use crate::db::teams::{MyTeam, TeamRole};
 use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use crate::api::json::{ApiJson, ApiQuery};
 use crate::api::swaps::SwapInfo;
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db::teams::Team;
 use crate::domain::metrics::period::DEFAULT_WEEKS;
@@ -18,6 +17,7 @@ use crate::domain::validate;
 use crate::error::{AppResult, ErrorBody};
 use crate::ops::metrics::{Report, pay_report, team_report};
 use crate::ops::rebalance::propose;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

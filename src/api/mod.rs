@@ -25,7 +25,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::responses::CommonResponses;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Where [`router`] is mounted; the document's paths include it.
 pub const PREFIX: &str = "/api/v1";

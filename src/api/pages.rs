@@ -12,7 +12,6 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery, ToolJson};
-use crate::app::AppState;
 use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
@@ -21,6 +20,7 @@ use crate::domain::recovery::{Policy, classify_engagement, sla};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::pages::{Correction, correct, delete, may_change, only_rotation, record};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PageInfo {

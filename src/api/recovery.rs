@@ -8,7 +8,6 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery};
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::recovery::RecoveryDay;
@@ -16,6 +15,7 @@ use crate::domain::recovery::Policy;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::recovery::{apply_holidays, choose};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RecoveryInfo {

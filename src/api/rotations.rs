@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::api::json::ApiJson;
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::rotations::{Rotation, Version};
@@ -17,6 +16,7 @@ use crate::db::users::User;
 use crate::domain::schedule::weekday_name;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::rotations::{self as ops, RotationFields};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewRotation {

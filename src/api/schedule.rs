@@ -6,12 +6,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::ApiQuery;
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamMember};
 use crate::db;
 use crate::db::shifts::ShiftView;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::state::AppState;
 
 /// The window `GET …/shifts` covers when `to` is not given.
 const DEFAULT_WINDOW: Duration = Duration::days(28);

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery, MaybeJson};
 use crate::api::recovery::parse_date;
-use crate::app::AppState;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::swaps::Request;
@@ -18,6 +17,7 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::changes::{Override, override_shift};
 use crate::ops::swaps::{Ask, act, ask, visible};
 use crate::ops::undo::undo;
+use crate::state::AppState;
 
 /// One side of a request: a role over a span.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::json::ApiJson;
 use crate::api::me::TeamMembership;
-use crate::app::AppState;
 use crate::auth::{Admin, ApiUser, TeamManager, TeamMember};
 use crate::calendar::feed_url;
 use crate::db;
 use crate::db::teams::TeamRole;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTeam {

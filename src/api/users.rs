@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::ApiJson;
-use crate::app::AppState;
 use crate::auth::{Admin, ApiUser};
 use crate::db::users::User;
 use crate::error::{AppResult, ErrorBody};
 use crate::ops::users::{NewUserInput, create_user as create};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {

@@ -13,8 +13,8 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::{IpNet, Ipv6Net};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The client's address, as limits count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
 use super::secrets;
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 const SESSION_CSRF: &str = "csrf";
 

@@ -12,10 +12,10 @@ use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::throttle::TokenKind;
 
 pub const SESSION_USER: &str = "user_id";

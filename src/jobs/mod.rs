@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::app::{AppState, JOB_INTERVAL};
 use crate::db;
 use crate::mail::Mailer;
+use crate::state::AppState;
 use supervise::{BACKOFF, supervise};
 
 /// The advisory lock key of the schedule job ("rota" in ASCII).
@@ -104,6 +104,9 @@ pub async fn send_handoff_reminders(pool: &PgPool, now: DateTime<Utc>, mail: boo
     tx.commit().await?;
     Ok(sent)
 }
+
+/// How long the background job waits between runs.
+pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How often handoff reminders are looked for.
 const REMINDER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);

@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
 use crate::db::handoff_webhooks::{self as store, Claimed, Outcome};
 use crate::outgoing::Outgoing;
+use crate::state::AppState;
 
 /// How often the job looks for posts to send.
 pub const INTERVAL: StdDuration = StdDuration::from_secs(15);

@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{Admin, WebUser};
 use crate::db;
@@ -18,6 +17,7 @@ use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::teams::create_team;
 use crate::ops::users::{NewUserInput, create_user};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::audit::{Entry, Order};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, render};
 use crate::web::swaps::span;

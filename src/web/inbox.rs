@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::db;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render};
 

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::assets;
 
 const FLASH: &str = "flash";

@@ -11,7 +11,6 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::db;
@@ -19,6 +18,7 @@ use crate::db::leave::Leave;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops;
+use crate::state::AppState;
 use crate::web::forms::shown_on_page;
 use crate::web::layout::{Layout, flash, render_with};
 

@@ -9,7 +9,6 @@ use axum::response::Response;
 use axum::routing::get;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::db;
 use crate::db::leave::NeedsCover;
@@ -20,6 +19,7 @@ use crate::db::teams::MyTeam;
 use crate::db::users::User;
 use crate::domain::swap::State as RequestState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::forms::input_value;
 use crate::web::layout::{Layout, render_with};

@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{WebUser, keep_session, password};
 use crate::calendar::feed_url;
@@ -19,6 +18,7 @@ use crate::db::users::User;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::tokens::{self, NewTokenInput};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 

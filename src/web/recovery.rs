@@ -12,7 +12,6 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::auth::csrf::CsrfForm;
 use crate::db;
@@ -21,6 +20,7 @@ use crate::db::teams::MyTeam;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::{FLAGGED, FORMS, choose};
+use crate::state::AppState;
 use crate::web::layout::{fixable, flash};
 use crate::web::now::now_page;
 

@@ -13,7 +13,6 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::calendar::feed_url;
 use crate::db::leave::NeedsCover;
@@ -21,6 +20,7 @@ use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::forms::input_value;
 use crate::web::layout::{Layout, render};

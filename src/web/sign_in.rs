@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::client::ClientAddr;
 use crate::auth::csrf::{self, CsrfForm, NoFields};
 use crate::auth::{password, start_session};
@@ -18,6 +17,7 @@ use crate::db::sign_ins::Reservation;
 use crate::domain::sign_in;
 use crate::error::{AppError, AppResult};
 use crate::ops::users::{NewUserInput, create_user};
+use crate::state::AppState;
 use crate::web::layout::{Layout, flash, render_with};
 
 pub fn router() -> Router<AppState> {

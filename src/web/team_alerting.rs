@@ -12,7 +12,6 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, CsrfUpload, NoFields};
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
@@ -20,6 +19,7 @@ use crate::db::teams::Team;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::{apply_holidays, import_holidays};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{fixable, flash};
 use crate::web::team_settings::{Shown, settings_page};

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
@@ -20,6 +19,7 @@ use crate::domain::schedule::weekday_name;
 use crate::error::{AppError, AppResult};
 use crate::ops::members::{remove_member, set_member};
 use crate::ops::rotations::{RotationFields, create_rotation, emails_in_order, update_rotation};
+use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 use crate::web::team_alerting::{self, Alerting, NewToken};
 

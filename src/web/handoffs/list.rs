@@ -10,11 +10,11 @@ use tower_sessions::Session;
 
 use super::{title, when};
 use crate::api::handoffs::parse_date;
-use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::domain::schedule::local_to_instant;
 use crate::error::AppResult;
 use crate::ops::handoffs::{self as ops, Handoff};
+use crate::state::AppState;
 use crate::web::layout::{Layout, render_with};
 
 /// How many weeks one page of the history covers.

@@ -14,11 +14,11 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
-use crate::app::AppState;
 use crate::db::teams::{MyTeam, Team};
 use crate::db::users::User;
 use crate::error::AppResult;
 use crate::ops::handoffs::{self as ops, Handoff, NowKind};
+use crate::state::AppState;
 use crate::web::fmt;
 
 pub use webhook::{WebhookSettings, webhook_settings};

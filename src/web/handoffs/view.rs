@@ -11,7 +11,6 @@ use tower_sessions::Session;
 
 use super::{deadline, title, when};
 use crate::api::handoffs::parse_date;
-use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
@@ -19,6 +18,7 @@ use crate::domain::handoff::{Person, State as HandoffState};
 use crate::domain::markdown::{MAX_BYTES, to_html};
 use crate::error::{AppError, AppResult};
 use crate::ops::handoffs::{self as ops, Draft};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 

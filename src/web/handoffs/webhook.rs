@@ -9,13 +9,13 @@ use tower_sessions::Session;
 
 use super::when;
 use crate::api::handoff_webhook::delivery_state;
-use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
 use crate::db::teams::Team;
 use crate::error::AppResult;
 use crate::ops::handoffs::set_webhook_url;
+use crate::state::AppState;
 use crate::web::layout::{fixable, flash};
 use crate::web::team_settings::{Shown, settings_page};
 

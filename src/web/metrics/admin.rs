@@ -10,13 +10,13 @@ use tower_sessions::Session;
 
 use super::PeriodQuery;
 use super::table::{Table, csv_response, num, pct, pct_opt, secs};
-use crate::app::AppState;
 use crate::auth::{Admin, WebUser};
 use crate::db;
 use crate::domain::metrics::Period;
 use crate::domain::metrics::period::CHOICES;
 use crate::error::AppResult;
 use crate::ops::metrics::{TeamOverview, overview};
+use crate::state::AppState;
 use crate::web::layout::{Layout, render};
 
 pub fn router() -> Router<AppState> {

@@ -14,7 +14,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, TeamMember, WebUser};
 use crate::db::teams::Team;
@@ -24,6 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::metrics::{pay_report, team_report};
 use crate::ops::rebalance::propose;
 use crate::ops::swaps::when;
+use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render};
 use table::{Table, csv_response, num};
 use view::{Section, sections};

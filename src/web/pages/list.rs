@@ -11,7 +11,6 @@ use tower_sessions::Session;
 
 use super::{PageRow, parse_date, parse_time};
 use crate::api::pages::Classifier;
-use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamMember, WebUser, secrets};
 use crate::db;
@@ -20,6 +19,7 @@ use crate::domain::schedule::local_to_instant;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::pages::{default_rotation, record};
+use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 
 /// The list's default period, ending today.

@@ -10,9 +10,9 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::api::pages::PageInfo;
-use crate::app::AppState;
 use crate::db::pages::Page;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::fmt;
 
 pub fn router() -> Router<AppState> {

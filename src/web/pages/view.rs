@@ -13,7 +13,6 @@ use tower_sessions::Session;
 
 use super::{PageRow, datetime_local, parse_datetime_local};
 use crate::api::pages::Classifier;
-use crate::app::AppState;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
@@ -21,6 +20,7 @@ use crate::db::pages::Page;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
 use crate::ops::pages::{Correction, correct, delete, may_change};
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 

@@ -11,7 +11,6 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::span;
-use crate::app::AppState;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
@@ -19,6 +18,7 @@ use crate::db::shifts::ShiftView;
 use crate::db::swaps::Request;
 use crate::error::{AppError, AppResult};
 use crate::ops::swaps::{self as swap_ops, Ask};
+use crate::state::AppState;
 use crate::web::forms::{Choice, input_value, local_instant, next_hour, shown_on_page};
 use crate::web::layout::{Layout, flash, render_with};
 use crate::web::now::now_page;

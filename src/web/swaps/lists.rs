@@ -6,11 +6,11 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use super::RequestRow;
-use crate::app::AppState;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::domain::swap::State as RequestState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::layout::{Layout, render};
 
 /// How many requests a list reads; the closed ones past this drop off.

@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::app::AppState;
 use crate::db::swaps::Request;
 use crate::domain::swap::State;
+use crate::state::AppState;
 use crate::web::fmt;
 
 pub fn router() -> Router<AppState> {

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{next_step, span, zone_of};
-use crate::app::AppState;
 use crate::auth::WebUser;
 use crate::auth::csrf::CsrfForm;
 use crate::db::swaps::Request;
@@ -19,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::changes::role_in;
 use crate::ops::swaps::{act, visible};
 use crate::ops::undo::undo;
+use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::forms::shown_on_page;
 use crate::web::layout::{Layout, flash, render_with};

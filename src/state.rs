@@ -1,0 +1,40 @@
+//! What every handler and job shares: the pool, the caches, the settings,
+//! the clock and the outgoing senders. Apart from the router (`app`), so
+//! that handlers and jobs do not import the module that imports them.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::cache::Caches;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::ops::Ctx;
+use crate::outgoing::Outgoing;
+use crate::throttle::Throttle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub caches: Arc<Caches>,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    /// Set when `ROTA_SMTP_URL` is: notifications also go out by e-mail.
+    pub mailer: Option<Arc<Mailer>>,
+    /// Sends requests to user-given URLs (chat webhooks) under the
+    /// outgoing policy in the settings.
+    pub outgoing: Outgoing,
+    /// Per-token limits and the record of token use.
+    pub throttle: Arc<Throttle>,
+}
+
+impl AppState {
+    /// What the use cases in `ops` need besides a connection.
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            clock: self.clock.clone(),
+            mail: self.mailer.is_some(),
+        }
+    }
+}
