@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use crate::api::json::ApiJson;
 use crate::auth::{ApiUser, TeamManager};
 use crate::db;
+use crate::db::handoff_webhooks::delivery_state;
 use crate::db::teams::Team;
 use crate::error::{AppResult, ErrorBody};
 use crate::ops::handoffs as ops;
@@ -35,14 +36,6 @@ pub struct WebhookInfo {
     pub url: Option<String>,
     /// The latest posts, newest first.
     pub deliveries: Vec<DeliveryInfo>,
-}
-
-pub fn delivery_state(d: &db::handoff_webhooks::Delivery) -> &'static str {
-    match (d.delivered_at, d.gave_up_at) {
-        (Some(_), _) => "delivered",
-        (None, Some(_)) => "failed",
-        (None, None) => "retrying",
-    }
 }
 
 async fn webhook_info(conn: &mut PgConnection, team: &Team) -> AppResult<WebhookInfo> {

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
@@ -16,6 +16,7 @@ use crate::domain::handoff::{Person, State as HandoffState, Status};
 use crate::domain::markdown::to_html;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ops::handoffs::parse_date;
 use crate::ops::handoffs::{self as ops, Draft, Handoff};
 use crate::state::AppState;
 
@@ -149,18 +150,6 @@ async fn info(
         template,
         url: format!("{}{}", base_url.trim_end_matches('/'), h.path(&team.slug)),
     })
-}
-
-/// A date in a path: YYYY-MM-DD.
-pub fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "\"{s}\" is not a date between 2000 and 2100 (YYYY-MM-DD): name the handoff by the first date of its incoming week"
-            ))
-        })
 }
 
 type HandoffPath = Path<(String, String, String)>;

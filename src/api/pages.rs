@@ -1,95 +1,23 @@
 //! Pages through the API: report, list, correct, remove.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, RawPathParams, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 
 use crate::api::json::{ApiJson, ApiQuery, ToolJson};
 use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
-use crate::domain::recovery::{Policy, classify_engagement, sla};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
+pub use crate::ops::classify::{Classifier, PageInfo};
 use crate::ops::pages::{Correction, correct, delete, may_change, only_rotation, record};
 use crate::state::AppState;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PageInfo {
-    pub id: i64,
-    pub source: String,
-    pub dedup_key: String,
-    pub summary: String,
-    pub link: Option<String>,
-    pub severity: Option<String>,
-    pub fired_at: DateTime<Utc>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub worked_until: Option<DateTime<Utc>>,
-    pub responder_email: Option<String>,
-    /// The responder's role when it fired: `primary`, `secondary`, or null.
-    pub role: Option<String>,
-    /// `met`, `missed` or `unacknowledged`, against the role's SLA.
-    pub sla: String,
-    /// `sleep`, `weekend`, `holiday` or `working`, in the responder's zone.
-    pub out_of_hours: String,
-    /// Minutes from acknowledgement (or firing) to the end of the work.
-    pub engaged_minutes: i64,
-}
-
-/// What classifying a team's pages needs, fetched once per request.
-pub struct Classifier {
-    team_tz: Tz,
-    policy: Policy,
-    holidays: BTreeSet<NaiveDate>,
-}
-
-impl Classifier {
-    pub async fn for_team(conn: &mut sqlx::PgConnection, team: &Team) -> AppResult<Self> {
-        let (policy, holidays) = db::holidays::rules(conn, team.id).await?;
-        Ok(Classifier {
-            team_tz: team.tz(),
-            policy,
-            holidays,
-        })
-    }
-
-    pub fn info(&self, p: &Page) -> PageInfo {
-        let tz = p
-            .responder_timezone
-            .as_deref()
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(self.team_tz);
-        let (start, end) = p.engagement();
-        PageInfo {
-            id: p.id,
-            source: p.source.clone(),
-            dedup_key: p.dedup_key.clone(),
-            summary: p.summary.clone(),
-            link: p.link.clone(),
-            severity: p.severity.clone(),
-            fired_at: p.fired_at,
-            acknowledged_at: p.acknowledged_at,
-            resolved_at: p.resolved_at,
-            worked_until: p.worked_until,
-            responder_email: p.responder_email.clone(),
-            role: p.responder_role.clone(),
-            sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes).as_str().into(),
-            out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays)
-                .as_str()
-                .into(),
-            engaged_minutes: (end - start).num_minutes(),
-        }
-    }
-}
 
 /// Whoever reports a page for `{team}`: its integration token, or a member.
 pub enum Reporter {

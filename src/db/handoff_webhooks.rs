@@ -157,3 +157,11 @@ pub async fn recent(conn: &mut PgConnection, team_id: i64, limit: i64) -> sqlx::
     .fetch_all(conn)
     .await
 }
+
+pub fn delivery_state(d: &Delivery) -> &'static str {
+    match (d.delivered_at, d.gave_up_at) {
+        (Some(_), _) => "delivered",
+        (None, Some(_)) => "failed",
+        (None, None) => "retrying",
+    }
+}

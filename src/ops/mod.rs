@@ -3,6 +3,7 @@
 //! what it changed.
 
 pub mod changes;
+pub mod classify;
 pub mod handoffs;
 pub mod integrations;
 pub mod leave;

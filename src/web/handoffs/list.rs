@@ -9,10 +9,10 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{title, when};
-use crate::api::handoffs::parse_date;
 use crate::auth::{TeamMember, WebUser};
 use crate::domain::schedule::local_to_instant;
 use crate::error::AppResult;
+use crate::ops::handoffs::parse_date;
 use crate::ops::handoffs::{self as ops, Handoff};
 use crate::state::AppState;
 use crate::web::layout::{Layout, render_with};

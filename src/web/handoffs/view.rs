@@ -10,13 +10,13 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{deadline, title, when};
-use crate::api::handoffs::parse_date;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::domain::handoff::{Person, State as HandoffState};
 use crate::domain::markdown::{MAX_BYTES, to_html};
 use crate::error::{AppError, AppResult};
+use crate::ops::handoffs::parse_date;
 use crate::ops::handoffs::{self as ops, Draft};
 use crate::state::AppState;
 use crate::web::fmt;

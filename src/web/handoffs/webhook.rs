@@ -8,10 +8,10 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::when;
-use crate::api::handoff_webhook::delivery_state;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
+use crate::db::handoff_webhooks::delivery_state;
 use crate::db::teams::Team;
 use crate::error::AppResult;
 use crate::ops::handoffs::set_webhook_url;

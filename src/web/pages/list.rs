@@ -10,7 +10,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{PageRow, parse_date, parse_time};
-use crate::api::pages::Classifier;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamMember, WebUser, secrets};
 use crate::db;
@@ -18,6 +17,7 @@ use crate::db::pages::Report;
 use crate::domain::schedule::local_to_instant;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::classify::Classifier;
 use crate::ops::pages::{default_rotation, record};
 use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};

@@ -9,9 +9,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
-use crate::api::pages::PageInfo;
 use crate::db::pages::Page;
 use crate::error::{AppError, AppResult};
+use crate::ops::classify::PageInfo;
 use crate::state::AppState;
 use crate::web::fmt;
 

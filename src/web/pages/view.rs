@@ -12,13 +12,13 @@ use sqlx::PgConnection;
 use tower_sessions::Session;
 
 use super::{PageRow, datetime_local, parse_datetime_local};
-use crate::api::pages::Classifier;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::pages::Page;
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
+use crate::ops::classify::Classifier;
 use crate::ops::pages::{Correction, correct, delete, may_change};
 use crate::state::AppState;
 use crate::web::fmt;
