@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::auth::secrets;
+use crate::secrets;
 use crate::state::AppState;
 
 pub const REQUESTS: &str = "rota_http_requests_total";

@@ -72,7 +72,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        crate::auth::password::prepare().await;
+        crate::password::prepare().await;
         let jobs = self.run_jobs.then(|| jobs::spawn(self.state.clone()));
         let listener = spawn_listener(self.state.db.clone(), self.state.caches.clone());
         let app = router(self.state);

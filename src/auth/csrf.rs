@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
-use super::secrets;
 use crate::error::AppError;
+use crate::secrets;
 use crate::state::AppState;
 
 const SESSION_CSRF: &str = "csrf";

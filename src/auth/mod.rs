@@ -3,8 +3,6 @@
 
 pub mod client;
 pub mod csrf;
-pub mod password;
-pub mod secrets;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -15,6 +13,7 @@ use tower_sessions::Session;
 use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::error::AppError;
+use crate::secrets;
 use crate::state::AppState;
 use crate::throttle::TokenKind;
 

@@ -1,7 +1,7 @@
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
-use crate::auth::secrets;
+use crate::secrets;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {

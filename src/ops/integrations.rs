@@ -2,13 +2,13 @@
 
 use sqlx::PgConnection;
 
-use crate::auth::secrets;
 use crate::db;
 use crate::db::integrations::Integration;
 use crate::db::rotations::Rotation;
 use crate::db::teams::Team;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::secrets;
 
 /// A new integration and its token, which exists only here: the database
 /// keeps its hash.

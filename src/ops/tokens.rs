@@ -3,10 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
-use crate::auth::secrets;
 use crate::db;
 use crate::db::tokens::NewToken;
 use crate::error::{AppError, AppResult};
+use crate::secrets;
 
 /// The longest expiry a token can be given: ten years.
 pub const MAX_EXPIRY_DAYS: u32 = 3650;

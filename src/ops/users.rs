@@ -1,9 +1,9 @@
 use sqlx::PgConnection;
 
-use crate::auth::password;
 use crate::db::{self, users::User};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::password;
 
 pub struct NewUserInput<'a> {
     pub email: &'a str,

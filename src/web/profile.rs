@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::csrf::{CsrfForm, NoFields};
-use crate::auth::{WebUser, keep_session, password};
+use crate::auth::{WebUser, keep_session};
 use crate::calendar::feed_url;
 use crate::db;
 use crate::db::tokens::TokenInfo;
@@ -18,6 +18,7 @@ use crate::db::users::User;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::tokens::{self, NewTokenInput};
+use crate::password;
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};

@@ -11,12 +11,13 @@ use tower_sessions::Session;
 
 use crate::auth::client::ClientAddr;
 use crate::auth::csrf::{self, CsrfForm, NoFields};
-use crate::auth::{password, start_session};
+use crate::auth::start_session;
 use crate::db;
 use crate::db::sign_ins::Reservation;
 use crate::domain::sign_in;
 use crate::error::{AppError, AppResult};
 use crate::ops::users::{NewUserInput, create_user};
+use crate::password;
 use crate::state::AppState;
 use crate::web::layout::{Layout, flash, render_with};
 

@@ -280,7 +280,7 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
         .to_owned();
     assert!(token.starts_with("rota_"));
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE token_hash = $1")
-        .bind(rota::auth::secrets::token_hash(&token))
+        .bind(rota::secrets::token_hash(&token))
         .fetch_one(&app.db)
         .await
         .unwrap();

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Client, Response, StatusCode};
-use rota::auth::secrets;
 use rota::clock::Clock;
 use rota::config::Settings;
 use rota::db;
 use rota::db::teams::{Team, TeamRole};
 use rota::db::users::User;
 use rota::ops;
+use rota::secrets;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgPool};
 use tokio::net::TcpListener;

@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use super::{PageRow, parse_date, parse_time};
 use crate::auth::csrf::CsrfForm;
-use crate::auth::{TeamMember, WebUser, secrets};
+use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::pages::Report;
 use crate::domain::schedule::local_to_instant;
@@ -19,6 +19,7 @@ use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::classify::Classifier;
 use crate::ops::pages::{default_rotation, record};
+use crate::secrets;
 use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 

@@ -22,7 +22,7 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 /// account (or its password) exists. Made once per process, at start-up
 /// (see [`prepare`]), never while a request waits.
 static DUMMY: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking(&crate::auth::secrets::random_secret()).unwrap_or_else(|e| {
+    hash_blocking(&crate::secrets::random_secret()).unwrap_or_else(|e| {
         tracing::error!(error = %e, "no dummy password hash");
         String::new()
     })
