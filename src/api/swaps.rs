@@ -14,7 +14,7 @@ use crate::db::swaps::Request;
 use crate::domain::swap::{Action, State as RequestState};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::changes::{Override, override_shift};
+use crate::ops::overrides::{Override, override_shift};
 use crate::ops::swaps::{Ask, act, ask, visible};
 use crate::ops::undo::undo;
 use crate::state::AppState;

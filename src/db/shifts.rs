@@ -129,3 +129,27 @@ pub async fn upcoming_for_member(
     .fetch_all(conn)
     .await
 }
+
+/// Who held the role over the span, for the audit log.
+pub async fn holders(
+    conn: &mut PgConnection,
+    rotation_id: i64,
+    role: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> sqlx::Result<Vec<serde_json::Value>> {
+    let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT s.user_id, u.email, greatest(s.starts_at, $3), least(s.ends_at, $4)
+         FROM shifts s JOIN users u ON u.id = s.user_id
+         WHERE s.rotation_id = $1 AND s.role = $2 AND s.ends_at > $3 AND s.starts_at < $4 ORDER BY s.starts_at",
+    )
+    .bind(rotation_id)
+    .bind(role)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, email, s, e)| serde_json::json!({"user_id": id, "email": email, "starts_at": s, "ends_at": e}))
+        .collect())
+}

@@ -13,6 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::db;
 use crate::mail::Mailer;
+use crate::ops::notify;
 use crate::state::AppState;
 use supervise::{BACKOFF, supervise};
 
@@ -90,7 +91,7 @@ pub async fn send_handoff_reminders(pool: &PgPool, now: DateTime<Utc>, mail: boo
             ReminderKind::Write => format!(
                 "Handoff due: write up your week in {} for the week from {}",
                 r.rotation_name,
-                r.week_start.format("%a %-d %b")
+                notify::day_short(r.week_start)
             ),
             ReminderKind::Read => format!(
                 "{} handed {} over to you: read and acknowledge it",

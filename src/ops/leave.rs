@@ -9,8 +9,8 @@ use crate::db::{self};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult, violated_constraint};
 use crate::ops::Ctx;
-use crate::ops::changes::notify;
-use crate::ops::swaps::when;
+use crate::ops::notify::when;
+use crate::ops::notify::{self, notify};
 
 /// Records leave from `start` to `end` (inclusive, the person's zone), or
 /// changes the end of the leave that starts on `start`. The shifts it
@@ -47,8 +47,8 @@ pub async fn put(conn: &mut PgConnection, ctx: &Ctx, me: &User, start: NaiveDate
     let leave = saved.map_err(|clash| {
         AppError::Conflict(format!(
             "This overlaps your leave from {} to {}; change that one instead",
-            clash.start_date.format("%-d %b %Y"),
-            clash.end_date.format("%-d %b %Y")
+            notify::date(clash.start_date),
+            notify::date(clash.end_date)
         ))
     })?;
     tell_managers(conn, ctx, me, &leave).await?;
@@ -93,7 +93,7 @@ pub async fn delete(conn: &mut PgConnection, me: &User, start: NaiveDate) -> App
     db::leave::delete(conn, me.id, start).await?.ok_or_else(|| {
         AppError::NotFound(format!(
             "You have no leave starting on {}; see your profile for the leave you recorded",
-            start.format("%-d %b %Y")
+            notify::date(start)
         ))
     })
 }

@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 use crate::clock::Clock;
 use crate::db::{self, teams::Team, teams::TeamRole};
 use crate::error::{AppError, AppResult};
+use crate::ops::notify;
 use crate::ops::rotations::change_settings;
 
 /// Adds a person to the team or changes their role.
@@ -71,7 +72,7 @@ pub async fn remove_member(
             user.name,
             current.rotation_name,
             current.role,
-            current.ends_at.with_timezone(&team.tz()).format("%a %-d %b %H:%M")
+            notify::when(current.ends_at, team.tz())
         )));
     }
     for (rotation, version) in db::rotations::for_team(conn, team.id).await? {
@@ -95,7 +96,7 @@ pub async fn remove_member(
                 format!(
                     "{} from {}",
                     s.rotation_name,
-                    s.starts_at.with_timezone(&team.tz()).format("%-d %b %Y")
+                    notify::date(s.starts_at.with_timezone(&team.tz()).date_naive())
                 )
             })
             .collect();

@@ -9,6 +9,8 @@ pub mod integrations;
 pub mod leave;
 pub mod members;
 pub mod metrics;
+pub mod notify;
+pub mod overrides;
 pub mod pages;
 pub mod rebalance;
 pub mod recovery;

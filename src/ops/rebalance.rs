@@ -15,8 +15,9 @@ use crate::db::teams::Team;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
-use crate::ops::changes::notify;
-use crate::ops::swaps::{Ask, ask, when};
+use crate::ops::notify::notify;
+use crate::ops::notify::when;
+use crate::ops::swaps::{Ask, ask};
 
 /// Asks for the exchange of `shift_id` (the overloaded person's) and
 /// `counterpart_shift_id`, on behalf of the first shift's holder.

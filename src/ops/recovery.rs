@@ -12,6 +12,7 @@ use crate::db;
 use crate::domain::recovery::{Policy, Trigger, assign_days, triggers};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
+use crate::ops::notify;
 
 /// From acknowledgement (or firing) to the end of the work.
 type Engagement = (DateTime<Utc>, DateTime<Utc>);
@@ -121,10 +122,10 @@ pub async fn rederive(
 
 fn reason(t: Trigger) -> String {
     match t {
-        Trigger::Night(d) => format!("Woken by a page in the night before {}", d.format("%a %-d %b %Y")),
+        Trigger::Night(d) => format!("Woken by a page in the night before {}", notify::day(d)),
         Trigger::Day(d) => format!(
             "Paged for an hour or more on {}, a weekend day or holiday",
-            d.format("%a %-d %b %Y")
+            notify::day(d)
         ),
     }
 }

@@ -3,7 +3,6 @@
 //! then in one transaction that re-checks who holds the shifts.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -17,7 +16,8 @@ use crate::domain::swap::{Action, Refusal, Standing, State, next};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
-use crate::ops::changes::{self as rules, notify};
+use crate::ops::changes::{self as rules};
+use crate::ops::notify::{notify, when};
 
 /// What a member asks for.
 pub struct Ask<'a> {
@@ -29,10 +29,6 @@ pub struct Ask<'a> {
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub note: &'a str,
-}
-
-pub fn when(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
 /// Creates a swap or cover request, after checking it could be applied.

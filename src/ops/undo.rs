@@ -11,7 +11,8 @@ use crate::db::users::User;
 use crate::db::{self};
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
-use crate::ops::changes::{self as rules, notify};
+use crate::ops::changes::{self as rules};
+use crate::ops::notify::notify;
 use crate::ops::swaps::visible;
 
 /// Undoes an applied request from now on, as a new change: the people it

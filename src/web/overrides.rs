@@ -15,7 +15,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, TeamMember, WebUser};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::ops::changes::{Override, override_shift};
+use crate::ops::overrides::{Override, override_shift};
 use crate::state::AppState;
 use crate::web::forms::{Choice, input_value, local_instant, required_instant, shown_on_page};
 use crate::web::layout::{Layout, flash, render_with};

@@ -22,6 +22,7 @@ use crate::domain::handoff::{
 };
 use crate::domain::schedule::{Rule, weekday_name};
 use crate::error::{AppError, AppResult};
+use crate::ops::notify;
 
 pub use now::{DueReminder, NowHandoff, NowKind, for_now, reminders_due};
 pub use template::{coming_week_swaps_and_leave, template};
@@ -263,7 +264,7 @@ pub async fn find(conn: &mut PgConnection, team: &Team, rotation: &str, date: Na
 }
 
 fn no_handoff_on(r: &RotationRules, date: NaiveDate) -> AppError {
-    let day = date.format("%a %-d %b %Y");
+    let day = notify::day(date);
     match (r.rules.first(), r.rules.last()) {
         (Some(first), _) if first.effective_from.with_timezone(&first.tz).date_naive() == date => {
             AppError::NotFound(format!(

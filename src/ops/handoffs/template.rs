@@ -12,6 +12,7 @@ use crate::db::teams::Team;
 use crate::domain::handoff::template::{self, PageLine, TemplateInput, open_items};
 use crate::domain::recovery::{classify_engagement, sla};
 use crate::error::AppResult;
+use crate::ops::notify;
 
 /// The text a handoff nobody has written yet starts from.
 pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppResult<String> {
@@ -30,7 +31,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
                 .and_then(|z| z.parse().ok())
                 .unwrap_or(tz);
             PageLine {
-                fired: p.fired_at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string(),
+                fired: notify::when(p.fired_at, tz),
                 summary: p.summary.clone(),
                 source: p.source.clone(),
                 responder: p.responder_name.as_ref().map(|n| match &p.responder_role {
@@ -53,7 +54,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
         .await?
         .into_iter()
         .filter(|r| (first_day..=last_day).contains(&r.trigger_date))
-        .map(|r| format!("{}, {}", r.name, r.day.format("%a %-d %b")))
+        .map(|r| format!("{}, {}", r.name, notify::day_short(r.day)))
         .collect();
 
     let carried_over = db::handoffs::previous(conn, h.rotation_id, h.boundary.at)
@@ -62,11 +63,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
         .unwrap_or_default();
 
     let input = TemplateInput {
-        title: format!(
-            "{}, week from {}",
-            h.rotation_name,
-            h.boundary.week_start.format("%a %-d %b %Y")
-        ),
+        title: format!("{}, week from {}", h.rotation_name, notify::day(h.boundary.week_start)),
         pages: lines,
         recovery_days,
         swaps_and_leave: coming_week_swaps_and_leave(conn, h).await?,
@@ -92,7 +89,7 @@ struct Changed {
 pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -> AppResult<Option<Vec<String>>> {
     let (from, to) = (h.boundary.at, h.week_until);
     let tz = h.boundary.tz;
-    let at = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string();
+    let at = |t: DateTime<Utc>| notify::when(t, tz);
     let changed: Vec<Changed> = sqlx::query_as(
         "SELECT u.name AS who, s.role, ru.name AS instead, c.kind,
                 greatest(s.starts_at, $2) AS starts_at, least(s.ends_at, $3) AS ends_at
@@ -138,8 +135,8 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
             .map_or("Someone", |u| u.name.as_str());
         lines.push(format!(
             "{name} on leave {} to {}",
-            l.start_date.format("%-d %b"),
-            l.end_date.format("%-d %b")
+            notify::date_short(l.start_date),
+            notify::date_short(l.end_date)
         ));
     }
     Ok(Some(lines))

@@ -12,6 +12,7 @@ use crate::db::users::User;
 use crate::domain::handoff::{Person, Writer};
 use crate::domain::markdown::MAX_BYTES;
 use crate::error::{AppError, AppResult};
+use crate::ops::notify;
 use crate::outgoing::Policy;
 
 /// What a writer sends.
@@ -99,7 +100,7 @@ pub async fn save(
     if now < h.timing.opens_at {
         return Err(AppError::Conflict(format!(
             "This handoff opens at {} ({}), a day before the handoff; write it then",
-            h.timing.opens_at.with_timezone(&h.tz()).format("%a %-d %b %Y %H:%M"),
+            notify::when_in_year(h.timing.opens_at, h.tz()),
             h.tz().name()
         )));
     }
@@ -117,7 +118,7 @@ pub async fn save(
         let who = stored.author_name.as_deref().unwrap_or("someone");
         return Err(AppError::Conflict(format!(
             "{who} saved this handoff at {} since you opened it. Your text is kept here: copy what you need, reload the page and merge it with theirs",
-            stored.updated_at.with_timezone(&user.tz()).format("%a %-d %b %H:%M")
+            notify::when(stored.updated_at, user.tz())
         )));
     }
     let was_submitted = stored.submitted_at.is_some();
@@ -180,7 +181,7 @@ pub fn chat_post(team: &Team, h: &Handoff, author: &User, body: &str, base_url: 
             "*{}* submitted the {} handoff for the week from {} ({}), for {}.\n<{link}|Read and acknowledge it in Rota>\n\n{}",
             slack_text(&author.name),
             slack_text(&h.rotation_name),
-            h.boundary.week_start.format("%a %-d %b %Y"),
+            notify::day(h.boundary.week_start),
             slack_text(&team.name),
             slack_text(&incoming),
             slack_text(&excerpt)
