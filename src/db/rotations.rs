@@ -10,8 +10,8 @@ use sqlx::Connection;
 
 use crate::db;
 use crate::db::changes::Change;
+use crate::domain::schedule::leave::{Owed, avoid_leave};
 use crate::domain::schedule::{Rule, Week};
-use crate::domain::swap::{Owed, avoid_leave};
 
 /// Shifts are generated this far ahead of now. The extension job runs
 /// hourly, so at least 26 weeks are always there.
@@ -158,7 +158,7 @@ async fn insert_version(
 
 /// Writes the version's weeks from `from_index` that start before `until`,
 /// in one statement, with nobody assigned during their leave where someone
-/// else can take the week (see `domain::swap::avoid_leave`).
+/// else can take the week (see `domain::schedule::leave::avoid_leave`).
 async fn materialise(
     conn: &mut PgConnection,
     version: &Version,

@@ -4,8 +4,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::schedule::{Rule, Week};
-
 /// Where a request stands. `Applied`, `Declined`, `Rejected`, `Cancelled`
 /// and `Expired` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,107 +252,6 @@ fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
         }
     }
     out
-}
-
-/// A week owed to someone whose turn fell in their leave: they take `role`
-/// in week `index` instead of whoever the rule names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owed {
-    pub index: i64,
-    pub primary: bool,
-    pub user: i64,
-}
-
-/// A change made for leave, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeaveExchange {
-    pub index: i64,
-    pub primary: bool,
-    pub absent: i64,
-    pub instead: i64,
-    /// The later week the absentee takes in return.
-    pub later: i64,
-}
-
-/// How many weeks ahead a replacement is looked for.
-fn lookahead(n: usize) -> i64 {
-    2 * n as i64 + 2
-}
-
-/// Adjusts generated `weeks` so nobody holds a role during their leave:
-/// the absentee exchanges that week with the person due in the same role
-/// soonest after it who is free then (and is not the week's other role),
-/// and takes that person's later week in return, so everyone still takes
-/// the same number of weeks. `owed` are earlier exchanges whose later week
-/// falls in or after these weeks; the exchanges whose later week lies
-/// beyond `weeks` come back as new debts. A week nobody can take stays as
-/// the rule has it, and shows as needing cover.
-pub fn avoid_leave(
-    rule: &Rule<i64>,
-    weeks: &mut [Week<i64>],
-    owed: &[Owed],
-    on_leave: impl Fn(i64, DateTime<Utc>, DateTime<Utc>) -> bool,
-) -> (Vec<LeaveExchange>, Vec<Owed>) {
-    let mut assigned: Vec<Owed> = owed.to_vec();
-    let holder = |assigned: &[Owed], j: i64, primary: bool| -> i64 {
-        assigned
-            .iter()
-            .rev()
-            .find(|o| o.index == j && o.primary == primary)
-            .map(|o| o.user)
-            .unwrap_or_else(|| if primary { *rule.primary(j) } else { *rule.secondary(j) })
-    };
-    let mut exchanges = Vec::new();
-    let Some(last) = weeks.last().map(|w| w.index) else {
-        return (exchanges, Vec::new());
-    };
-    let n = rule.participants.len();
-    for week in weeks.iter() {
-        let k = week.index;
-        for primary in [true, false] {
-            let p = holder(&assigned, k, primary);
-            let (ks, ke) = (week.starts_at, week.ends_at);
-            if !on_leave(p, ks, ke) {
-                continue;
-            }
-            let other_k = holder(&assigned, k, !primary);
-            let found = (k + 1..=k + lookahead(n)).find_map(|j| {
-                let q = holder(&assigned, j, primary);
-                let (js, je) = (rule.boundary(j), rule.boundary(j + 1));
-                let other_j = holder(&assigned, j, !primary);
-                let fits = q != p && q != other_k && !on_leave(q, ks, ke) && p != other_j && !on_leave(p, js, je);
-                fits.then_some((j, q))
-            });
-            if let Some((j, q)) = found {
-                assigned.push(Owed {
-                    index: k,
-                    primary,
-                    user: q,
-                });
-                assigned.push(Owed {
-                    index: j,
-                    primary,
-                    user: p,
-                });
-                exchanges.push(LeaveExchange {
-                    index: k,
-                    primary,
-                    absent: p,
-                    instead: q,
-                    later: j,
-                });
-            }
-        }
-    }
-    for w in weeks.iter_mut() {
-        w.primary = holder(&assigned, w.index, true);
-        w.secondary = holder(&assigned, w.index, false);
-    }
-    let debts = assigned
-        .into_iter()
-        .filter(|o| o.index > last && !owed.iter().any(|d| d == o))
-        .collect();
-    (exchanges, debts)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! Wall-clock handoff times are resolved with [`local_to_instant`], whose rule
 //! for skipped and repeated local times is documented there.
 
+pub mod leave;
+
 use chrono::LocalResult;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
