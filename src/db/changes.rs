@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::domain::swap::{NotScheduled, Piece, overlay};
+use crate::domain::swap::Piece;
 
 /// One stored change: `user_id` holds `role` over `[starts_at, ends_at)`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -65,15 +65,16 @@ struct Row {
     replaces_user_id: Option<i64>,
 }
 
-/// The role's shift rows overlapping `[from, to)`, in time order.
-async fn rows(
+/// The role's shift rows overlapping `[from, to)`, in time order, each as
+/// its row id and the piece of the schedule it holds.
+pub async fn pieces(
     conn: &mut PgConnection,
     rotation_id: i64,
     role: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> sqlx::Result<Vec<Row>> {
-    sqlx::query_as(
+) -> sqlx::Result<Vec<(i64, Piece)>> {
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, user_id, starts_at, ends_at, version_id, week_index, change_id, replaces_user_id
          FROM shifts WHERE rotation_id = $1 AND role = $2 AND ends_at > $3 AND starts_at < $4
          ORDER BY starts_at",
@@ -83,7 +84,22 @@ async fn rows(
     .bind(from)
     .bind(to)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let piece = Piece {
+                user: r.user_id,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+                version_id: r.version_id,
+                week_index: r.week_index,
+                change_id: r.change_id,
+                replaces: r.replaces_user_id,
+            };
+            (r.id, piece)
+        })
+        .collect())
 }
 
 /// Who holds `role` over `[from, to)`: one id when a single person holds
@@ -95,12 +111,16 @@ pub async fn sole_holder(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Option<i64>> {
-    let rows = rows(conn, rotation_id, role, from, to).await?;
+    let rows: Vec<Piece> = pieces(conn, rotation_id, role, from, to)
+        .await?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     let whole = rows.first().is_some_and(|r| r.starts_at <= from)
         && rows.last().is_some_and(|r| r.ends_at >= to)
         && rows.windows(2).all(|w| w[0].ends_at == w[1].starts_at);
-    let first = rows.first().map(|r| r.user_id);
-    Ok(first.filter(|u| whole && rows.iter().all(|r| r.user_id == *u)))
+    let first = rows.first().map(|r| r.user);
+    Ok(first.filter(|u| whole && rows.iter().all(|r| r.user == *u)))
 }
 
 /// Whether `user_id` holds a role of the rotation other than `role` during
@@ -129,39 +149,16 @@ pub async fn holds_other_role(
     .await
 }
 
-/// Rewrites the shift rows so `change` holds, in one delete and one insert.
-/// The caller holds the rotation's lock. Several changes of one request
-/// are laid in one call, so a swap within one week never passes through a
-/// state where someone holds both roles.
-pub async fn lay(conn: &mut PgConnection, changes: &[Change]) -> sqlx::Result<Result<(), NotScheduled>> {
-    let mut old: Vec<i64> = Vec::new();
-    let mut new: Vec<(String, Piece)> = Vec::new();
-    for c in changes {
-        let rows = rows(conn, c.rotation_id, &c.role, c.starts_at, c.ends_at).await?;
-        let pieces: Vec<Piece> = rows
-            .iter()
-            .map(|r| Piece {
-                user: r.user_id,
-                starts_at: r.starts_at,
-                ends_at: r.ends_at,
-                version_id: r.version_id,
-                week_index: r.week_index,
-                change_id: r.change_id,
-                replaces: r.replaces_user_id,
-            })
-            .collect();
-        let laid = match overlay(&pieces, c.user_id, c.starts_at, c.ends_at, c.id) {
-            Ok(laid) => laid,
-            Err(e) => return Ok(Err(e)),
-        };
-        old.extend(rows.iter().map(|r| r.id));
-        new.extend(laid.into_iter().map(|p| (c.role.clone(), p)));
-    }
-    let Some(rotation_id) = changes.first().map(|c| c.rotation_id) else {
-        return Ok(Ok(()));
-    };
+/// Replaces the shift rows `old` by `new` (role and piece), in one delete
+/// and one insert; the exclusion constraints refuse an overlap.
+pub async fn replace_shifts(
+    conn: &mut PgConnection,
+    rotation_id: i64,
+    old: &[i64],
+    new: &[(String, Piece)],
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM shifts WHERE id = ANY($1)")
-        .bind(&old)
+        .bind(old)
         .execute(&mut *conn)
         .await?;
     let role: Vec<&str> = new.iter().map(|(r, _)| r.as_str()).collect();
@@ -189,7 +186,7 @@ pub async fn lay(conn: &mut PgConnection, changes: &[Change]) -> sqlx::Result<Re
     .bind(&replaces)
     .execute(conn)
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The rotation's changes still in force that end after `from` (owed

@@ -40,6 +40,19 @@ pub async fn for_user_triggers(
     .await
 }
 
+/// The person's granted recovery days from `from` on, as (id, day).
+pub async fn granted_days_from(
+    conn: &mut PgConnection,
+    user_id: i64,
+    from: NaiveDate,
+) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
+    sqlx::query_as("SELECT id, day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")
+        .bind(user_id)
+        .bind(from)
+        .fetch_all(conn)
+        .await
+}
+
 /// The days a person already has off for recovery from `from` on.
 pub async fn days_from(conn: &mut PgConnection, user_id: i64, from: NaiveDate) -> sqlx::Result<Vec<NaiveDate>> {
     sqlx::query_scalar("SELECT day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")

@@ -153,3 +153,54 @@ pub async fn holders(
         .map(|(id, email, s, e)| serde_json::json!({"user_id": id, "email": email, "starts_at": s, "ends_at": e}))
         .collect())
 }
+
+/// A shift someone holds in another's place, for the handoff's "coming
+/// week" lines.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Changed {
+    pub who: String,
+    pub role: String,
+    pub instead: Option<String>,
+    pub kind: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// The rotation's shifts over `[from, to)` that someone holds in another's
+/// place (swaps, covers, overrides), clipped to the span, in time order.
+pub async fn changed_between(
+    conn: &mut PgConnection,
+    rotation_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<Changed>> {
+    sqlx::query_as(
+        "SELECT u.name AS who, s.role, ru.name AS instead, c.kind,
+                greatest(s.starts_at, $2) AS starts_at, least(s.ends_at, $3) AS ends_at
+         FROM shifts s JOIN users u ON u.id = s.user_id
+         JOIN schedule_changes c ON c.id = s.change_id
+         LEFT JOIN users ru ON ru.id = s.replaces_user_id
+         WHERE s.rotation_id = $1 AND s.ends_at > $2 AND s.starts_at < $3 AND s.replaces_user_id IS NOT NULL
+         ORDER BY s.starts_at, s.role",
+    )
+    .bind(rotation_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await
+}
+
+/// Everyone holding a shift of the rotation over `[from, to)`.
+pub async fn people_between(
+    conn: &mut PgConnection,
+    rotation_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT DISTINCT user_id FROM shifts WHERE rotation_id = $1 AND ends_at > $2 AND starts_at < $3")
+        .bind(rotation_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await
+}

@@ -217,3 +217,46 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, team_id: i64) -> sql
         .await
         .map(drop)
 }
+
+/// The ids of the team's members.
+pub async fn member_ids(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1")
+        .bind(team_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// The user's role in the team, if they are a member.
+pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The slugs of the given teams, as (id, slug).
+pub async fn slugs_of(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT id, slug FROM teams WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// The members among these e-mail addresses, as (id, email); their
+/// memberships stay as they are until the transaction ends.
+pub async fn members_by_email(
+    conn: &mut PgConnection,
+    team_id: i64,
+    emails: &[String],
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id
+         WHERE m.team_id = $1 AND u.email = ANY($2)
+         FOR SHARE OF m",
+    )
+    .bind(team_id)
+    .bind(emails)
+    .fetch_all(conn)
+    .await
+}

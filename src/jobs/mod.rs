@@ -33,7 +33,7 @@ pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resu
     }
     let mut written = 0;
     for id in db::rotations::all_ids(&mut tx).await? {
-        written += db::rotations::extend(&mut tx, id, now).await?;
+        written += crate::ops::schedule::extend(&mut tx, id, now).await?;
     }
     expire_requests(&mut tx, now).await?;
     sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")

@@ -13,13 +13,7 @@ use crate::ops::notify;
 
 /// `user_id`'s role in the team, if they are a member.
 pub async fn role_in(conn: &mut PgConnection, team_id: i64, user_id: i64) -> AppResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
-            .bind(team_id)
-            .bind(user_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(db::teams::role_of(conn, team_id, user_id).await?)
 }
 
 pub async fn member_by_email(conn: &mut PgConnection, team: &Team, email: &str) -> AppResult<User> {
@@ -75,7 +69,7 @@ pub async fn may_take(
 
 /// Lays the changes; the exclusion constraints stay the last guard.
 pub async fn lay(conn: &mut PgConnection, changes: &[Change]) -> AppResult<()> {
-    match db::changes::lay(conn, changes).await {
+    match crate::ops::schedule::lay(conn, changes).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(AppError::Unprocessable(
             "That time is not in the generated schedule yet (it reaches about six months ahead); choose an earlier time"

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod rebalance;
 pub mod recovery;
 pub mod rotations;
+pub mod schedule;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;

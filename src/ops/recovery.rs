@@ -1,15 +1,17 @@
 //! Recovery days derived from pages, idempotently: whatever happened before,
 //! after `rederive` a person's grants in the window are what their pages
-//! say they should be.
+//! say they should be. It reads, runs the pure `domain::recovery::reconcile`,
+//! and writes the steps it returns.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
 use crate::db;
-use crate::domain::recovery::{Policy, Trigger, assign_days, triggers};
+use crate::domain::recovery::reconcile::{Facts, Grant, Step, reconcile};
+use crate::domain::recovery::{Trigger, triggers};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
 use crate::ops::notify;
@@ -29,11 +31,9 @@ pub async fn rederive(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     // One derivation per person at a time: concurrent pages queue here.
-    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(tz) = tz else { return Ok(()) };
+    let Some(tz) = db::users::lock_for_recovery(conn, user_id).await? else {
+        return Ok(());
+    };
     let tz: Tz = tz.parse().unwrap_or(Tz::UTC);
     let today = now.with_timezone(&tz).date_naive();
     let midnight = |d: NaiveDate| local_to_instant(tz, d, NaiveTime::MIN);
@@ -50,7 +50,7 @@ pub async fn rederive(
     for p in &pages {
         by_team.entry(p.team_id).or_default().push(p.engagement());
     }
-    let mut rules: HashMap<i64, (Policy, BTreeSet<NaiveDate>)> = HashMap::new();
+    let mut holidays_of: BTreeMap<i64, BTreeSet<NaiveDate>> = BTreeMap::new();
     let mut wanted: BTreeMap<Trigger, i64> = BTreeMap::new();
     for (team_id, engagements) in &by_team {
         let (policy, holidays) = db::holidays::rules(conn, *team_id).await?;
@@ -59,62 +59,50 @@ pub async fn rederive(
                 wanted.entry(t).or_insert(*team_id);
             }
         }
-        rules.insert(*team_id, (policy, holidays));
+        holidays_of.insert(*team_id, holidays);
     }
-
-    for existing in db::recovery::for_user_triggers(conn, user_id, from, to).await? {
-        let trigger = Trigger::parse(&existing.trigger_kind, existing.trigger_date);
-        let holiday_now = rules
-            .get(&existing.team_id)
-            .is_some_and(|(_, h)| h.contains(&existing.day));
-        if existing.day > today && holiday_now && trigger.is_some_and(|t| wanted.contains_key(&t)) {
-            // A holiday declared since: the day moves on, keeping its form.
-            if let Some(t) = trigger {
-                wanted.remove(&t);
-                if let Some((_, holidays)) = rules.get(&existing.team_id) {
-                    let mut taken: BTreeSet<NaiveDate> = db::recovery::days_from(conn, user_id, today)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    taken.remove(&existing.day);
-                    let day = crate::domain::recovery::first_working_day(existing.day, holidays, &taken);
-                    db::recovery::set_day(conn, existing.id, day).await?;
-                }
-            }
-        } else if trigger.is_some_and(|t| wanted.remove(&t).is_some()) {
-            if existing.state == FLAGGED {
-                db::recovery::set_state(conn, existing.id, "granted").await?;
-            }
-        } else if existing.day > today {
-            db::recovery::delete(conn, existing.id).await?;
-        } else if existing.state != FLAGGED {
-            db::recovery::set_state(conn, existing.id, FLAGGED).await?;
-        }
-    }
-
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let earliest = wanted.keys().map(|t| t.date()).min().unwrap_or(from);
-    let taken: BTreeSet<NaiveDate> = db::recovery::days_from(conn, user_id, earliest)
+    let stored = db::recovery::for_user_triggers(conn, user_id, from, to).await?;
+    let grants: Vec<Grant> = stored
+        .iter()
+        .map(|g| Grant {
+            id: g.id,
+            team_id: g.team_id,
+            trigger: Trigger::parse(&g.trigger_kind, g.trigger_date),
+            day: g.day,
+            flagged: g.state == FLAGGED,
+        })
+        .collect();
+    let other_days = db::recovery::granted_days_from(conn, user_id, today.min(from))
         .await?
         .into_iter()
+        .filter(|(id, _)| !grants.iter().any(|g| g.id == *id))
+        .map(|(_, day)| day)
         .collect();
-    let mut taken = taken;
-    for (team_id, (_, holidays)) in &rules {
-        let mine: Vec<Trigger> = wanted.iter().filter(|(_, t)| *t == team_id).map(|(k, _)| *k).collect();
-        for (trigger, day) in assign_days(&mine, holidays, &taken) {
-            taken.insert(day);
-            db::recovery::insert(
-                conn,
-                *team_id,
-                user_id,
-                trigger.kind(),
-                trigger.date(),
-                day,
-                &reason(trigger),
-            )
-            .await?;
+    let facts = Facts {
+        today,
+        wanted,
+        holidays: holidays_of,
+        grants,
+        other_days,
+    };
+    for step in reconcile(&facts) {
+        match step {
+            Step::Move { id, day } => db::recovery::set_day(conn, id, day).await?,
+            Step::Restore { id } => db::recovery::set_state(conn, id, "granted").await?,
+            Step::Withdraw { id } => db::recovery::delete(conn, id).await?,
+            Step::Flag { id } => db::recovery::set_state(conn, id, FLAGGED).await?,
+            Step::Add { team_id, trigger, day } => {
+                db::recovery::insert(
+                    conn,
+                    team_id,
+                    user_id,
+                    trigger.kind(),
+                    trigger.date(),
+                    day,
+                    &reason(trigger),
+                )
+                .await?
+            }
         }
     }
     Ok(())
@@ -189,12 +177,7 @@ pub async fn choose(
         .await?
         .ok_or_else(|| AppError::NotFound("No such recovery day".into()))?;
     if day.user_id != caller.id {
-        let same_team: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE team_id = $1 AND user_id = $2)")
-                .bind(day.team_id)
-                .bind(caller.id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let same_team = db::teams::role_of(conn, day.team_id, caller.id).await?.is_some();
         return Err(if same_team || caller.is_admin {
             AppError::forbidden("Only the person it was granted to chooses how to take a recovery day")
         } else {
@@ -202,10 +185,7 @@ pub async fn choose(
         });
     }
     // Derivation of this person's days runs under this lock too.
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(caller.id)
-        .execute(&mut *conn)
-        .await?;
+    db::users::lock_for_recovery(conn, caller.id).await?;
     let day = db::recovery::by_id(conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound("That recovery day was withdrawn: its page was corrected".into()))?;

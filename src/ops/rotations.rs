@@ -5,11 +5,12 @@ use sqlx::PgConnection;
 
 use crate::clock::Clock;
 use crate::db;
-use crate::db::rotations::{self as store, Applied, Rotation, Settings};
+use crate::db::rotations::{self as store, Rotation, Settings};
 use crate::db::teams::Team;
 use crate::domain::schedule::{parse_local_time, parse_weekday, weekday_name};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::schedule::{self, Applied};
 
 pub const DEFAULT_PRIMARY_SLA: i32 = 5;
 pub const DEFAULT_SECONDARY_SLA: i32 = 30;
@@ -106,15 +107,7 @@ async fn participant_ids(conn: &mut PgConnection, team: &Team, emails: &[String]
         .map(|e| e.trim().to_lowercase())
         .filter(|e| !e.is_empty())
         .collect();
-    let found: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id
-         WHERE m.team_id = $1 AND u.email = ANY($2)
-         FOR SHARE OF m",
-    )
-    .bind(team.id)
-    .bind(&wanted)
-    .fetch_all(&mut *conn)
-    .await?;
+    let found = db::teams::members_by_email(conn, team.id, &wanted).await?;
     let mut ids = Vec::with_capacity(wanted.len());
     for email in &wanted {
         let id = found
@@ -168,7 +161,7 @@ pub async fn create_rotation(
         .and_then(parse_date)
         .and_then(|d| check_start(d, now))?;
     let settings = resolve(conn, team, defaults(team), fields).await?;
-    let rotation = store::create(conn, team.id, &slug, &name, start, &settings, now)
+    let rotation = schedule::create(conn, team.id, &slug, &name, start, &settings, now)
         .await?
         .ok_or_else(|| {
             AppError::Conflict(format!(
@@ -275,7 +268,7 @@ async fn apply_and_audit(
     start: NaiveDate,
 ) -> AppResult<Applied> {
     let old = describe(conn, before, Some(rotation.start_date)).await?;
-    let applied = store::apply_settings(conn, rotation, after, start, now).await?;
+    let applied = schedule::apply_settings(conn, rotation, after, start, now).await?;
     let new = describe(conn, after, Some(start)).await?;
     db::audit::record(
         conn,
@@ -313,10 +306,7 @@ async fn describe(conn: &mut PgConnection, s: &Settings, start: Option<NaiveDate
 }
 
 pub async fn emails_in_order(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<String>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM users WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(conn)
-        .await?;
+    let rows = db::users::emails_of(conn, ids).await?;
     Ok(ids
         .iter()
         .filter_map(|id| rows.iter().find(|(i, _)| i == id).map(|(_, e)| e.clone()))

@@ -9,6 +9,8 @@ use chrono_tz::Tz;
 use super::schedule::{local_to_instant, parse_local_time};
 use super::validate::Invalid;
 
+pub mod reconcile;
+
 /// A team's policy on what counts as out of hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {

@@ -111,12 +111,8 @@ pub async fn reminders_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRe
     let handoffs = between(conn, &rotations, from, now + OPEN_AHEAD).await?;
     let keys: Vec<(i64, DateTime<Utc>)> = handoffs.iter().map(|h| (h.rotation_id, h.boundary.at)).collect();
     let sent = db::handoffs::sent_reminders(conn, &keys).await?;
-    let slugs: HashMap<i64, String> = sqlx::query_as("SELECT id, slug FROM teams WHERE id = ANY($1)")
-        .bind(handoffs.iter().map(|h| h.team_id).collect::<Vec<_>>())
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
+    let team_ids: Vec<i64> = handoffs.iter().map(|h| h.team_id).collect();
+    let slugs: HashMap<i64, String> = db::teams::slugs_of(conn, &team_ids).await?.into_iter().collect();
     let mut out = Vec::new();
     for h in &handoffs {
         let sent_here: Vec<(ReminderKind, i64)> = sent

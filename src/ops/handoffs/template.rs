@@ -73,16 +73,6 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
 }
 
 /// A shift someone holds in another's place.
-#[derive(sqlx::FromRow)]
-struct Changed {
-    who: String,
-    role: String,
-    instead: Option<String>,
-    kind: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-}
-
 /// The coming week's swaps, covers, overrides and leave of the rotation's
 /// people, one line each ("Sam covers Alex: primary Thu 12 Nov 18:00 to
 /// Fri 13 Nov 09:00"; "Bo on leave 16 Nov to 17 Nov").
@@ -90,20 +80,7 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
     let (from, to) = (h.boundary.at, h.week_until);
     let tz = h.boundary.tz;
     let at = |t: DateTime<Utc>| notify::when(t, tz);
-    let changed: Vec<Changed> = sqlx::query_as(
-        "SELECT u.name AS who, s.role, ru.name AS instead, c.kind,
-                greatest(s.starts_at, $2) AS starts_at, least(s.ends_at, $3) AS ends_at
-         FROM shifts s JOIN users u ON u.id = s.user_id
-         JOIN schedule_changes c ON c.id = s.change_id
-         LEFT JOIN users ru ON ru.id = s.replaces_user_id
-         WHERE s.rotation_id = $1 AND s.ends_at > $2 AND s.starts_at < $3 AND s.replaces_user_id IS NOT NULL
-         ORDER BY s.starts_at, s.role",
-    )
-    .bind(h.rotation_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
+    let changed = db::shifts::changed_between(conn, h.rotation_id, from, to).await?;
     let mut lines: Vec<String> = changed
         .into_iter()
         .map(|c| {
@@ -118,14 +95,8 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
             )
         })
         .collect();
-    let people: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT user_id FROM shifts WHERE rotation_id = $1 AND ends_at > $2 AND starts_at < $3",
-    )
-    .bind(h.rotation_id)
-    .bind(from - Duration::weeks(1))
-    .bind(to + Duration::weeks(1))
-    .fetch_all(&mut *conn)
-    .await?;
+    let people =
+        db::shifts::people_between(conn, h.rotation_id, from - Duration::weeks(1), to + Duration::weeks(1)).await?;
     let leave = db::leave::overlapping(conn, &people, from, to).await?;
     let names = db::users::by_ids(conn, &people).await?;
     for l in leave {
