@@ -10,6 +10,7 @@ pub mod leave;
 pub mod members;
 pub mod metrics;
 pub mod pages;
+pub mod policy;
 pub mod profile;
 pub mod rebalance;
 pub mod recovery;
