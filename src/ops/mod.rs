@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod leave;
 pub mod members;
 pub mod metrics;
+pub mod notifications;
 pub mod pages;
 pub mod policy;
 pub mod profile;
