@@ -23,6 +23,29 @@ pub async fn record(
         .map(drop)
 }
 
+/// Records a change a person made to their own account, which belongs to
+/// no team. Never pass a secret or a password hash in `before` or `after`.
+pub async fn record_personal(
+    conn: &mut PgConnection,
+    actor_id: i64,
+    at: DateTime<Utc>,
+    action: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (team_id, actor_id, at, action, before, after) VALUES (NULL, $1, $2, $3, $4, $5)",
+    )
+    .bind(actor_id)
+    .bind(at)
+    .bind(action)
+    .bind(before)
+    .bind(after)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,

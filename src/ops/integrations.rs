@@ -1,5 +1,6 @@
 //! Integration tokens: how an alerting tool reports a team's pages.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::db;
@@ -53,4 +54,30 @@ pub async fn create(
         rotation,
         token,
     })
+}
+
+/// Revokes one of the team's live integration tokens: the alerting tool
+/// using it is refused from now on.
+pub async fn revoke(conn: &mut PgConnection, team: &Team, actor_id: i64, id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    let label = db::integrations::live_for_team(conn, team.id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .map(|i| i.label);
+    if !db::integrations::revoke(conn, team.id, id).await? {
+        return Err(AppError::NotFound(
+            "No live integration token of this team has that id".into(),
+        ));
+    }
+    db::audit::record(
+        conn,
+        team.id,
+        Some(actor_id),
+        now,
+        "integration.revoke",
+        None,
+        Some(serde_json::json!({"id": id, "label": label})),
+    )
+    .await?;
+    Ok(())
 }

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::db::{self, teams::Team};
@@ -13,4 +14,11 @@ pub async fn create_team(conn: &mut PgConnection, slug: &str, name: &str, timezo
             "A team called \"{slug}\" already exists; pick another short name"
         ))
     })
+}
+
+/// Gives the team a new calendar link; the old one stops working.
+pub async fn reset_calendar(conn: &mut PgConnection, team: &Team, actor_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    db::teams::reset_calendar_secret(conn, team.id).await?;
+    db::audit::record(conn, team.id, Some(actor_id), now, "calendar.reset", None, None).await?;
+    Ok(())
 }

@@ -63,3 +63,30 @@ pub async fn create_personal_token(
     db::tokens::insert_with(conn, user_id, &new, &secrets::token_hash(&token)).await?;
     Ok(token)
 }
+
+/// Revokes one of the person's own live tokens; it stops working at once.
+pub async fn revoke_personal_token(
+    conn: &mut PgConnection,
+    user_id: i64,
+    id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let label = db::tokens::live_for_user(conn, user_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(|t| t.label);
+    if !db::tokens::revoke(conn, user_id, id).await? {
+        return Err(AppError::NotFound("No live token of yours by that id".into()));
+    }
+    db::audit::record_personal(
+        conn,
+        user_id,
+        now,
+        "token.revoke",
+        None,
+        Some(serde_json::json!({"id": id, "label": label})),
+    )
+    .await?;
+    Ok(())
+}

@@ -255,6 +255,25 @@ pub fn describe(action: &str, before: Option<&Value>, after: Option<&Value>, tz:
                 format!("{} added, {} removed", count("added"), count("removed")),
             )
         }
+        "policy.change" => {
+            let policy = |v: Option<&Value>| {
+                let minutes = v
+                    .and_then(|v| v.get("day_threshold_minutes"))
+                    .and_then(Value::as_i64)
+                    .map_or_else(|| "?".to_owned(), |m| m.to_string());
+                format!(
+                    "sleep hours {}–{}, weekend and holiday threshold {minutes} min",
+                    text(v, "sleep_start"),
+                    text(v, "sleep_end")
+                )
+            };
+            (
+                "Out-of-hours policy changed",
+                format!("{} → {}", policy(before), policy(after)),
+            )
+        }
+        "integration.revoke" => ("Integration token revoked", text(after, "label").to_owned()),
+        "calendar.reset" => ("Team calendar link reset", "the old link no longer works".to_owned()),
         "page.correct" => ("Page corrected", text(after, "summary").to_owned()),
         "page.delete" => ("Page deleted", text(before, "summary").to_owned()),
         other => return (other.to_owned(), String::new()),
@@ -309,5 +328,25 @@ mod tests {
             .1,
             "a@b (member)"
         );
+    }
+
+    #[test]
+    fn a_policy_change_reads_as_before_and_after_and_a_revoked_token_by_its_label() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let before = json!({"sleep_start": "22:00", "sleep_end": "08:00", "day_threshold_minutes": 60});
+        let after = json!({"sleep_start": "23:00", "sleep_end": "07:00", "day_threshold_minutes": 90});
+        let (what, summary) = describe("policy.change", Some(&before), Some(&after), tz);
+        assert_eq!(what, "Out-of-hours policy changed");
+        assert_eq!(
+            summary,
+            "sleep hours 22:00–08:00, weekend and holiday threshold 60 min → \
+             sleep hours 23:00–07:00, weekend and holiday threshold 90 min"
+        );
+        let revoked = json!({"id": 3, "label": "alertmanager"});
+        assert_eq!(
+            describe("integration.revoke", None, Some(&revoked), tz),
+            ("Integration token revoked".to_owned(), "alertmanager".to_owned())
+        );
+        assert_eq!(describe("calendar.reset", None, None, tz).0, "Team calendar link reset");
     }
 }

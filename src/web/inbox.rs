@@ -12,6 +12,7 @@ use crate::auth::WebUser;
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::db;
 use crate::error::AppResult;
+use crate::ops;
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render};
@@ -79,7 +80,7 @@ async fn mark_all_read(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let n = db::notifications::mark_all_read(&mut conn, user.id, state.clock.now()).await?;
+    let n = ops::notifications::mark_all_read(&mut conn, user.id, state.clock.now()).await?;
     let message = match n {
         0 => "Nothing was unread".to_owned(),
         1 => "1 notification marked as read".to_owned(),

@@ -15,10 +15,9 @@ use crate::calendar::feed_url;
 use crate::db;
 use crate::db::tokens::TokenInfo;
 use crate::db::users::User;
-use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::profile;
 use crate::ops::tokens::{self, NewTokenInput};
-use crate::password;
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
@@ -131,23 +130,23 @@ async fn update_profile(
     WebUser(user): WebUser,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> AppResult<Response> {
-    let checked = validate::name(&form.name).and_then(|n| Ok((n, validate::time_zone(&form.timezone)?)));
-    let (name, tz) = match checked {
-        Ok(v) => v,
-        Err(e) => {
+    let mut tx = state.db.begin().await?;
+    match profile::update_profile(&mut tx, &user, &form.name, &form.timezone, state.clock.now()).await {
+        Ok(()) => tx.commit().await?,
+        Err(AppError::Unprocessable(msg)) => {
+            drop(tx);
             return profile_page(
                 &state,
                 &session,
                 &user,
-                Some(e.0),
+                Some(msg),
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
         }
-    };
-    let mut conn = state.db.acquire().await?;
-    db::users::update_profile(&mut conn, user.id, &name, tz.name()).await?;
+        Err(e) => return Err(e),
+    }
     flash(&session, "Profile saved").await;
     Ok(Redirect::to("/profile").into_response())
 }
@@ -164,35 +163,26 @@ async fn change_password(
     WebUser(user): WebUser,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.acquire().await?;
-    let stored = db::users::password_hash_by_id(&mut conn, user.id).await?;
-    let refuse = |msg: String| {
-        profile_page(
-            &state,
-            &session,
-            &user,
-            Some(msg),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+    let mut tx = state.db.begin().await?;
+    let epoch = match profile::change_password(&mut tx, &user, &form.current, &form.new, state.clock.now()).await {
+        Ok(epoch) => {
+            tx.commit().await?;
+            epoch
+        }
+        Err(AppError::Unprocessable(msg)) => {
+            drop(tx);
+            return profile_page(
+                &state,
+                &session,
+                &user,
+                Some(msg),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
     };
-    if stored.is_none() {
-        // Such an account signs in another way (an invitation, single
-        // sign-on); a session alone must not be enough to give it a password.
-        return refuse(
-            "Your account has no password to change: it signs in without one. Ask an admin for a password reset link."
-                .into(),
-        )
-        .await;
-    }
-    if !password::verify(form.current.clone(), stored).await? {
-        return refuse("Your current password is not right; nothing was changed".into()).await;
-    }
-    if let Err(e) = validate::password(&form.new, &[&user.email, &user.name]) {
-        return refuse(e.0).await;
-    }
-    let hash = password::hash(form.new.clone()).await?;
-    let epoch = db::users::set_password_hash(&mut conn, user.id, &hash).await?;
     keep_session(&session, epoch).await?;
     flash(&session, "Password changed; you were signed out everywhere else").await;
     Ok(Redirect::to("/profile").into_response())
@@ -252,10 +242,9 @@ async fn revoke_token(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.acquire().await?;
-    if !db::tokens::revoke(&mut conn, user.id, id).await? {
-        return Err(AppError::NotFound("No live token of yours by that id".into()));
-    }
+    let mut tx = state.db.begin().await?;
+    tokens::revoke_personal_token(&mut tx, user.id, id, state.clock.now()).await?;
+    tx.commit().await?;
     flash(&session, "Token revoked; it no longer works").await;
     Ok(Redirect::to("/profile").into_response())
 }
@@ -266,8 +255,9 @@ async fn reset_calendar(
     WebUser(user): WebUser,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.acquire().await?;
-    db::users::reset_calendar_secret(&mut conn, user.id).await?;
+    let mut tx = state.db.begin().await?;
+    profile::reset_calendar(&mut tx, &user, state.clock.now()).await?;
+    tx.commit().await?;
     flash(
         &session,
         "Your calendar link was reset; update your calendar app with the new one",

@@ -18,6 +18,7 @@ use crate::db;
 use crate::db::teams::Team;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::policy::{PolicyChange, change_policy};
 use crate::ops::recovery::{apply_holidays, import_holidays};
 use crate::state::AppState;
 use crate::web::fmt;
@@ -190,13 +191,13 @@ async fn save_policy(
                 form.day_threshold_minutes
             ))
         })?;
+        let change = PolicyChange {
+            sleep_start: Some(&form.sleep_start),
+            sleep_end: Some(&form.sleep_end),
+            day_threshold_minutes: Some(minutes),
+        };
         let mut tx = state.db.begin().await?;
-        let policy = db::holidays::policy(&mut tx, m.0.team.id).await?.changed(
-            Some(&form.sleep_start),
-            Some(&form.sleep_end),
-            Some(minutes),
-        )?;
-        db::holidays::set_policy(&mut tx, m.0.team.id, &policy).await?;
+        change_policy(&mut tx, &m.0.team, m.0.user().id, change, state.clock.now()).await?;
         tx.commit().await?;
         Ok("Out-of-hours policy saved. Pages from now on follow it, and so do older ones whenever a page near them is recorded or corrected".into())
     }
@@ -355,12 +356,9 @@ async fn revoke_integration(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let result = async {
-        let mut conn = state.db.acquire().await?;
-        if !db::integrations::revoke(&mut conn, m.0.team.id, id).await? {
-            return Err(AppError::NotFound(
-                "No live integration token of this team has that id".into(),
-            ));
-        }
+        let mut tx = state.db.begin().await?;
+        crate::ops::integrations::revoke(&mut tx, &m.0.team, m.0.user().id, id, state.clock.now()).await?;
+        tx.commit().await?;
         Ok("Integration token revoked; alerts sent with it are now refused".into())
     }
     .await;

@@ -17,6 +17,7 @@ use crate::db;
 use crate::db::teams::{Member, TeamRole};
 use crate::domain::schedule::weekday_name;
 use crate::error::{AppError, AppResult};
+use crate::ops;
 use crate::ops::members::{remove_member, set_member};
 use crate::ops::rotations::{RotationFields, create_rotation, emails_in_order, update_rotation};
 use crate::state::AppState;
@@ -420,8 +421,9 @@ async fn reset_team_calendar(
     m: TeamManager<WebUser>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.acquire().await?;
-    db::teams::reset_calendar_secret(&mut conn, m.0.team.id).await?;
+    let mut tx = state.db.begin().await?;
+    ops::teams::reset_calendar(&mut tx, &m.0.team, m.0.user().id, state.clock.now()).await?;
+    tx.commit().await?;
     flash(
         &session,
         "The team calendar link was reset; the old link no longer works.",

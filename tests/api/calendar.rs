@@ -147,3 +147,52 @@ async fn now_page_api_and_feed_name_the_same_people_at_the_same_instant() {
         "{current:?}"
     );
 }
+
+#[tokio::test]
+async fn resetting_a_calendar_link_is_audited_once_without_the_secret() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let web = f.app.sign_in("manager@example.com").await;
+    let post = |page: &'static str, action: &'static str| {
+        let web = web.clone();
+        let app = &f.app;
+        async move {
+            let html = web.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+            let csrf = crate::common::csrf_of(&html);
+            web.post(app.url(action)).form(&[("csrf", csrf)]).send().await.unwrap()
+        }
+    };
+    let res = post("/teams/platform/settings", "/teams/platform/calendar/reset").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post("/profile", "/profile/calendar/reset").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let team = f.app.audited("calendar.reset").await;
+    assert_eq!(team.len(), 1, "{team:?}");
+    assert_eq!(
+        (team[0].team_id, team[0].actor_id),
+        (Some(f.team.id), Some(f.manager.id))
+    );
+    assert_eq!(
+        (&team[0].before, &team[0].after),
+        (&None, &None),
+        "no secret in the log"
+    );
+    let mine = f.app.audited("profile.calendar_reset").await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!((mine[0].team_id, mine[0].actor_id), (None, Some(f.manager.id)));
+    assert_eq!(
+        (&mine[0].before, &mine[0].after),
+        (&None, &None),
+        "no secret in the log"
+    );
+
+    let history = web
+        .get(f.app.url("/teams/platform/history"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains("Team calendar link reset"), "{history}");
+}

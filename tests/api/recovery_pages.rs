@@ -425,3 +425,84 @@ async fn managers_set_the_out_of_hours_policy_and_holidays_by_hand() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_out_of_hours_policy_change_is_audited_once_and_reads_in_the_history() {
+    let f = platform().await;
+    let web = f.app.sign_in("manager@example.com").await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let csrf = csrf_of(&settings);
+    let save = |start: &str| {
+        web.post(f.app.url("/teams/platform/policy"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("sleep_start", start),
+                ("sleep_end", "07:00"),
+                ("day_threshold_minutes", "90"),
+            ])
+            .send()
+    };
+    assert_eq!(save("23:00").await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        save("23:00").await.unwrap().status(),
+        StatusCode::SEE_OTHER,
+        "saved again, unchanged"
+    );
+    assert_eq!(save("25:00").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let audited = f.app.audited("policy.change").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    let entry = &audited[0];
+    assert_eq!((entry.team_id, entry.actor_id), (Some(f.team.id), Some(f.manager.id)));
+    assert_eq!(
+        entry.before,
+        Some(json!({"sleep_start": "22:00", "sleep_end": "08:00", "day_threshold_minutes": 60}))
+    );
+    assert_eq!(
+        entry.after,
+        Some(json!({"sleep_start": "23:00", "sleep_end": "07:00", "day_threshold_minutes": 90}))
+    );
+    let (_, history) = html(&web, f.app.url("/teams/platform/history")).await;
+    assert!(history.contains("Out-of-hours policy changed"), "{history}");
+    assert!(history.contains("sleep hours 23:00–07:00"), "{history}");
+}
+
+#[tokio::test]
+async fn revoking_an_integration_token_is_audited_once_by_its_label() {
+    let f = platform().await;
+    let (status, created) = f
+        .app
+        .post_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "grafana"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    let web = f.app.sign_in("manager@example.com").await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let revoke = || {
+        web.post(
+            f.app
+                .url(&format!("/teams/platform/integrations/{}/revoke", created["id"])),
+        )
+        .form(&[("csrf", csrf_of(&settings))])
+        .send()
+    };
+    assert_eq!(revoke().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        revoke().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "already revoked"
+    );
+
+    let audited = f.app.audited("integration.revoke").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    let entry = &audited[0];
+    assert_eq!((entry.team_id, entry.actor_id), (Some(f.team.id), Some(f.manager.id)));
+    assert_eq!(entry.after, Some(json!({"id": created["id"], "label": "grafana"})));
+    assert!(!format!("{audited:?}").contains(&token), "no token in the log");
+    let (_, history) = html(&web, f.app.url("/teams/platform/history")).await;
+    assert!(history.contains("Integration token revoked"), "{history}");
+}

@@ -308,6 +308,25 @@ impl TestApp {
     pub async fn patch_json(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         self.send_json(reqwest::Method::PATCH, token, path, body).await
     }
+
+    /// The audit entries with `action`, oldest first.
+    pub async fn audited(&self, action: &str) -> Vec<Audited> {
+        sqlx::query_as("SELECT team_id, actor_id, before, after FROM audit_log WHERE action = $1 ORDER BY id")
+            .bind(action)
+            .fetch_all(&self.db)
+            .await
+            .expect("audit log")
+    }
+}
+
+/// One audit entry: the team it belongs to (none for a person's own
+/// account), who made the change, and what it was before and after.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Audited {
+    pub team_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 pub async fn split(res: Response) -> (StatusCode, Value) {

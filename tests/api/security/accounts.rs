@@ -296,3 +296,45 @@ async fn answers_with_secrets_or_personal_data_are_not_stored_by_caches() {
     let login = api().get(app.url("/login")).send().await.unwrap();
     assert!(no_store(&login), "sign-in");
 }
+
+#[tokio::test]
+async fn profile_and_password_changes_are_audited_once_as_the_persons_own_without_secrets() {
+    let app = spawn_app_at(t("2026-12-01T12:00:00Z")).await;
+    let ana = app.user("ana@example.com", "Ana", "UTC", false).await;
+    let web = app.sign_in("ana@example.com").await;
+    let profile = [("name", "Ana Lima"), ("timezone", "Europe/Lisbon")];
+    let res = post_form(&app, &web, "/profile", "/profile", &profile).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post_form(&app, &web, "/profile", "/profile", &profile).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "saved again, unchanged");
+    let bad = [("name", "Ana"), ("timezone", "Mars/Olympus")];
+    let res = post_form(&app, &web, "/profile", "/profile", &bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let audited = app.audited("profile.change").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!((audited[0].team_id, audited[0].actor_id), (None, Some(ana.id)));
+    assert_eq!(audited[0].before, Some(json!({"name": "Ana", "timezone": "UTC"})));
+    assert_eq!(
+        audited[0].after,
+        Some(json!({"name": "Ana Lima", "timezone": "Europe/Lisbon"}))
+    );
+
+    let new = "plum-violin-gravel-47";
+    let wrong = [("current", "not my password"), ("new", new)];
+    let res = post_form(&app, &web, "/profile", "/profile/password", &wrong).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let right = [("current", PASSWORD), ("new", new)];
+    let res = post_form(&app, &web, "/profile", "/profile/password", &right).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let audited = app.audited("profile.password").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!((audited[0].team_id, audited[0].actor_id), (None, Some(ana.id)));
+    assert_eq!((&audited[0].before, &audited[0].after), (&None, &None));
+    let log: Vec<String> = sqlx::query_scalar("SELECT row_to_json(a)::text FROM audit_log a")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    let log = log.join("\n");
+    assert!(!log.contains(new) && !log.contains("$argon2"), "{log}");
+}

@@ -225,3 +225,43 @@ async fn a_busy_integration_token_gets_429_with_retry_after() {
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(body["error"]["code"], "too_many_requests");
 }
+
+#[tokio::test]
+async fn revoking_a_personal_token_is_audited_once_as_the_persons_own() {
+    let app = spawn_app_at(t(NOW)).await;
+    let ana = app.user("ana@example.com", "Ana", "UTC", false).await;
+    let (status, token, _) = token_from_profile(&app, "ana@example.com", &[]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_tokens WHERE label = 'script'")
+        .fetch_one(&app.db)
+        .await
+        .expect("token id");
+    let client = app.sign_in("ana@example.com").await;
+    let page = client
+        .get(app.url("/profile"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let revoke = || {
+        client
+            .post(app.url(&format!("/profile/tokens/{id}/revoke")))
+            .form(&[("csrf", csrf_of(&page))])
+            .send()
+    };
+    assert_eq!(revoke().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        revoke().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "already revoked"
+    );
+    assert_eq!(app.get_json(&token, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+
+    let audited = app.audited("token.revoke").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!((audited[0].team_id, audited[0].actor_id), (None, Some(ana.id)));
+    assert_eq!(audited[0].after, Some(json!({"id": id, "label": "script"})));
+    assert!(!format!("{audited:?}").contains(&token), "no token in the log");
+}
