@@ -15,8 +15,7 @@ use crate::db::teams::Team;
 use crate::domain::handoff::{Person, State as HandoffState, Status};
 use crate::domain::markdown::to_html;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::handoffs::parse_date;
+use crate::error::{AppError, AppResult, ErrorBody, Given};
 use crate::ops::handoffs::{self as ops, Draft, Handoff};
 use crate::state::AppState;
 
@@ -175,7 +174,7 @@ pub async fn show_handoff(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date)): HandoffPath,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let h = ops::find(&mut conn, &member.team, &rotation, date).await?;
     let info = info(&mut conn, &member.team, &h, state.clock.now(), &state.settings.base_url).await?;
@@ -221,7 +220,7 @@ pub async fn put_handoff(
     Path((_team, rotation, date)): HandoffPath,
     ApiJson(body): ApiJson<HandoffBody>,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let h = ops::find(&mut tx, &member.team, &rotation, date).await?;
@@ -269,7 +268,7 @@ pub async fn acknowledge_handoff(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date)): HandoffPath,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let h = ops::find(&mut tx, &member.team, &rotation, date).await?;
@@ -310,7 +309,7 @@ pub async fn show_version(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date, number)): Path<(String, String, String, i32)>,
 ) -> AppResult<Json<VersionInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let h = ops::find(&mut conn, &member.team, &rotation, date).await?;
     let v = match &h.stored {

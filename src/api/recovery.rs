@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::recovery::RecoveryDay;
 use crate::domain::recovery::Policy;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, Given};
 use crate::ops::recovery::{apply_holidays, choose};
 use crate::state::AppState;
 
@@ -141,7 +141,7 @@ pub async fn put_holiday(
     Path((_team, date)): Path<(String, String)>,
     ApiJson(body): ApiJson<HolidayBody>,
 ) -> AppResult<StatusCode> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let name = validate::line("The holiday's name", &body.name, 100)?;
     let name = name.as_str();
     let mut tx = state.db.begin().await?;
@@ -171,7 +171,7 @@ pub async fn delete_holiday(
     TeamManager(m): TeamManager<ApiUser>,
     Path((_team, date)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let mut tx = state.db.begin().await?;
     if !apply_holidays(&mut tx, &m.team, m.user().id, &[], &[date], state.clock.now()).await? {
         return Err(AppError::NotFound(format!(
@@ -181,14 +181,6 @@ pub async fn delete_holiday(
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A date in a path: YYYY-MM-DD, 2000 to 2100.
-pub(crate) fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
-        .ok_or_else(|| AppError::BadRequest(format!("\"{s}\" is not a date between 2000 and 2100 (YYYY-MM-DD)")))
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]

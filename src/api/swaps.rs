@@ -7,13 +7,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::json::{ApiJson, ApiQuery, MaybeJson};
-use crate::api::recovery::parse_date;
 use crate::auth::{ApiUser, TeamManager, TeamMember};
 use crate::db;
 use crate::db::swaps::Request;
 use crate::domain::swap::{Action, State as RequestState};
 use crate::domain::validate;
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, Given};
 use crate::ops::changes::{Override, override_shift};
 use crate::ops::swaps::{Ask, act, ask, visible};
 use crate::ops::undo::undo;
@@ -414,7 +413,7 @@ pub async fn put_leave(
     Path(start): Path<String>,
     ApiJson(b): ApiJson<LeaveBody>,
 ) -> AppResult<Json<LeaveInfo>> {
-    let start = parse_date(&start)?;
+    let start = Given::Path.date(&start)?;
     let ctx = state.ctx();
     let mut tx = state.db.begin().await?;
     let leave = crate::ops::leave::put(&mut tx, &ctx, &caller.0, start, b.end_date).await?;
@@ -438,7 +437,7 @@ pub async fn delete_leave(
     caller: ApiUser,
     Path(start): Path<String>,
 ) -> AppResult<StatusCode> {
-    let start = parse_date(&start)?;
+    let start = Given::Path.date(&start)?;
     let mut conn = state.db.acquire().await?;
     crate::ops::leave::delete(&mut conn, &caller.0, start).await?;
     Ok(StatusCode::NO_CONTENT)
