@@ -13,6 +13,7 @@ use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
+use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
@@ -255,7 +256,7 @@ pub async fn list_pages(
     let list = pages
         .iter()
         .map(|p| c.info(p))
-        .filter(|p| !q.out_of_hours.unwrap_or(false) || p.out_of_hours != "working")
+        .filter(|p| !q.out_of_hours.unwrap_or(false) || p.out_of_hours != OutOfHours::Working)
         .collect();
     Ok(Json(list))
 }

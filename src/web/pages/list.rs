@@ -14,6 +14,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::pages::Report;
+use crate::domain::recovery::OutOfHours;
 use crate::domain::schedule::local_to_instant;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, Given};
@@ -119,8 +120,9 @@ async fn pages_page(
     let classifier = Classifier::for_team(&mut conn, team).await?;
     let rows = pages
         .iter()
-        .map(|p| PageRow::new(p, &classifier.info(p), tz))
-        .filter(|r| !out_of_hours_only || r.out_of_hours != "working")
+        .map(|p| (p, classifier.info(p)))
+        .filter(|(_, info)| !out_of_hours_only || info.out_of_hours != OutOfHours::Working)
+        .map(|(p, info)| PageRow::new(p, &info, tz))
         .collect();
     let people = db::teams::members(&mut conn, team.id)
         .await?

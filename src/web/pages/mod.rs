@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::db::pages::Page;
+use crate::domain::recovery::OutOfHours;
 use crate::domain::validate::{self, Invalid};
 use crate::error::{AppError, AppResult, Given};
 use crate::ops::classify::PageInfo;
@@ -51,31 +52,14 @@ impl PageRow {
             source: page.source.clone(),
             responder: page.responder_name.clone().unwrap_or_else(|| "nobody on call".into()),
             role: page.responder_role.clone(),
-            sla: sla_label(&info.sla),
-            out_of_hours: out_of_hours_class(&info.out_of_hours),
-            out_of_hours_label: match out_of_hours_class(&info.out_of_hours) {
-                "working" => "working hours",
-                class => class,
+            sla: info.sla.as_str(),
+            out_of_hours: info.out_of_hours.as_str(),
+            out_of_hours_label: match info.out_of_hours {
+                OutOfHours::Working => "working hours",
+                class => class.as_str(),
             },
             engaged_minutes: info.engaged_minutes,
         }
-    }
-}
-
-fn sla_label(sla: &str) -> &'static str {
-    match sla {
-        "met" => "met",
-        "missed" => "missed",
-        _ => "unacknowledged",
-    }
-}
-
-fn out_of_hours_class(class: &str) -> &'static str {
-    match class {
-        "sleep" => "sleep",
-        "weekend" => "weekend",
-        "holiday" => "holiday",
-        _ => "working",
     }
 }
 
