@@ -217,3 +217,23 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, team_id: i64) -> sql
         .await
         .map(drop)
 }
+
+/// `user_id`'s role in the team (`manager` or `member`), none if not a member.
+pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The id of the member of the team with this e-mail (any case), if any.
+pub async fn member_id_by_email(conn: &mut PgConnection, team_id: i64, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.team_id = $1 AND u.email = lower($2)",
+    )
+    .bind(team_id)
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
