@@ -207,6 +207,7 @@ pub struct HandoffBody {
     request_body = HandoffBody,
     responses(
         (status = 200, description = "Saved (and submitted, when asked)", body = HandoffInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 403, description = "Not the outgoing on-call or a manager; or the outgoing secondary submitting", body = ErrorBody),
         (status = 404, description = "No such team, rotation or handoff day", body = ErrorBody),
         (status = 409, description = "Not open yet, or saved by someone else since `expected_revision`", body = ErrorBody),
@@ -258,6 +259,7 @@ pub async fn put_handoff(
     ),
     responses(
         (status = 200, description = "Acknowledged (again: the first time stands)", body = HandoffInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 403, description = "Not one of the incoming on-call", body = ErrorBody),
         (status = 404, description = "No such team, rotation or handoff day", body = ErrorBody),
         (status = 409, description = "Not submitted yet", body = ErrorBody),
@@ -301,6 +303,7 @@ pub struct VersionInfo {
     ),
     responses(
         (status = 200, description = "That version", body = VersionInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
     )
 )]

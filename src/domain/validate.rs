@@ -167,6 +167,21 @@ pub fn instant(raw: &str) -> Result<DateTime<Utc>, Invalid> {
     }
 }
 
+/// `#[serde(deserialize_with = "…")]` for a required date field: the
+/// extractor the value arrives through decides 400 (query) or 422 (body).
+pub fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let raw = String::deserialize(d)?;
+    date(&raw).map_err(|e| D::Error::custom(e.0))
+}
+
+/// The same for an optional one (with `#[serde(default)]`).
+pub fn de_opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(raw) => date(&raw).map(Some).map_err(|e| D::Error::custom(e.0)),
+        None => Ok(None),
+    }
+}
+
 /// `#[serde(deserialize_with = "…")]` for a required instant field.
 pub fn de_instant<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     let raw = String::deserialize(d)?;

@@ -274,6 +274,31 @@ async fn a_bad_date_in_a_path_or_query_is_400_and_in_a_body_or_form_422_with_one
         assert!(message.contains(NOT_A_DATE), "{start}: {message}");
     }
 
+    // The same rule where serde reads the date: a query's is 400, a body's 422.
+    let (status, body) = f
+        .app
+        .get_json(token, "/api/v1/teams/platform/recovery-days?from=1999-01-01")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(NOT_A_DATE),
+        "{body}"
+    );
+    let (status, body) = f
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            token,
+            "/api/v1/me/leave/2027-01-04",
+            json!({"end_date": "2101-01-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(NOT_A_DATE),
+        "{body}"
+    );
+
     let web = f.app.sign_in("p0@example.com").await;
     // The rota page read 1970 to 2100 before; now the same years as everywhere.
     for at in ["1999-06-01", "1970-01-01", "2026-13-01"] {

@@ -43,8 +43,10 @@ impl From<RecoveryDay> for RecoveryInfo {
 #[into_params(parameter_in = Query)]
 pub struct DateRange {
     /// First date (YYYY-MM-DD); 90 days ago when absent.
+    #[serde(default, deserialize_with = "crate::domain::validate::de_opt_date")]
     pub from: Option<NaiveDate>,
     /// Day after the last (YYYY-MM-DD); a year on when absent.
+    #[serde(default, deserialize_with = "crate::domain::validate::de_opt_date")]
     pub to: Option<NaiveDate>,
 }
 

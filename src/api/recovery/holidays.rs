@@ -63,7 +63,11 @@ pub async fn put_holiday(
     tag = "recovery",
     security(("bearer" = [])),
     params(("team" = String, Path, description = "The team's slug"), ("date" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 204, description = "Removed"), (status = 404, description = "No such holiday", body = ErrorBody))
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
+        (status = 404, description = "No such holiday", body = ErrorBody),
+    )
 )]
 pub async fn delete_holiday(
     State(state): State<AppState>,

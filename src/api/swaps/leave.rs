@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct LeaveBody {
     /// The last day of leave (inclusive).
+    #[serde(deserialize_with = "crate::domain::validate::de_date")]
     pub end_date: NaiveDate,
 }
 
@@ -73,6 +74,7 @@ pub async fn put_leave(
     params(("start_date" = String, Path, description = "First day of the leave to remove")),
     responses(
         (status = 204, description = "Removed"),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 404, description = "No leave starts that day", body = ErrorBody),
     )
 )]
