@@ -8,7 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::validate::Invalid;
+use chrono::NaiveDate;
+
+use crate::domain::validate::{self, Invalid};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -158,6 +160,33 @@ impl From<sqlx::Error> for AppError {
 impl From<Invalid> for AppError {
     fn from(e: Invalid) -> Self {
         AppError::Unprocessable(e.0)
+    }
+}
+
+/// Where a value came from, which decides what refusing it answers: a path
+/// or query string that does not hold is a malformed request (400); a body
+/// or form that does not hold is well-formed but invalid (422). The same
+/// rule (say, [`validate::date`]) answers by where it was given, never by
+/// what its message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    Path,
+    Query,
+    Body,
+    Form,
+}
+
+impl Given {
+    pub fn refuse(self, e: Invalid) -> AppError {
+        match self {
+            Given::Path | Given::Query => AppError::BadRequest(e.0),
+            Given::Body | Given::Form => AppError::Unprocessable(e.0),
+        }
+    }
+
+    /// A date (YYYY-MM-DD, 2000 to 2100) given here.
+    pub fn date(self, s: &str) -> AppResult<NaiveDate> {
+        validate::date(s).map_err(|e| self.refuse(e))
     }
 }
 

@@ -15,8 +15,7 @@ use crate::db::teams::Team;
 use crate::domain::handoff::{Person, State as HandoffState, Status};
 use crate::domain::markdown::to_html;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::handoffs::parse_date;
+use crate::error::{AppError, AppResult, ErrorBody, Given};
 use crate::ops::handoffs::{self as ops, Draft, Handoff};
 use crate::state::AppState;
 
@@ -175,7 +174,7 @@ pub async fn show_handoff(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date)): HandoffPath,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let h = ops::find(&mut conn, &member.team, &rotation, date).await?;
     let info = info(&mut conn, &member.team, &h, state.clock.now(), &state.settings.base_url).await?;
@@ -208,6 +207,7 @@ pub struct HandoffBody {
     request_body = HandoffBody,
     responses(
         (status = 200, description = "Saved (and submitted, when asked)", body = HandoffInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 403, description = "Not the outgoing on-call or a manager; or the outgoing secondary submitting", body = ErrorBody),
         (status = 404, description = "No such team, rotation or handoff day", body = ErrorBody),
         (status = 409, description = "Not open yet, or saved by someone else since `expected_revision`", body = ErrorBody),
@@ -221,7 +221,7 @@ pub async fn put_handoff(
     Path((_team, rotation, date)): HandoffPath,
     ApiJson(body): ApiJson<HandoffBody>,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let h = ops::find(&mut tx, &member.team, &rotation, date).await?;
@@ -259,6 +259,7 @@ pub async fn put_handoff(
     ),
     responses(
         (status = 200, description = "Acknowledged (again: the first time stands)", body = HandoffInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 403, description = "Not one of the incoming on-call", body = ErrorBody),
         (status = 404, description = "No such team, rotation or handoff day", body = ErrorBody),
         (status = 409, description = "Not submitted yet", body = ErrorBody),
@@ -269,7 +270,7 @@ pub async fn acknowledge_handoff(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date)): HandoffPath,
 ) -> AppResult<Json<HandoffInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let h = ops::find(&mut tx, &member.team, &rotation, date).await?;
@@ -302,6 +303,7 @@ pub struct VersionInfo {
     ),
     responses(
         (status = 200, description = "That version", body = VersionInfo),
+        (status = 400, description = "Not a date between 2000 and 2100 (YYYY-MM-DD)", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
     )
 )]
@@ -310,7 +312,7 @@ pub async fn show_version(
     member: TeamMember<ApiUser>,
     Path((_team, rotation, date, number)): Path<(String, String, String, i32)>,
 ) -> AppResult<Json<VersionInfo>> {
-    let date = parse_date(&date)?;
+    let date = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let h = ops::find(&mut conn, &member.team, &rotation, date).await?;
     let v = match &h.stored {

@@ -13,6 +13,7 @@ use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
+use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
@@ -194,13 +195,7 @@ pub async fn create_page(
 }
 
 async fn member_id(conn: &mut sqlx::PgConnection, team: &Team, email: &str) -> AppResult<i64> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.team_id = $1 AND u.email = lower($2)",
-    )
-    .bind(team.id)
-    .bind(email.trim())
-    .fetch_optional(conn)
-    .await?;
+    let id = db::teams::member_id_by_email(conn, team.id, email.trim()).await?;
     id.ok_or_else(|| AppError::Unprocessable(format!("{} is not a member of {}", email.trim(), team.name)))
 }
 
@@ -255,7 +250,7 @@ pub async fn list_pages(
     let list = pages
         .iter()
         .map(|p| c.info(p))
-        .filter(|p| !q.out_of_hours.unwrap_or(false) || p.out_of_hours != "working")
+        .filter(|p| !q.out_of_hours.unwrap_or(false) || p.out_of_hours != OutOfHours::Working)
         .collect();
     Ok(Json(list))
 }

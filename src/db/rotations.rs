@@ -303,3 +303,11 @@ pub async fn all_ids(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
         .fetch_all(conn)
         .await
 }
+
+/// (team id, rotation id, name) of every rotation of these teams, by name.
+pub async fn names_in(conn: &mut PgConnection, team_ids: &[i64]) -> sqlx::Result<Vec<(i64, i64, String)>> {
+    sqlx::query_as("SELECT team_id, id, name FROM rotations WHERE team_id = ANY($1) ORDER BY lower(name), slug")
+        .bind(team_ids)
+        .fetch_all(conn)
+        .await
+}

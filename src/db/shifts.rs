@@ -204,3 +204,45 @@ pub async fn people_between(
         .fetch_all(conn)
         .await
 }
+
+/// Who held a shift at an instant, with the SLA of their role.
+#[derive(sqlx::FromRow)]
+pub struct Holder {
+    pub user_id: i64,
+    pub role: String,
+    pub sla_minutes: i32,
+}
+
+/// The primary of `rotation_id` at `at`, if any.
+pub async fn primary_at(conn: &mut PgConnection, rotation_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<Holder>> {
+    sqlx::query_as(
+        "SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
+         FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
+         WHERE s.rotation_id = $1 AND s.role = 'primary' AND s.starts_at <= $2 AND s.ends_at > $2",
+    )
+    .bind(rotation_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The role `user_id` held in the team at `at`, if any.
+pub async fn role_at(
+    conn: &mut PgConnection,
+    team_id: i64,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<Holder>> {
+    sqlx::query_as(
+        "SELECT s.user_id, s.role,
+                CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes
+         FROM shifts s JOIN rotation_versions v ON v.id = s.version_id JOIN rotations r ON r.id = s.rotation_id
+         WHERE r.team_id = $1 AND s.user_id = $2 AND s.starts_at <= $3 AND s.ends_at > $3
+         ORDER BY s.role LIMIT 1",
+    )
+    .bind(team_id)
+    .bind(user_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+}

@@ -226,7 +226,7 @@ pub async fn member_ids(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<V
         .await
 }
 
-/// The user's role in the team, if they are a member.
+/// `user_id`'s role in the team (`manager` or `member`), none if not a member.
 pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
@@ -258,5 +258,16 @@ pub async fn members_by_email(
     .bind(team_id)
     .bind(emails)
     .fetch_all(conn)
+    .await
+}
+
+/// The id of the member of the team with this e-mail (any case), if any.
+pub async fn member_id_by_email(conn: &mut PgConnection, team_id: i64, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.team_id = $1 AND u.email = lower($2)",
+    )
+    .bind(team_id)
+    .bind(email)
+    .fetch_optional(conn)
     .await
 }

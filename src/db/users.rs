@@ -153,3 +153,20 @@ pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result
         .fetch_optional(conn)
         .await
 }
+
+/// The user's time zone as stored, if the user exists.
+pub async fn timezone(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Serialises concurrent first-run set-ups until the transaction ends, so
+/// only one first admin is created.
+pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

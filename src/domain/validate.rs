@@ -1,6 +1,8 @@
 //! Input that is checked once, on the way in, and trusted after.
 
-use chrono::{DateTime, Datelike, Utc};
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, de::Error as _};
 
@@ -104,6 +106,41 @@ pub fn password<'a>(s: &'a str, about: &[&str]) -> Result<&'a str, Invalid> {
     Ok(s)
 }
 
+/// The years a date or instant may fall in: far outside them nothing can
+/// mean anything here, and some date arithmetic overflows.
+pub const YEARS: RangeInclusive<i32> = 2000..=2100;
+
+/// A calendar date from outside: YYYY-MM-DD, between the years 2000 and
+/// 2100. The one rule (and the one message) for every date Rota reads;
+/// whether refusing it is a 400 or a 422 depends on where it came from
+/// (see `error::Given`).
+pub fn date(s: &str) -> Result<NaiveDate, Invalid> {
+    let t = s.trim();
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+        .ok_or_else(|| {
+            Invalid(format!(
+                "\"{t}\" is not a date between 2000 and 2100; use YYYY-MM-DD, e.g. 2026-03-03"
+            ))
+        })
+}
+
+/// A date and time as a browser's `datetime-local` field sends it
+/// (YYYY-MM-DDTHH:MM, seconds optional), in the same years as [`date`].
+pub fn datetime_local(s: &str) -> Result<NaiveDateTime, Invalid> {
+    let t = s.trim();
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+        .ok_or_else(|| {
+            Invalid(format!(
+                "\"{t}\" is not a date and time between 2000 and 2100; use YYYY-MM-DDTHH:MM, e.g. 2026-03-03T09:30"
+            ))
+        })
+}
+
 /// How an instant that is well-formed but out of range is described (a
 /// 422, where a malformed one is a 400).
 pub const OUT_OF_RANGE: &str = "is outside the years 2000 to 2100 that Rota keeps";
@@ -122,11 +159,26 @@ pub fn instant(raw: &str) -> Result<DateTime<Utc>, Invalid> {
         }
     });
     match parsed {
-        Ok(t) if (2000..=2100).contains(&t.year()) => Ok(t.with_timezone(&Utc)),
+        Ok(t) if YEARS.contains(&t.year()) => Ok(t.with_timezone(&Utc)),
         Ok(_) => Err(Invalid(format!("\"{raw}\" {OUT_OF_RANGE}"))),
         Err(_) => Err(Invalid(format!(
             "\"{raw}\" is not an RFC 3339 instant; send a date and time with an offset, such as 2026-12-01T10:00:00Z (encode + as %2B in a query string)"
         ))),
+    }
+}
+
+/// `#[serde(deserialize_with = "…")]` for a required date field: the
+/// extractor the value arrives through decides 400 (query) or 422 (body).
+pub fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let raw = String::deserialize(d)?;
+    date(&raw).map_err(|e| D::Error::custom(e.0))
+}
+
+/// The same for an optional one (with `#[serde(default)]`).
+pub fn de_opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(raw) => date(&raw).map(Some).map_err(|e| D::Error::custom(e.0)),
+        None => Ok(None),
     }
 }
 
@@ -221,6 +273,22 @@ mod tests {
         ] {
             assert!(instant(far).is_err(), "{far}");
         }
+    }
+
+    #[test]
+    fn dates_are_yyyy_mm_dd_between_2000_and_2100() {
+        assert_eq!(
+            date(" 2026-03-03 ").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()
+        );
+        assert!(date("2000-01-01").is_ok() && date("2100-12-31").is_ok());
+        for bad in ["1999-12-31", "1970-01-01", "2101-01-01", "2026-02-30", "03/03/2026", ""] {
+            let e = date(bad).unwrap_err();
+            assert!(e.0.contains("is not a date between 2000 and 2100"), "{bad}: {}", e.0);
+        }
+        assert!(datetime_local("2026-03-03T03:10").is_ok());
+        assert!(datetime_local("2026-03-03T03:10:05").is_ok());
+        assert!(datetime_local("1999-03-03T03:10").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::db;
 use crate::db::pages::Page;
 use crate::db::teams::Team;
-use crate::domain::recovery::{Policy, classify_engagement, sla};
+use crate::domain::recovery::{OutOfHours, Policy, Sla, classify_engagement, page_zone, sla};
 use crate::error::AppResult;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,9 +29,11 @@ pub struct PageInfo {
     /// The responder's role when it fired: `primary`, `secondary`, or null.
     pub role: Option<String>,
     /// `met`, `missed` or `unacknowledged`, against the role's SLA.
-    pub sla: String,
+    #[schema(value_type = String)]
+    pub sla: Sla,
     /// `sleep`, `weekend`, `holiday` or `working`, in the responder's zone.
-    pub out_of_hours: String,
+    #[schema(value_type = String)]
+    pub out_of_hours: OutOfHours,
     /// Minutes from acknowledgement (or firing) to the end of the work.
     pub engaged_minutes: i64,
 }
@@ -54,11 +56,7 @@ impl Classifier {
     }
 
     pub fn info(&self, p: &Page) -> PageInfo {
-        let tz = p
-            .responder_timezone
-            .as_deref()
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(self.team_tz);
+        let tz = page_zone(p.responder_timezone.as_deref(), self.team_tz);
         let (start, end) = p.engagement();
         PageInfo {
             id: p.id,
@@ -73,10 +71,8 @@ impl Classifier {
             worked_until: p.worked_until,
             responder_email: p.responder_email.clone(),
             role: p.responder_role.clone(),
-            sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes).as_str().into(),
-            out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays)
-                .as_str()
-                .into(),
+            sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes),
+            out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays),
             engaged_minutes: (end - start).num_minutes(),
         }
     }

@@ -17,7 +17,7 @@ use crate::domain::metrics::rebalance::{Away, FutureShift, Suggestion, suggest};
 use crate::domain::metrics::{
     Figures, Inputs, PageRecord, PayRow, Period, Person, RecoveryRecord, Role, ShiftRecord, figures, pay_rows,
 };
-use crate::domain::recovery::Policy;
+use crate::domain::recovery::{Policy, page_zone};
 use crate::error::AppResult;
 
 /// How far ahead rebalancing looks for weeks to exchange.
@@ -139,13 +139,9 @@ fn person(r: PersonRow) -> Person {
     }
 }
 
-/// Classified as the pages list does: in the responder's zone, else the team's.
+/// Classified as the pages list does (the one zone rule, [`page_zone`]).
 fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>) -> PageRecord {
-    let zone = p
-        .responder_timezone
-        .as_deref()
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(team_tz);
+    let zone = page_zone(p.responder_timezone.as_deref(), team_tz);
     let engagement = db::pages::engagement(p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until);
     PageRecord::classify(
         p.fired_at,

@@ -17,13 +17,6 @@ use crate::error::{AppError, AppResult};
 use crate::ops::recovery::rederive;
 
 /// Who holds a role at an instant, with the role's SLA.
-#[derive(sqlx::FromRow)]
-struct Holder {
-    user_id: i64,
-    role: String,
-    sla_minutes: i32,
-}
-
 /// The rotation a report without one belongs to: the team's only rotation.
 pub async fn default_rotation(conn: &mut PgConnection, team_id: i64, team_name: &str) -> AppResult<Option<i64>> {
     let rotations = db::rotations::for_team(conn, team_id).await?;
@@ -44,39 +37,6 @@ pub fn only_rotation(
             many.iter().map(|(r, _)| r.slug.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
-}
-
-async fn primary_at(conn: &mut PgConnection, rotation_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<Holder>> {
-    sqlx::query_as(
-        "SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
-         FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
-         WHERE s.rotation_id = $1 AND s.role = 'primary' AND s.starts_at <= $2 AND s.ends_at > $2",
-    )
-    .bind(rotation_id)
-    .bind(at)
-    .fetch_optional(conn)
-    .await
-}
-
-/// The role `user_id` held in the team at `at`, if any.
-async fn role_at(
-    conn: &mut PgConnection,
-    team_id: i64,
-    user_id: i64,
-    at: DateTime<Utc>,
-) -> sqlx::Result<Option<Holder>> {
-    sqlx::query_as(
-        "SELECT s.user_id, s.role,
-                CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes
-         FROM shifts s JOIN rotation_versions v ON v.id = s.version_id JOIN rotations r ON r.id = s.rotation_id
-         WHERE r.team_id = $1 AND s.user_id = $2 AND s.starts_at <= $3 AND s.ends_at > $3
-         ORDER BY s.role LIMIT 1",
-    )
-    .bind(team_id)
-    .bind(user_id)
-    .bind(at)
-    .fetch_optional(conn)
-    .await
 }
 
 /// Most alerts one request may carry.
@@ -153,16 +113,16 @@ async fn assign_responder(
 ) -> AppResult<(Page, Option<i64>)> {
     let holder = match named {
         Some(user_id) => Some(
-            role_at(conn, page.team_id, user_id, page.fired_at)
+            db::shifts::role_at(conn, page.team_id, user_id, page.fired_at)
                 .await?
-                .unwrap_or(Holder {
+                .unwrap_or(db::shifts::Holder {
                     user_id,
                     role: String::new(),
                     sla_minutes: 0,
                 }),
         ),
         None if !page.responder_named => match page.rotation_id {
-            Some(r) => primary_at(conn, r, page.fired_at).await?,
+            Some(r) => db::shifts::primary_at(conn, r, page.fired_at).await?,
             None => None,
         },
         None => return Ok((page, None)),
@@ -231,10 +191,7 @@ async fn refresh_recovery(conn: &mut PgConnection, pages: &[(Page, Option<i64>)]
             // Work within one working day's waking hours changes no grant:
             // skip the derivation (and its per-person lock).
             if let Entry::Vacant(slot) = zones.entry(person) {
-                let zone: Option<String> = sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1")
-                    .bind(person)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                let zone = db::users::timezone(conn, person).await?;
                 slot.insert(zone.and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC));
             }
             if let Entry::Vacant(slot) = rules.entry(page.team_id) {
@@ -316,11 +273,7 @@ pub async fn may_change(conn: &mut PgConnection, page: &Page, user_id: i64, is_a
     if is_admin || page.responder_id == Some(user_id) {
         return Ok(true);
     }
-    let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
-        .bind(page.team_id)
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?;
+    let role = db::teams::role_of(conn, page.team_id, user_id).await?;
     match role.as_deref() {
         Some("manager") => Ok(true),
         Some(_) => Err(AppError::forbidden(

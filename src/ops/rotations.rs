@@ -9,7 +9,7 @@ use crate::db::rotations::{self as store, Rotation, Settings};
 use crate::db::teams::Team;
 use crate::domain::schedule::{parse_local_time, parse_weekday, weekday_name};
 use crate::domain::validate;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Given};
 use crate::ops::schedule::{self, Applied};
 
 pub const DEFAULT_PRIMARY_SLA: i32 = 5;
@@ -35,12 +35,10 @@ pub struct RotationFields {
     pub secondary_sla_minutes: Option<i32>,
 }
 
+/// `start_date` comes in a body or form: the one date rule, then
+/// [`check_start`] on top.
 fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::Unprocessable(format!(
-            "start_date \"{s}\" is not a date; use YYYY-MM-DD, e.g. 2026-03-03"
-        ))
-    })
+    Given::Body.date(s)
 }
 
 /// The earliest start date: history before it is not worth generating.

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::audit::{Entry, Order};
 use crate::domain::schedule::local_to_instant;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Given};
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{Layout, render};
@@ -70,10 +70,7 @@ async fn show_history(
     let tz = team.tz();
     let (to, newer) = match q.before.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => {
-            let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .filter(|d| (2000..=2100).contains(&d.year()))
-                .ok_or_else(|| AppError::BadRequest(format!("\"{s}\" is not a date (YYYY-MM-DD)")))?;
+            let day = Given::Query.date(s)?;
             let at = local_to_instant(tz, day, NaiveTime::MIN);
             let later = day + Duration::days(DAYS);
             let newer = if local_to_instant(tz, later, NaiveTime::MIN) < now {

@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -16,7 +15,7 @@ use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::db;
 use crate::db::leave::Leave;
 use crate::db::users::User;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Given};
 use crate::ops;
 use crate::state::AppState;
 use crate::web::forms::shown_on_page;
@@ -98,13 +97,6 @@ async fn show_leave(State(state): State<AppState>, session: Session, WebUser(use
     leave_page(&state, &session, &user, LeaveForm::default(), None, StatusCode::OK).await
 }
 
-fn parse_day(what: &str, s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or_else(|| AppError::Unprocessable(format!("Give the {what} as a date (YYYY-MM-DD)")))
-}
-
 async fn record_leave(
     State(state): State<AppState>,
     session: Session,
@@ -112,8 +104,8 @@ async fn record_leave(
     CsrfForm(form): CsrfForm<LeaveForm>,
 ) -> AppResult<Response> {
     let result = async {
-        let start = parse_day("first day", &form.start_date)?;
-        let end = parse_day("last day", &form.end_date)?;
+        let start = Given::Form.date(&form.start_date)?;
+        let end = Given::Form.date(&form.end_date)?;
         let ctx = state.ctx();
         let mut tx = state.db.begin().await?;
         let leave = ops::leave::put(&mut tx, &ctx, &user, start, end).await?;
@@ -163,7 +155,7 @@ async fn delete_leave(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let result = async {
-        let start = parse_day("first day", &start)?;
+        let start = Given::Path.date(&start)?;
         let mut conn = state.db.acquire().await?;
         ops::leave::delete(&mut conn, &user, start).await
     }

@@ -130,11 +130,7 @@ pub async fn now_page(
     let on_call = db::shifts::on_call_in(&mut conn, &team_ids, now).await?;
     // Every rotation of every team in one query, so a rotation with nobody
     // on call still shows.
-    let all_rotations: Vec<(i64, i64, String)> =
-        sqlx::query_as("SELECT team_id, id, name FROM rotations WHERE team_id = ANY($1) ORDER BY lower(name), slug")
-            .bind(&team_ids)
-            .fetch_all(&mut *conn)
-            .await?;
+    let all_rotations = db::rotations::names_in(&mut conn, &team_ids).await?;
     let (recovery_days, mut team_recovery) =
         for_now(&mut conn, user, &teams, now.with_timezone(&my_tz).date_naive()).await?;
     let mut team_handoffs = crate::web::handoffs::for_now(&mut conn, user, &teams, now).await?;

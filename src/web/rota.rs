@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -19,7 +19,7 @@ use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
 use crate::domain::schedule::local_to_instant;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Given};
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::forms::input_value;
@@ -121,10 +121,7 @@ async fn show_rota(
     let team = &member.team;
     let tz = team.tz();
     let centre_date = match q.at.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .filter(|d| (1970..=2100).contains(&d.year()))
-            .ok_or_else(|| AppError::BadRequest(format!("\"{s}\" is not a date between 1970 and 2100 (YYYY-MM-DD)")))?,
+        Some(s) => Given::Query.date(s)?,
         None => now.with_timezone(&tz).date_naive(),
     };
     let centre: DateTime<Utc> = if q.at.is_some() {

@@ -299,9 +299,7 @@ async fn set_up(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     // Serialises concurrent first-run attempts: only one admin is created.
-    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
+    db::users::lock_for_setup(&mut tx).await?;
     if db::users::any_exist(&mut tx).await? {
         return Err(AppError::forbidden("Rota is already set up; sign in instead"));
     }

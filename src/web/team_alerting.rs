@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
@@ -17,7 +17,7 @@ use crate::auth::{TeamManager, WebUser};
 use crate::db;
 use crate::db::teams::Team;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Given};
 use crate::ops::policy::{PolicyChange, change_policy};
 use crate::ops::recovery::{apply_holidays, import_holidays};
 use crate::state::AppState;
@@ -205,13 +205,6 @@ async fn save_policy(
     done(&state, &session, &m, result).await
 }
 
-fn holiday_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or_else(|| AppError::Unprocessable(format!("\"{s}\" is not a date between 2000 and 2100")))
-}
-
 #[derive(Deserialize)]
 struct HolidayForm {
     date: String,
@@ -225,7 +218,7 @@ async fn add_holiday(
     CsrfForm(form): CsrfForm<HolidayForm>,
 ) -> AppResult<Response> {
     let result = async {
-        let date = holiday_date(&form.date)?;
+        let date = Given::Form.date(&form.date)?;
         let name = validate::name(&form.name)
             .map_err(|_| AppError::Unprocessable("Give the holiday a name of 1 to 100 characters".into()))?;
         let mut tx = state.db.begin().await?;
@@ -261,7 +254,7 @@ async fn remove_holiday(
     CsrfForm(form): CsrfForm<RemoveHolidayForm>,
 ) -> AppResult<Response> {
     let result = async {
-        let date = holiday_date(&form.date)?;
+        let date = Given::Form.date(&form.date)?;
         let mut tx = state.db.begin().await?;
         let team = &m.0.team;
         if !apply_holidays(&mut tx, team, m.0.user().id, &[], &[date], state.clock.now()).await? {

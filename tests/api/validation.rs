@@ -232,3 +232,98 @@ async fn sign_in_only_returns_to_local_pages() {
         assert_eq!(res.headers()["location"], expected, "{next:?}");
     }
 }
+
+/// One date rule (YYYY-MM-DD, 2000 to 2100, one message); whether refusing
+/// it is a 400 or a 422 is decided by where it came from: a path or query
+/// string is a malformed request, a body or form a well-formed invalid one.
+const NOT_A_DATE: &str = "is not a date between 2000 and 2100; use YYYY-MM-DD";
+
+#[tokio::test]
+async fn a_bad_date_in_a_path_or_query_is_400_and_in_a_body_or_form_422_with_one_message() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    let token = &f.manager_token;
+    for path in [
+        "/api/v1/teams/platform/rotations/weekly/handoffs/1999-12-28",
+        "/api/v1/teams/platform/rotations/weekly/handoffs/2026-02-30",
+    ] {
+        let (status, body) = f.app.get_json(token, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(NOT_A_DATE), "{path}: {message}");
+    }
+    for (method, path) in [
+        (reqwest::Method::PUT, "/api/v1/teams/platform/holidays/2101-01-01"),
+        (reqwest::Method::DELETE, "/api/v1/me/leave/1969-12-31"),
+    ] {
+        let (status, body) = f.app.send_json(method, token, path, json!({"name": "Day off"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(NOT_A_DATE), "{path}: {message}");
+    }
+    for start in ["1999-12-31", "2026-02-30", "next tuesday"] {
+        let (status, body) = f
+            .app
+            .post_json(
+                token,
+                "/api/v1/teams/platform/rotations",
+                json!({"slug": "other", "start_date": start, "participants": ["p0@example.com", "p1@example.com"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{start}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(NOT_A_DATE), "{start}: {message}");
+    }
+
+    // The same rule where serde reads the date: a query's is 400, a body's 422.
+    let (status, body) = f
+        .app
+        .get_json(token, "/api/v1/teams/platform/recovery-days?from=1999-01-01")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(NOT_A_DATE),
+        "{body}"
+    );
+    let (status, body) = f
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            token,
+            "/api/v1/me/leave/2027-01-04",
+            json!({"end_date": "2101-01-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(NOT_A_DATE),
+        "{body}"
+    );
+
+    let web = f.app.sign_in("p0@example.com").await;
+    // The rota page read 1970 to 2100 before; now the same years as everywhere.
+    for at in ["1999-06-01", "1970-01-01", "2026-13-01"] {
+        let res = web
+            .get(f.app.url(&format!("/teams/platform?at={at}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "rota?at={at}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(NOT_A_DATE), "{at}: {page}");
+    }
+    let leave = web.get(f.app.url("/leave")).send().await.unwrap().text().await.unwrap();
+    let csrf = crate::common::csrf_of(&leave);
+    let res = web
+        .post(f.app.url("/leave"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("start_date", "1999-12-31"),
+            ("end_date", "2027-01-02"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(NOT_A_DATE), "{page}");
+}

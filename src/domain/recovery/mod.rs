@@ -68,7 +68,15 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The zone a page's out-of-hours class is judged in: the responder's
+/// own, else (nobody on call, or a zone no longer known) the team's.
+pub fn page_zone(responder_timezone: Option<&str>, team_tz: Tz) -> Tz {
+    responder_timezone.and_then(|z| z.parse().ok()).unwrap_or(team_tz)
+}
+
+/// Shown and sent as `sleep`, `weekend`, `holiday` or `working`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OutOfHours {
     Sleep,
     Weekend,
@@ -87,7 +95,9 @@ impl OutOfHours {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Shown and sent as `met`, `missed` or `unacknowledged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Sla {
     Met,
     Missed,

@@ -380,16 +380,3 @@ pub async fn search(conn: &mut PgConnection, team: &Team, query: &str, limit: i6
         })
         .collect())
 }
-
-/// A date in a path: YYYY-MM-DD.
-pub fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    use chrono::Datelike;
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "\"{s}\" is not a date between 2000 and 2100 (YYYY-MM-DD): name the handoff by the first date of its incoming week"
-            ))
-        })
-}

@@ -3,14 +3,13 @@
 //! coming week's swaps and leave.
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 use sqlx::PgConnection;
 
 use super::Handoff;
 use crate::db;
 use crate::db::teams::Team;
 use crate::domain::handoff::template::{self, PageLine, TemplateInput, open_items};
-use crate::domain::recovery::{classify_engagement, sla};
+use crate::domain::recovery::{classify_engagement, page_zone, sla};
 use crate::error::AppResult;
 use crate::ops::notify;
 
@@ -25,11 +24,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
         .iter()
         .map(|p| {
             let (start, end) = p.engagement();
-            let responder_tz: Tz = p
-                .responder_timezone
-                .as_deref()
-                .and_then(|z| z.parse().ok())
-                .unwrap_or(tz);
+            let responder_tz = page_zone(p.responder_timezone.as_deref(), tz);
             PageLine {
                 fired: notify::when(p.fired_at, tz),
                 summary: p.summary.clone(),

@@ -11,8 +11,7 @@ use tower_sessions::Session;
 use super::{title, when};
 use crate::auth::{TeamMember, WebUser};
 use crate::domain::schedule::local_to_instant;
-use crate::error::AppResult;
-use crate::ops::handoffs::parse_date;
+use crate::error::{AppResult, Given};
 use crate::ops::handoffs::{self as ops, Handoff};
 use crate::state::AppState;
 use crate::web::layout::{Layout, render_with};
@@ -92,7 +91,7 @@ pub async fn show_handoffs(
     let q = query.q.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let before = query.before.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let to = match before {
-        Some(d) => local_to_instant(team.tz(), parse_date(d)?, NaiveTime::MIN),
+        Some(d) => local_to_instant(team.tz(), Given::Query.date(d)?, NaiveTime::MIN),
         None => now + Duration::days(2),
     };
     let from = to - Duration::weeks(WEEKS_PER_PAGE);

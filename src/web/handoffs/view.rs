@@ -15,8 +15,7 @@ use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::domain::handoff::{Person, State as HandoffState};
 use crate::domain::markdown::{MAX_BYTES, to_html};
-use crate::error::{AppError, AppResult};
-use crate::ops::handoffs::parse_date;
+use crate::error::{AppError, AppResult, Given};
 use crate::ops::handoffs::{self as ops, Draft};
 use crate::state::AppState;
 use crate::web::fmt;
@@ -82,7 +81,7 @@ async fn handoff_page(
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let date = parse_date(date)?;
+    let date = Given::Path.date(date)?;
     let user = member.user();
     let tz = user.tz();
     let now = state.clock.now();
@@ -238,7 +237,7 @@ pub async fn save_handoff(
         expected_revision: form.revision.as_deref().and_then(|r| r.trim().parse().ok()),
     };
     let result = async {
-        let date = parse_date(&date)?;
+        let date = Given::Path.date(&date)?;
         let mut tx = state.db.begin().await?;
         let h = ops::find(&mut tx, &member.team, &rotation, date).await?;
         let saved = ops::save(
@@ -313,7 +312,7 @@ pub async fn acknowledge_handoff(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
     let result = async {
-        let day = parse_date(&date)?;
+        let day = Given::Path.date(&date)?;
         let mut tx = state.db.begin().await?;
         let h = ops::find(&mut tx, &member.team, &rotation, day).await?;
         ops::acknowledge(&mut tx, &member.team, &h, member.user(), state.clock.now()).await?;
@@ -353,7 +352,7 @@ pub async fn show_version(
     Path((_, rotation, date, number)): Path<(String, String, String, i32)>,
     member: TeamMember<WebUser>,
 ) -> AppResult<Response> {
-    let day = parse_date(&date)?;
+    let day = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let h = ops::find(&mut conn, &member.team, &rotation, day).await?;
     let v = match &h.stored {

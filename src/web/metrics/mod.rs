@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -19,7 +19,7 @@ use crate::auth::{TeamManager, TeamMember, WebUser};
 use crate::db::teams::Team;
 use crate::domain::metrics::Period;
 use crate::domain::metrics::period::{CHOICES, DEFAULT_WEEKS};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Given};
 use crate::ops::metrics::{pay_report, team_report};
 use crate::ops::notify::when;
 use crate::ops::rebalance::propose;
@@ -46,11 +46,6 @@ pub struct PeriodQuery {
     to: Option<String>,
 }
 
-fn date(what: &str, s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::BadRequest(format!("The {what} \"{s}\" is not a date; use YYYY-MM-DD")))
-}
-
 impl PeriodQuery {
     fn custom(&self) -> Option<(&str, &str)> {
         fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -70,11 +65,7 @@ impl PeriodQuery {
     pub fn period(&self, team: &Team, now: DateTime<Utc>) -> AppResult<Period> {
         let tz = team.tz();
         match self.custom() {
-            Some((from, to)) => Ok(Period::dates(
-                date("start of the period", from)?,
-                date("end of the period", to)?,
-                tz,
-            )?),
+            Some((from, to)) => Ok(Period::dates(Given::Query.date(from)?, Given::Query.date(to)?, tz)?),
             None => Ok(Period::weeks_to(now.with_timezone(&tz).date_naive(), self.weeks(), tz)),
         }
     }

@@ -9,14 +9,15 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{PageRow, parse_date, parse_time};
+use super::{PageRow, parse_time};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
 use crate::db::pages::Report;
+use crate::domain::recovery::OutOfHours;
 use crate::domain::schedule::local_to_instant;
 use crate::domain::validate;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Given};
 use crate::ops::classify::Classifier;
 use crate::ops::pages::{default_rotation, record};
 use crate::secrets;
@@ -90,11 +91,11 @@ async fn pages_page(
     let tz = user.tz();
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let to = match non_empty(&q.to) {
-        Some(s) => parse_date("end of the period", s)?,
+        Some(s) => Given::Query.date(s)?,
         None => today,
     };
     let from = match non_empty(&q.from) {
-        Some(s) => parse_date("start of the period", s)?,
+        Some(s) => Given::Query.date(s)?,
         None => to - Duration::days(DEFAULT_DAYS - 1),
     };
     if from > to || to - from > Duration::days(800) {
@@ -119,8 +120,9 @@ async fn pages_page(
     let classifier = Classifier::for_team(&mut conn, team).await?;
     let rows = pages
         .iter()
-        .map(|p| PageRow::new(p, &classifier.info(p), tz))
-        .filter(|r| !out_of_hours_only || r.out_of_hours != "working")
+        .map(|p| (p, classifier.info(p)))
+        .filter(|(_, info)| !out_of_hours_only || info.out_of_hours != OutOfHours::Working)
+        .map(|(p, info)| PageRow::new(p, &info, tz))
         .collect();
     let people = db::teams::members(&mut conn, team.id)
         .await?
@@ -222,7 +224,7 @@ impl LogForm {
     /// Fired, acknowledged and worked-until instants, from wall-clock times
     /// in `tz`; a time earlier than the firing is on the next day.
     fn instants(&self, tz: Tz) -> AppResult<LoggedTimes> {
-        let date = parse_date("date it fired", &self.fired_date)?;
+        let date = Given::Form.date(&self.fired_date)?;
         let fired_time = parse_time("time it fired", &self.fired_time)?;
         let after_firing = |time: NaiveTime| {
             let day = if time < fired_time {
