@@ -506,3 +506,55 @@ async fn revoking_an_integration_token_is_audited_once_by_its_label() {
     let (_, history) = html(&web, f.app.url("/teams/platform/history")).await;
     assert!(history.contains("Integration token revoked"), "{history}");
 }
+
+#[tokio::test]
+async fn the_api_audits_policy_changes_and_token_revokes_as_the_pages_do() {
+    let f = platform().await;
+    let (status, body) = f
+        .app
+        .patch_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/policy",
+            json!({"sleep_start": "23:30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = f
+        .app
+        .patch_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/policy",
+            json!({"sleep_start": "23:30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "unchanged");
+    let audited = f.app.audited("policy.change").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(
+        (audited[0].team_id, audited[0].actor_id),
+        (Some(f.team.id), Some(f.manager.id))
+    );
+
+    let (_, created) = f
+        .app
+        .post_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/integration-tokens",
+            json!({"label": "grafana"}),
+        )
+        .await;
+    let path = format!("/api/v1/teams/platform/integration-tokens/{}", created["id"]);
+    let (status, _) = f
+        .app
+        .send_json(reqwest::Method::DELETE, &f.manager_token, &path, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = f
+        .app
+        .send_json(reqwest::Method::DELETE, &f.manager_token, &path, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let audited = f.app.audited("integration.revoke").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].after, Some(json!({"id": created["id"], "label": "grafana"})));
+}

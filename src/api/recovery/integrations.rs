@@ -2,8 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::auth::{ApiUser, TeamManager};
-use crate::db;
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -84,12 +83,8 @@ pub async fn revoke_integration(
     TeamManager(m): TeamManager<ApiUser>,
     Path((_team, id)): Path<(String, i64)>,
 ) -> AppResult<StatusCode> {
-    let mut conn = state.db.acquire().await?;
-    if db::integrations::revoke(&mut conn, m.team.id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::NotFound(
-            "No live integration token of this team has that id".into(),
-        ))
-    }
+    let mut tx = state.db.begin().await?;
+    crate::ops::integrations::revoke(&mut tx, &m.team, m.user().id, id, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

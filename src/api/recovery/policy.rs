@@ -2,9 +2,9 @@
 
 use crate::api::json::ApiJson;
 use crate::auth::{ApiUser, TeamManager};
-use crate::db;
 use crate::domain::recovery::Policy;
 use crate::error::{AppResult, ErrorBody};
+use crate::ops::policy::{PolicyChange, change_policy};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -41,13 +41,13 @@ pub async fn update_policy(
     TeamManager(m): TeamManager<ApiUser>,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> AppResult<Json<PolicyBody>> {
+    let change = PolicyChange {
+        sleep_start: body.sleep_start.as_deref(),
+        sleep_end: body.sleep_end.as_deref(),
+        day_threshold_minutes: body.day_threshold_minutes,
+    };
     let mut tx = state.db.begin().await?;
-    let p = db::holidays::policy(&mut tx, m.team.id).await?.changed(
-        body.sleep_start.as_deref(),
-        body.sleep_end.as_deref(),
-        body.day_threshold_minutes,
-    )?;
-    db::holidays::set_policy(&mut tx, m.team.id, &p).await?;
+    let p = change_policy(&mut tx, &m.team, m.user().id, change, state.clock.now()).await?;
     tx.commit().await?;
     Ok(Json(describe(&p)))
 }

@@ -55,6 +55,6 @@ pub async fn list_notifications(
 )]
 pub async fn read_notifications(State(state): State<AppState>, caller: ApiUser) -> AppResult<StatusCode> {
     let mut conn = state.db.acquire().await?;
-    db::notifications::mark_all_read(&mut conn, caller.0.id, state.clock.now()).await?;
+    crate::ops::notifications::mark_all_read(&mut conn, caller.0.id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
