@@ -11,10 +11,14 @@ export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rot
 export ROTA_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
+# ROTA_BIN runs a binary built elsewhere (say, of another commit, to compare).
+if [[ -z "${ROTA_BIN:-}" ]]; then
+  cargo build --release --quiet
+  ROTA_BIN="${CARGO_TARGET_DIR:-target}/release/rota"
+fi
 psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
 
-target/release/rota serve --demo 2>/tmp/rota-bench.log &
+"$ROTA_BIN" serve --demo 2>/tmp/rota-bench.log &
 server=$!
 scratch=$(mktemp -d)
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
