@@ -40,7 +40,7 @@ seconds=${DURATION%s}
 echo "== the same while POST /api/v1/teams/platform/pages arrives at about $RATE/s ($connections connections)"
 wrk -t1 -c"$connections" -d"$((seconds + 2))s" -s "$scratch/pages.lua" "$BASE" > "$scratch/ingest.out" &
 ingest=$!
-trap 'kill $ingest 2>/dev/null; wait $ingest 2>/dev/null; kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
+trap 'kill $ingest $server 2>/dev/null || true; wait $ingest $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 sleep 1
 busy=$(oncall)
 grep -E "Non-2xx|Socket errors" "$scratch/oncall.out" || true
