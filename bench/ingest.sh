@@ -13,36 +13,14 @@
 # Uses its own database (rota_bench, recreated) and port 8099, sends traffic
 # only to 127.0.0.1, and stops the server when done. Needs wrk.
 source "$(dirname "${BASH_SOURCE[0]}")/serve-demo.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pages-lua.sh"
 
-manager=$(target/release/rota token create --email alex@example.com --label bench)
+manager=$("$ROTA_BIN" token create --email alex@example.com --label bench)
 hook=$(curl -fs -H "Authorization: Bearer $manager" -H 'content-type: application/json' \
   -d '{"label": "bench"}' "$BASE/api/v1/teams/platform/integration-tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 
 lua="$scratch/request.lua"
-# The demo's rotations began eight weeks ago: pages from then on have a responder.
-read -r start_year start_month start_day < <(date -u -d '50 days ago' '+%Y %-m %-d')
-cat > "$lua" <<LUA
-thread_id = 0
-local counter = 0
-local n = 0
-function setup(thread)
-  n = n + 1
-  thread:set("thread_id", n)
-end
-function request()
-  counter = counter + 1
-  -- Spread over the 49 days up to yesterday, at every hour of the day.
-  local day = (counter * 7919 + thread_id * 104729) % 49
-  local hour = (counter * 13) % 24
-  local t = os.time({year = $start_year, month = $start_month, day = $start_day, hour = hour, min = counter % 60}) + day * 86400
-  local fired = os.date("!%Y-%m-%dT%H:%M:00Z", t)
-  local resolved = os.date("!%Y-%m-%dT%H:%M:00Z", t + 1800)
-  local body = string.format('{"dedup_key":"bench-%d-%d","summary":"bench page","fired_at":"%s","resolved_at":"%s"}',
-    thread_id, counter, fired, resolved)
-  return wrk.format("POST", "/api/v1/teams/platform/pages",
-    {["Authorization"] = "Bearer $hook", ["Content-Type"] = "application/json"}, body)
-end
-LUA
+write_pages_lua "$lua" "$hook"
 
 echo "== distinct pages: POST /api/v1/teams/platform/pages (32 connections, $DURATION)"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$lua" "$BASE" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"

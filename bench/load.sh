@@ -10,7 +10,7 @@
 # sends traffic only to 127.0.0.1, and stops the server when done.
 source "$(dirname "${BASH_SOURCE[0]}")/serve-demo.sh"
 
-token=$(target/release/rota token create --email alex@example.com --label bench)
+token=$("$ROTA_BIN" token create --email alex@example.com --label bench)
 
 # Sign in through the form to get a session cookie for the page.
 jar="$scratch/cookies"

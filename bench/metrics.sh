@@ -13,8 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/serve-demo.sh"
 DURATION=${DURATION:-10s}
 
 export ROTA_PASSWORD=bench-password-long-enough
-target/release/rota user create --email bench-admin@example.com --name "Bench Admin" --admin >/dev/null
-token=$(target/release/rota token create --email bench-admin@example.com --label bench)
+"$ROTA_BIN" user create --email bench-admin@example.com --name "Bench Admin" --admin >/dev/null
+token=$("$ROTA_BIN" token create --email bench-admin@example.com --label bench)
 call() { curl -fs -o /dev/null -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
 
 call -X POST "$BASE/api/v1/teams" -d '{"slug": "bench", "name": "Bench", "timezone": "Europe/London"}'

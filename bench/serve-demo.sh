@@ -9,12 +9,18 @@ PORT=${PORT:-8099}
 BASE="http://127.0.0.1:$PORT"
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rota_bench}
 export ROTA_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
+# The benchmarks measure Rota, not its per-token limits (which answer 429).
+export ROTA_TOKEN_RATE=1000000 ROTA_TOKEN_BURST=1000000 ROTA_INTEGRATION_RATE=1000000 ROTA_INTEGRATION_BURST=1000000
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
+# ROTA_BIN runs a binary built elsewhere (say, of another commit, to compare).
+if [[ -z "${ROTA_BIN:-}" ]]; then
+  cargo build --release --quiet
+  ROTA_BIN="${CARGO_TARGET_DIR:-target}/release/rota"
+fi
 psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
 
-target/release/rota serve --demo 2>/tmp/rota-bench.log &
+"$ROTA_BIN" serve --demo 2>/tmp/rota-bench.log &
 server=$!
 scratch=$(mktemp -d)
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"' EXIT

@@ -17,6 +17,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::cache::Wrote;
 use crate::error::{ErrorInfo, problem};
 use crate::state::AppState;
 use crate::{api, calendar, service_metrics, web};
@@ -97,13 +98,20 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", method = %request.method(), path = %path)
 }
 
-/// After a request that may have changed something, this process reads
-/// afresh at once; other processes hear of it by NOTIFY.
+/// After a write request that succeeded, this process reads afresh at once
+/// what it wrote (other processes hear of it by NOTIFY): the caches of the
+/// tables the handler declared ([`Wrote`]), or every cache. A refused or
+/// failed request clears nothing (see `cache` for why that is sound).
 async fn fresh_after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let reads_only = request.method().is_safe();
     let response = next.run(request).await;
-    if !reads_only {
-        state.caches.clear();
+    let status = response.status();
+    if reads_only || status.is_client_error() || status.is_server_error() {
+        return response;
+    }
+    match response.extensions().get::<Wrote>() {
+        Some(Wrote(tables)) => state.caches.clear_tables(tables),
+        None => state.caches.clear(),
     }
     response
 }

@@ -11,10 +11,11 @@ use sha2::Sha256;
 
 use crate::api::json::SignedJson;
 use crate::auth::IntegrationCaller;
+use crate::cache::Wrote;
 use crate::db::pages::Report;
 use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::pages::{only_rotation, record_many};
+use crate::ops::pages::{WRITES, only_rotation, record_many};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -88,7 +89,7 @@ async fn record_all(
     caller: &IntegrationCaller,
     source: &str,
     alerts: Vec<Alert>,
-) -> AppResult<Json<Received>> {
+) -> AppResult<(Wrote, Json<Received>)> {
     // Before the transaction: a cache miss takes a connection of its own.
     let rotation_id = match caller.integration.rotation_id {
         Some(r) => Some(r),
@@ -119,7 +120,7 @@ async fn record_all(
         .flatten()
         .collect();
     tx.commit().await?;
-    Ok(Json(Received { pages }))
+    Ok((Wrote(WRITES), Json(Received { pages })))
 }
 
 #[utoipa::path(
@@ -140,7 +141,7 @@ pub async fn alertmanager(
     State(state): State<AppState>,
     caller: IntegrationCaller,
     body: SignedJson<AlertmanagerBody>,
-) -> AppResult<Json<Received>> {
+) -> AppResult<(Wrote, Json<Received>)> {
     record_all(&state, &caller, "alertmanager", from_alertmanager(body.value)).await
 }
 
@@ -162,7 +163,7 @@ pub async fn grafana(
     State(state): State<AppState>,
     caller: IntegrationCaller,
     body: SignedJson<AlertmanagerBody>,
-) -> AppResult<Json<Received>> {
+) -> AppResult<(Wrote, Json<Received>)> {
     record_all(&state, &caller, "grafana", from_alertmanager(body.value)).await
 }
 
@@ -185,7 +186,7 @@ pub async fn pagerduty(
     headers: HeaderMap,
     caller: IntegrationCaller,
     body: SignedJson<PagerDutyBody>,
-) -> AppResult<(StatusCode, Json<Received>)> {
+) -> AppResult<(StatusCode, (Wrote, Json<Received>))> {
     if let Some(secret) = &caller.integration.signing_secret {
         let Some(sent) = headers.get("x-pagerduty-signature").and_then(|v| v.to_str().ok()) else {
             return Err(AppError::UnauthorizedBecause(

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::api::json::{ApiJson, ApiQuery, ToolJson};
 use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
+use crate::cache::Wrote;
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
@@ -17,7 +18,7 @@ use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
-use crate::ops::pages::{Correction, correct, delete, may_change, only_rotation, record};
+use crate::ops::pages::{Correction, WRITES, correct, delete, may_change, only_rotation, record};
 use crate::state::AppState;
 
 /// Whoever reports a page for `{team}`: its integration token, or a member.
@@ -103,7 +104,7 @@ pub async fn create_page(
     State(state): State<AppState>,
     reporter: Reporter,
     ToolJson(body): ToolJson<NewPage>,
-) -> AppResult<(StatusCode, Json<PageInfo>)> {
+) -> AppResult<(StatusCode, Wrote, Json<PageInfo>)> {
     let (team, bound_rotation, caller) = match &reporter {
         Reporter::Integration(i) => (&i.team, i.integration.rotation_id, None),
         Reporter::Member(m) => (&m.team, None, Some(m)),
@@ -191,7 +192,7 @@ pub async fn create_page(
         .ok_or_else(|| AppError::not_found("page"))?;
     let info = Classifier::for_team(&mut tx, team).await?.info(&page);
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(info)))
+    Ok((StatusCode::CREATED, Wrote(WRITES), Json(info)))
 }
 
 async fn member_id(conn: &mut sqlx::PgConnection, team: &Team, email: &str) -> AppResult<i64> {

@@ -2,6 +2,7 @@
 //! caller owns the transaction.
 
 pub mod audit;
+pub mod change_triggers;
 pub mod changes;
 pub mod handoff_webhooks;
 pub mod handoffs;

@@ -41,6 +41,11 @@ pub fn only_rotation(
 
 /// Most alerts one request may carry.
 pub const MAX_REPORTS: usize = 500;
+
+/// The tables recording pages ([`record`], [`record_many`]) writes: the
+/// pages and the recovery days derived from them. The caches reading them
+/// are cleared after a recording request; the rest are kept.
+pub const WRITES: &[&str] = &["pages", "recovery_days"];
 /// How far ahead of our clock a reported time may be (senders' clocks drift).
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 /// The longest work one page may claim by hand.

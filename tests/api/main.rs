@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod cache;
 mod calendar;
 mod handoffs;
 mod jobs;

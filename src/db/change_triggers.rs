@@ -1,0 +1,29 @@
+//! The NOTIFY triggers behind the caches (see `cache`): which tables have
+//! them.
+
+use sqlx::PgConnection;
+
+/// Of `tables`, those that lack an enabled trigger calling
+/// `rota_notify_changed()` for any of INSERT, UPDATE or DELETE, in order.
+/// A trigger narrowed to some columns or by a WHEN condition counts: such a
+/// narrowing is a choice made in its migration, not an oversight.
+pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<Vec<String>> {
+    // pg_trigger.tgtype bits: 4 INSERT, 8 DELETE, 16 UPDATE.
+    sqlx::query_scalar(
+        "SELECT want.name FROM unnest($1::text[]) AS want(name)
+         LEFT JOIN LATERAL (
+             SELECT bit_or(tg.tgtype::int) AS events
+             FROM pg_trigger tg
+             JOIN pg_class c ON c.oid = tg.tgrelid
+             JOIN pg_proc p ON p.oid = tg.tgfoid
+             WHERE c.relname = want.name AND pg_table_is_visible(c.oid)
+               AND p.proname = 'rota_notify_changed'
+               AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
+         ) found ON true
+         WHERE coalesce(found.events, 0) & 28 <> 28
+         ORDER BY want.name",
+    )
+    .bind(tables)
+    .fetch_all(conn)
+    .await
+}
