@@ -129,7 +129,7 @@ async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match sqlx::query("SELECT 1").execute(&state.db).await {
+    match crate::db::housekeeping::ping(&state.db).await {
         Ok(_) => "ready".into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }

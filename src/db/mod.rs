@@ -7,6 +7,7 @@ pub mod changes;
 pub mod handoff_webhooks;
 pub mod handoffs;
 pub mod holidays;
+pub mod housekeeping;
 pub mod integrations;
 pub mod leave;
 pub mod metrics;

@@ -24,10 +24,7 @@ const SCHEDULE_LOCK: i64 = 0x726f_7461;
 /// sessions. `None` when another process holds the lock.
 pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
     let mut tx = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(SCHEDULE_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
+    let locked = db::housekeeping::try_lock(&mut tx, SCHEDULE_LOCK).await?;
     if !locked {
         return Ok(None);
     }
@@ -36,14 +33,8 @@ pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resu
         written += crate::ops::schedule::extend(&mut tx, id, now).await?;
     }
     expire_requests(&mut tx, now).await?;
-    sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM login_attempts WHERE at < $1")
-        .bind(now - Duration::days(1))
-        .execute(&mut *tx)
-        .await?;
+    db::housekeeping::forget_expired_sessions(&mut tx, now).await?;
+    db::housekeeping::forget_sign_in_attempts(&mut tx, now - Duration::days(1)).await?;
     tx.commit().await?;
     Ok(Some(written))
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod architecture;
 mod cache;
 mod calendar;
 mod handoffs;

@@ -23,6 +23,7 @@
 //!   *taken* (its date has passed and the person did not work anyway),
 //!   *worked anyway*.
 
+pub mod pay;
 pub mod period;
 pub mod rebalance;
 
@@ -33,6 +34,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::recovery::{OutOfHours, Policy, Sla, classify_engagement, sla};
+pub use pay::{PayRow, pay_rows};
 pub use period::{Period, clipped};
 
 /// A person's load above this many equal shares is highlighted.
@@ -491,49 +493,6 @@ fn recovery_example(inputs: &Inputs, period: &Period) -> RecoveryExample {
         u.taken_share = ratio(u.taken, u.taken + u.worked_anyway);
     }
     out
-}
-
-/// One person's month for the pay report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PayRow {
-    pub month: String,
-    pub email: String,
-    pub name: String,
-    pub hours_primary: f64,
-    pub hours_secondary: f64,
-    pub out_of_hours_pages: u32,
-    pub sleep_interruptions: u32,
-    pub recovery_days_granted: u32,
-    pub recovery_days_taken: u32,
-    pub recovery_days_worked_anyway: u32,
-}
-
-/// Per person per calendar month of `period`: hours on call by role,
-/// out-of-hours pages and recovery days.
-pub fn pay_rows(inputs: &Inputs, period: &Period) -> Vec<PayRow> {
-    let mut rows = Vec::new();
-    for (label, from, to) in period.months() {
-        let month = Period {
-            from,
-            to,
-            tz: period.tz,
-        };
-        let mut people = figures(inputs, &month).people;
-        people.sort_by(|a, b| a.name.cmp(&b.name).then(a.email.cmp(&b.email)));
-        rows.extend(people.into_iter().map(|p| PayRow {
-            month: label.clone(),
-            email: p.email,
-            name: p.name,
-            hours_primary: p.hours_primary,
-            hours_secondary: p.hours_secondary,
-            out_of_hours_pages: p.out_of_hours_pages,
-            sleep_interruptions: p.sleep_interruptions,
-            recovery_days_granted: p.recovery_granted,
-            recovery_days_taken: p.recovery_taken,
-            recovery_days_worked_anyway: p.recovery_worked_anyway,
-        }));
-    }
-    rows
 }
 
 #[cfg(test)]

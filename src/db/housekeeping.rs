@@ -1,0 +1,35 @@
+//! What the background jobs tidy, and the lock that makes one process do it.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+/// Takes the transaction-scoped advisory lock `key` if nobody holds it.
+pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
+
+/// Forgets sessions that expired before `now`.
+pub async fn forget_expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Forgets sign-in attempts made before `before` (they no longer count).
+pub async fn forget_sign_in_attempts(conn: &mut PgConnection, before: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+        .bind(before)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether the database answers, for the readiness probe.
+pub async fn ping(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+}
