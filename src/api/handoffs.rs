@@ -314,12 +314,7 @@ pub async fn show_version(
 ) -> AppResult<Json<VersionInfo>> {
     let date = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
-    let h = ops::find(&mut conn, &member.team, &rotation, date).await?;
-    let v = match &h.stored {
-        Some(s) => db::handoffs::version(&mut conn, s.id, number).await?,
-        None => None,
-    }
-    .ok_or_else(|| AppError::NotFound(format!("This handoff has no version {number}")))?;
+    let (_, v) = ops::version(&mut conn, &member.team, &rotation, date, number).await?;
     Ok(Json(VersionInfo {
         number: v.number,
         html: to_html(&v.body),

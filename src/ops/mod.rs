@@ -19,6 +19,7 @@ pub mod rebalance;
 pub mod recovery;
 pub mod rotations;
 pub mod schedule;
+pub mod sign_in;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;

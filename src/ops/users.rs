@@ -39,3 +39,20 @@ pub async fn create_user(conn: &mut PgConnection, input: NewUserInput<'_>) -> Ap
     .await?
     .ok_or_else(|| AppError::Conflict(format!("There is already an account for {email}")))
 }
+
+/// The first-run set-up: the first account, an admin. Concurrent attempts
+/// queue on a lock, so only one admin is created; afterwards it is refused.
+pub async fn set_up_first_admin(conn: &mut PgConnection, input: NewUserInput<'_>) -> AppResult<User> {
+    db::users::lock_for_setup(conn).await?;
+    if db::users::any_exist(conn).await? {
+        return Err(AppError::forbidden("Rota is already set up; sign in instead"));
+    }
+    create_user(
+        conn,
+        NewUserInput {
+            is_admin: true,
+            ..input
+        },
+    )
+    .await
+}

@@ -13,11 +13,9 @@ use crate::auth::client::ClientAddr;
 use crate::auth::csrf::{self, CsrfForm, NoFields};
 use crate::auth::start_session;
 use crate::db;
-use crate::db::sign_ins::Reservation;
-use crate::domain::sign_in;
 use crate::error::{AppError, AppResult};
-use crate::ops::users::{NewUserInput, create_user};
-use crate::password;
+use crate::ops::sign_in::{Outcome, attempt};
+use crate::ops::users::{NewUserInput, set_up_first_admin};
 use crate::state::AppState;
 use crate::web::layout::{Layout, flash, render_with};
 
@@ -144,24 +142,18 @@ async fn sign_in(
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let next = safe_next(form.next.as_deref());
-    // No connection is held while waiting or hashing: many slow sign-ins
-    // must not empty the pool for everyone else.
     let limit = state.settings.limits.sign_in_failures;
-    let mut conn = state.db.acquire().await?;
-    let reservation = db::sign_ins::reserve(
-        &mut conn,
+    let outcome = attempt(
+        &state.db,
+        &state.clock,
         &client.limit_key(),
         &form.email,
-        now,
-        now - sign_in::WINDOW,
+        &form.password,
         limit,
     )
     .await?;
-    drop(conn);
-    let (attempt, account_failures) = match reservation {
-        Reservation::Reserved { id, account_failures } => (id, account_failures),
-        Reservation::Refused { oldest_failure } => {
-            let wait = sign_in::retry_after(oldest_failure, now).as_secs();
+    match outcome {
+        Outcome::Refused { retry_after_secs: wait } => {
             let minutes = wait.div_ceil(60);
             let msg = format!(
                 "Too many failed sign-ins from your network. Try again in {minutes} minute{}, \
@@ -179,39 +171,26 @@ async fn sign_in(
             )
             .await?;
             page.headers_mut().insert(header::RETRY_AFTER, wait.into());
-            return Ok(page);
+            Ok(page)
         }
-    };
-    let wait = sign_in::account_wait(account_failures);
-    if !wait.is_zero() {
-        state.clock.wait(wait).await;
+        Outcome::NoMatch => {
+            let msg = "That e-mail and password do not match. Check both and try again.";
+            refuse_sign_in(
+                &state,
+                &session,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                msg,
+                form.email,
+                next,
+            )
+            .await
+        }
+        Outcome::SignedIn { user_id, epoch } => {
+            start_session(&session, user_id, epoch, now.timestamp()).await?;
+            Ok(Redirect::to(&next).into_response())
+        }
     }
-    let mut conn = state.db.acquire().await?;
-    let found = db::users::password_hash(&mut conn, &form.email).await?;
-    drop(conn);
-    let (user_id, stored, epoch) = match found {
-        Some((id, hash, epoch)) => (Some(id), hash, epoch),
-        None => (None, None, 0),
-    };
-    let ok = password::verify(form.password.clone(), stored).await? && user_id.is_some();
-    let Some(user_id) = user_id.filter(|_| ok) else {
-        let msg = "That e-mail and password do not match. Check both and try again.";
-        return refuse_sign_in(
-            &state,
-            &session,
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            msg,
-            form.email,
-            next,
-        )
-        .await;
-    };
-    let mut conn = state.db.acquire().await?;
-    db::sign_ins::succeeded(&mut conn, attempt).await?;
-    drop(conn);
-    start_session(&session, user_id, epoch, now.timestamp()).await?;
-    Ok(Redirect::to(&next).into_response())
 }
 
 /// The sign-in page again, with what went wrong and the address kept.
@@ -298,11 +277,6 @@ async fn set_up(
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    // Serialises concurrent first-run attempts: only one admin is created.
-    db::users::lock_for_setup(&mut tx).await?;
-    if db::users::any_exist(&mut tx).await? {
-        return Err(AppError::forbidden("Rota is already set up; sign in instead"));
-    }
     let input = NewUserInput {
         email: &form.email,
         name: &form.name,
@@ -310,7 +284,7 @@ async fn set_up(
         password: Some(&form.password),
         is_admin: true,
     };
-    let user = match create_user(&mut tx, input).await {
+    let user = match set_up_first_admin(&mut tx, input).await {
         Ok(u) => u,
         Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;

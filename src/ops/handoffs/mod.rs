@@ -257,6 +257,24 @@ pub async fn find(conn: &mut PgConnection, team: &Team, rotation: &str, date: Na
     found.pop().ok_or_else(|| AppError::not_found("handoff"))
 }
 
+/// A handoff and one of its saved versions; 404 when the handoff or the version
+/// does not exist.
+pub async fn version(
+    conn: &mut PgConnection,
+    team: &Team,
+    rotation: &str,
+    date: NaiveDate,
+    number: i32,
+) -> AppResult<(Handoff, db::handoffs::VersionInfo)> {
+    let h = find(conn, team, rotation, date).await?;
+    let v = match &h.stored {
+        Some(s) => db::handoffs::version(conn, s.id, number).await?,
+        None => None,
+    }
+    .ok_or_else(|| AppError::NotFound(format!("This handoff has no version {number}")))?;
+    Ok((h, v))
+}
+
 fn no_handoff_on(r: &RotationRules, date: NaiveDate) -> AppError {
     let day = notify::day(date);
     match (r.rules.first(), r.rules.last()) {

@@ -354,12 +354,7 @@ pub async fn show_version(
 ) -> AppResult<Response> {
     let day = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
-    let h = ops::find(&mut conn, &member.team, &rotation, day).await?;
-    let v = match &h.stored {
-        Some(s) => db::handoffs::version(&mut conn, s.id, number).await?,
-        None => None,
-    }
-    .ok_or_else(|| AppError::NotFound(format!("This handoff has no version {number}")))?;
+    let (h, v) = ops::version(&mut conn, &member.team, &rotation, day, number).await?;
     let layout = Layout::new(
         &state,
         &session,
