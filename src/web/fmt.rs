@@ -3,16 +3,11 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
-}
-
-pub fn local_with_year(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %-d %b %Y %H:%M").to_string()
-}
+// The wording is the one every message uses (`ops::notify`).
+pub use crate::ops::notify::{date, date_short, day, day_short, when as local, when_in_year as local_with_year};
 
 pub fn local_date(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %-d %b %Y").to_string()
+    day(at.with_timezone(&tz).date_naive())
 }
 
 /// The zone's abbreviation at that instant, e.g. BST or EST.

@@ -18,6 +18,7 @@ use crate::db::users::User;
 use crate::error::{AppError, AppResult, Given};
 use crate::ops;
 use crate::state::AppState;
+use crate::web::fmt;
 use crate::web::forms::shown_on_page;
 use crate::web::layout::{Layout, flash, render_with};
 
@@ -53,11 +54,7 @@ struct LeavePage {
 }
 
 fn dates(l: &Leave) -> String {
-    format!(
-        "{} to {}",
-        l.start_date.format("%a %-d %b %Y"),
-        l.end_date.format("%a %-d %b %Y")
-    )
+    format!("{} to {}", fmt::day(l.start_date), fmt::day(l.end_date))
 }
 
 async fn leave_page(

@@ -250,8 +250,8 @@ fn covers_needed(
                 fmt::local(c.starts_at, my_tz),
                 fmt::local(c.ends_at, my_tz),
                 if mine { "your" } else { "their" },
-                c.leave_start.format("%-d %b"),
-                c.leave_end.format("%-d %b")
+                fmt::date_short(c.leave_start),
+                fmt::date_short(c.leave_end)
             );
             let asked = my_requests
                 .iter()

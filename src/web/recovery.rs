@@ -21,6 +21,7 @@ use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::{FLAGGED, FORMS, choose};
 use crate::state::AppState;
+use crate::web::fmt;
 use crate::web::layout::{fixable, flash};
 use crate::web::now::now_page;
 
@@ -108,7 +109,7 @@ pub async fn for_now(
             by_team.entry(r.team_id).or_default().push(format!(
                 "{}, {} ({}{worked})",
                 r.name,
-                r.day.format("%a %-d %b"),
+                fmt::day_short(r.day),
                 form_label(&r.form)
             ));
         }
@@ -145,7 +146,7 @@ async fn choose_recovery_day(
                 &session,
                 format!(
                     "Recovery day on {}: {}{worked}",
-                    day.day.format("%a %-d %b"),
+                    fmt::day_short(day.day),
                     form_label(&day.form)
                 ),
             )

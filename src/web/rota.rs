@@ -192,7 +192,7 @@ async fn show_rota(
         .iter()
         .map(|d| RecoveryRow {
             name: d.name.clone(),
-            date: d.day.format("%a %-d %b %Y").to_string(),
+            date: fmt::day(d.day),
             form: form_label(&d.form),
             worked_anyway: d.worked_anyway,
             flagged: d.state == crate::ops::recovery::FLAGGED,
@@ -212,7 +212,7 @@ async fn show_rota(
         showing_now: q.at.is_none(),
         calendar_url: feed_url(&state.settings.base_url, &team.calendar_secret),
         recovery,
-        period: format!("{} to {}", first_day.format("%-d %b %Y"), last_day.format("%-d %b %Y")),
+        period: format!("{} to {}", fmt::date(first_day), fmt::date(last_day)),
     }))
 }
 
@@ -224,7 +224,7 @@ fn in_week(days: &[RecoveryDay], row: &WeekRow, tz: chrono_tz::Tz) -> Vec<String
             let at = local_to_instant(tz, d.day, noon);
             row.starts_at <= at && at < row.ends_at
         })
-        .map(|d| format!("Recovery: {} ({})", d.name, d.day.format("%a %-d %b")))
+        .map(|d| format!("Recovery: {} ({})", d.name, fmt::day_short(d.day)))
         .collect()
 }
 
@@ -235,8 +235,8 @@ fn leave_notes(rows: &[NeedsCover]) -> HashMap<i64, String> {
         .map(|c| {
             let note = format!(
                 "needs cover: on leave {} to {}",
-                c.leave_start.format("%-d %b"),
-                c.leave_end.format("%-d %b")
+                fmt::date_short(c.leave_start),
+                fmt::date_short(c.leave_end)
             );
             (c.shift_id, note)
         })

@@ -95,7 +95,7 @@ pub async fn load(
         .into_iter()
         .map(|h| HolidayRow {
             date: h.date.to_string(),
-            label: h.date.format("%a %-d %b %Y").to_string(),
+            label: fmt::day(h.date),
             name: h.name,
         })
         .collect();
@@ -235,7 +235,7 @@ async fn add_holiday(
         tx.commit().await?;
         Ok(format!(
             "{name} on {} is a holiday; recovery days avoid it",
-            date.format("%a %-d %b %Y")
+            fmt::day(date)
         ))
     }
     .await;
@@ -261,7 +261,7 @@ async fn remove_holiday(
             return Err(AppError::NotFound(format!("{date} is not a holiday of {}", team.name)));
         }
         tx.commit().await?;
-        Ok(format!("{} is no longer a holiday", date.format("%a %-d %b %Y")))
+        Ok(format!("{} is no longer a holiday", fmt::day(date)))
     }
     .await;
     done(&state, &session, &m, result).await

@@ -43,11 +43,7 @@ pub fn router() -> Router<AppState> {
 
 /// "Weekly, week from Tue 10 Nov 2026".
 fn title(h: &Handoff) -> String {
-    format!(
-        "{}, week from {}",
-        h.rotation_name,
-        h.boundary.week_start.format("%a %-d %b %Y")
-    )
+    format!("{}, week from {}", h.rotation_name, fmt::day(h.boundary.week_start))
 }
 
 /// An instant in the reader's zone with the zone's abbreviation.

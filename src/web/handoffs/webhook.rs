@@ -16,6 +16,7 @@ use crate::db::teams::Team;
 use crate::error::AppResult;
 use crate::ops::handoffs::set_webhook_url;
 use crate::state::AppState;
+use crate::web::fmt;
 use crate::web::layout::{fixable, flash};
 use crate::web::team_settings::{Shown, settings_page};
 
@@ -60,7 +61,7 @@ pub async fn webhook_settings(
                 _ => format!("{last}; {attempts}, next try {}", when(d.next_attempt_at, reader_tz)),
             };
             DeliveryRow {
-                handoff: format!("{}, week from {}", d.rotation_name, d.week_start.format("%a %-d %b %Y")),
+                handoff: format!("{}, week from {}", d.rotation_name, fmt::day(d.week_start)),
                 queued: when(d.created_at, reader_tz),
                 state,
                 detail,

@@ -19,6 +19,7 @@ use crate::db::swaps::Request;
 use crate::error::{AppError, AppResult};
 use crate::ops::swaps::{self as swap_ops, Ask};
 use crate::state::AppState;
+use crate::web::fmt;
 use crate::web::forms::{Choice, input_value, local_instant, next_hour, shown_on_page};
 use crate::web::layout::{Layout, flash, render_with};
 use crate::web::now::now_page;
@@ -297,8 +298,8 @@ pub async fn ask_for_cover(
         })?;
         let note = format!(
             "On leave {} to {}",
-            l.start_date.format("%-d %b"),
-            l.end_date.format("%-d %b %Y")
+            fmt::date_short(l.start_date),
+            fmt::date(l.end_date)
         );
         let ask = Ask {
             shift_id: id,
