@@ -81,8 +81,11 @@ pub fn reconcile(facts: &Facts) -> Vec<Step> {
                 let mut taken = granted_from(&days, facts.today);
                 taken.remove(&g.day);
                 let day = first_working_day(g.day, holidays, &taken);
-                days.entry(g.id).and_modify(|e| e.0 = day);
+                days.entry(g.id).and_modify(|e| *e = (day, true));
                 steps.push(Step::Move { id: g.id, day });
+                if g.flagged {
+                    steps.push(Step::Restore { id: g.id });
+                }
             }
         } else if g.trigger.is_some_and(|t| wanted.remove(&t).is_some()) {
             if g.flagged {
