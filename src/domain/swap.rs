@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 
 /// Where a request stands. `Applied`, `Declined`, `Rejected`, `Cancelled`
-/// and `Expired` are final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// and `Expired` are final. Stored as text; an unknown value is a decode
+/// error, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum State {
     Proposed,
     Accepted,
@@ -55,6 +57,72 @@ impl State {
         } else {
             self
         }
+    }
+}
+
+/// What a request asks for: a `Swap` trades shifts with someone, a
+/// `Cover` hands a shift to someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum RequestKind {
+    Swap,
+    Cover,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Swap => "swap",
+            RequestKind::Cover => "cover",
+        }
+    }
+
+    /// The kind of change the request makes once applied.
+    pub fn change(self) -> ChangeKind {
+        match self {
+            RequestKind::Swap => ChangeKind::Swap,
+            RequestKind::Cover => ChangeKind::Cover,
+        }
+    }
+}
+
+impl std::fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a schedule change exists: an applied swap or cover, a manager's
+/// override, or a turn owed to someone whose week fell in their leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum ChangeKind {
+    Swap,
+    Cover,
+    Override,
+    Leave,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Swap => "swap",
+            ChangeKind::Cover => "cover",
+            ChangeKind::Override => "override",
+            ChangeKind::Leave => "leave",
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
