@@ -136,13 +136,13 @@ async fn assign_responder(
     let (id, role, sla) = match holder {
         Some((user_id, on_call)) => (
             Some(user_id),
-            on_call.map(|(role, _)| role.as_str().to_owned()),
+            on_call.map(|(role, _)| role),
             on_call.map(|(_, sla)| sla),
         ),
         None => (None, None, None),
     };
     if (id, &role) != (page.responder_id, &page.responder_role) || named.is_some() != page.responder_named {
-        db::pages::set_responder(conn, page.id, id, role.as_deref(), sla, named.is_some()).await?;
+        db::pages::set_responder(conn, page.id, id, role, sla, named.is_some()).await?;
     }
     page.responder_id = id;
     page.responder_role = role;

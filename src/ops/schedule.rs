@@ -127,7 +127,7 @@ async fn respect_leave(
     let emails = db::users::emails_of(conn, &rule.participants).await?;
     let email = |id: i64| emails.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
     for x in exchanges {
-        let role = if x.primary { "primary" } else { "secondary" };
+        let role = if x.primary { Role::Primary } else { Role::Secondary };
         let week = |j: i64| json!({"starts_at": rule.boundary(j), "ends_at": rule.boundary(j + 1)});
         db::audit::record(
             conn,
