@@ -18,11 +18,10 @@ impl Team {
     }
 }
 
-/// A member's role in a team. Stored as text; an unknown value is a
-/// decode error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::Type)]
+/// A member's role in a team. Stored as text (see `db::enums`); an unknown
+/// stored value is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum TeamRole {
     Member,
     Manager,

@@ -4,23 +4,11 @@
 use std::fmt;
 
 /// Which of a rotation's two roles a shift, change or request is about.
-/// Stored as text; a value other than these two is a decode error.
+/// Stored as text (see `db::enums`); any other stored value is an error.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    sqlx::Type,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Role {
     Primary,
     Secondary,

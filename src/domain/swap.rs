@@ -5,10 +5,9 @@
 use chrono::{DateTime, Utc};
 
 /// Where a request stands. `Applied`, `Declined`, `Rejected`, `Cancelled`
-/// and `Expired` are final. Stored as text; an unknown value is a decode
-/// error, never a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
+/// and `Expired` are final. Stored as text (see `db::enums`); an unknown
+/// stored value is an error, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Proposed,
     Accepted,
@@ -62,8 +61,7 @@ impl State {
 
 /// What a request asks for: a `Swap` trades shifts with someone, a
 /// `Cover` hands a shift to someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
     Swap,
     Cover,
@@ -74,6 +72,14 @@ impl RequestKind {
         match self {
             RequestKind::Swap => "swap",
             RequestKind::Cover => "cover",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        match s {
+            "swap" => Some(RequestKind::Swap),
+            "cover" => Some(RequestKind::Cover),
+            _ => None,
         }
     }
 
@@ -94,8 +100,7 @@ impl std::fmt::Display for RequestKind {
 
 /// Why a schedule change exists: an applied swap or cover, a manager's
 /// override, or a turn owed to someone whose week fell in their leave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     Swap,
     Cover,
@@ -110,6 +115,16 @@ impl ChangeKind {
             ChangeKind::Cover => "cover",
             ChangeKind::Override => "override",
             ChangeKind::Leave => "leave",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        match s {
+            "swap" => Some(ChangeKind::Swap),
+            "cover" => Some(ChangeKind::Cover),
+            "override" => Some(ChangeKind::Override),
+            "leave" => Some(ChangeKind::Leave),
+            _ => None,
         }
     }
 }
