@@ -14,6 +14,7 @@ use crate::db;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
+use crate::domain::swap::ChangeKind;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -65,9 +66,9 @@ pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_u
     let mut cal = Calendar::new();
     cal.name(name);
     for s in shifts {
-        let role = if s.role == "primary" { "Primary" } else { "Secondary" };
-        let standing_in = match (&s.replaces_name, s.change_kind.as_deref()) {
-            (Some(other), Some("swap")) => format!(", swapped with {other}"),
+        let role = s.role.label();
+        let standing_in = match (&s.replaces_name, s.change_kind) {
+            (Some(other), Some(ChangeKind::Swap)) => format!(", swapped with {other}"),
             (Some(other), _) => format!(", covering {other}"),
             (None, _) => String::new(),
         };

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::db::shifts::ShiftView;
 use crate::db::teams::Team;
 use crate::db::users::User;
+use crate::domain::role::Role;
 use crate::domain::swap::Action;
 use crate::ops::Ctx;
 use crate::ops::swaps::{Ask, act, ask};
@@ -205,7 +206,7 @@ async fn changes(tx: &mut PgConnection, team: &Team, admin: &User, now: DateTime
     let shifts = db::shifts::for_team(tx, team.id, now, now + Duration::weeks(8), None).await?;
     let primaries: Vec<&ShiftView> = shifts
         .iter()
-        .filter(|s| s.role == "primary" && s.starts_at > now + Duration::days(6))
+        .filter(|s| s.role == Role::Primary && s.starts_at > now + Duration::days(6))
         .collect();
     let on_call_in = |w: &ShiftView| -> Vec<i64> {
         shifts
@@ -222,7 +223,7 @@ async fn changes(tx: &mut PgConnection, team: &Team, admin: &User, now: DateTime
         let busy = on_call_in(week);
         let cover = members
             .iter()
-            .find(|m| m.role == "member" && !busy.contains(&m.user_id))
+            .find(|m| m.role == TeamRole::Member && !busy.contains(&m.user_id))
             .ok_or_else(|| anyhow::anyhow!("nobody free"))?;
         let tz = team.tz();
         let friday = (0..7)

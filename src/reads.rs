@@ -9,7 +9,7 @@ use crate::cache::{OnCallSnapshot, RotaExtras, Window};
 use crate::db;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
-use crate::db::teams::Team;
+use crate::db::teams::{Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::error::AppResult;
@@ -43,7 +43,7 @@ impl AppState {
     }
 
     /// The team by slug and the user's role in it (`None`: not a member).
-    pub async fn team_access(&self, user_id: i64, slug: &str) -> AppResult<Option<(Team, Option<String>)>> {
+    pub async fn team_access(&self, user_id: i64, slug: &str) -> AppResult<Option<(Team, Option<TeamRole>)>> {
         let key = (user_id, slug.to_owned());
         if let Some(found) = self.caches.access(&key) {
             return Ok(Some(found));

@@ -126,7 +126,7 @@ async fn info(
             .map(|a| AcknowledgementInfo {
                 email: a.email.clone(),
                 name: a.name.clone(),
-                role: a.role.clone(),
+                role: a.role.as_str().to_owned(),
                 acknowledged_at: a.acknowledged_at,
             })
             .collect(),

@@ -36,7 +36,7 @@ pub struct TeamMembership {
 impl From<MyTeam> for TeamMembership {
     fn from(t: MyTeam) -> Self {
         TeamMembership {
-            role: TeamRole::parse(&t.role).unwrap_or(TeamRole::Member),
+            role: t.role,
             slug: t.slug,
             name: t.name,
             timezone: t.timezone,

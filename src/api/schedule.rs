@@ -9,6 +9,7 @@ use crate::api::json::ApiQuery;
 use crate::auth::{ApiUser, TeamMember};
 use crate::db;
 use crate::db::shifts::ShiftView;
+use crate::domain::role::Role;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
@@ -128,7 +129,7 @@ pub async fn show_oncall(
     let at = parse_instant("at", query.at.as_deref())?.unwrap_or_else(|| state.clock.now());
     let rotations = state.rotations_of(member.team.id).await?;
     let shifts = state.on_call(member.team.id, at).await?;
-    let holder = |rotation_id: i64, role: &str| {
+    let holder = |rotation_id: i64, role: Role| {
         shifts
             .iter()
             .find(|s| s.rotation_id == rotation_id && s.role == role)
@@ -137,8 +138,8 @@ pub async fn show_oncall(
     let rotations = rotations
         .into_iter()
         .map(|(r, _)| RotationOnCall {
-            primary: holder(r.id, "primary"),
-            secondary: holder(r.id, "secondary"),
+            primary: holder(r.id, Role::Primary),
+            secondary: holder(r.id, Role::Secondary),
             rotation: r.slug,
             name: r.name,
         })
@@ -192,7 +193,7 @@ pub async fn list_shifts(
             .map(|s| ShiftInfo {
                 id: s.id,
                 rotation: s.rotation_slug,
-                role: s.role,
+                role: s.role.as_str().into(),
                 email: s.email,
                 name: s.name,
                 starts_at: s.starts_at,

@@ -134,7 +134,7 @@ pub async fn show_team(State(state): State<AppState>, member: TeamMember<ApiUser
         members: members
             .into_iter()
             .map(|m| MemberInfo {
-                role: TeamRole::parse(&m.role).unwrap_or(TeamRole::Member),
+                role: m.role,
                 email: m.email,
                 name: m.name,
             })

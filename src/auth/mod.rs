@@ -247,7 +247,7 @@ where
         // Admins keep their powers in every team, whatever role a manager
         // gives them there: nobody can lock an admin out of a team.
         Some((team, _)) if user.is_admin => (team, TeamRole::Manager),
-        Some((team, Some(role))) => (team, TeamRole::parse(&role).unwrap_or(TeamRole::Member)),
+        Some((team, Some(role))) => (team, role),
         // Not a member: the team's existence is not revealed.
         _ => return Err(AppError::not_found("team").into_response()),
     };

@@ -39,7 +39,7 @@ use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
-use crate::db::teams::Team;
+use crate::db::teams::{Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::ops::handoffs::Handoff;
@@ -176,7 +176,7 @@ pub struct Caches {
     tokens: Map<Vec<u8>, ApiToken>,
     integrations: Map<Vec<u8>, (Integration, Team)>,
     users: Map<i64, User>,
-    access: Map<(i64, String), (Team, Option<String>)>,
+    access: Map<(i64, String), (Team, Option<TeamRole>)>,
     rotations: Map<i64, Vec<(Rotation, Version)>>,
     on_call: Map<i64, OnCallSnapshot>,
     windows: Map<i64, Window>,
@@ -242,7 +242,7 @@ impl Caches {
     cached!(token, put_token, tokens, Vec<u8>, ApiToken);
     cached!(user, put_user, users, i64, User);
     cached!(integration, put_integration, integrations, Vec<u8>, (Integration, Team));
-    cached!(access, put_access, access, (i64, String), (Team, Option<String>));
+    cached!(access, put_access, access, (i64, String), (Team, Option<TeamRole>));
     cached!(rotations, put_rotations, rotations, i64, Vec<(Rotation, Version)>);
     cached!(
         rota_extras,

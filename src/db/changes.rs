@@ -4,18 +4,19 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::domain::swap::Piece;
+use crate::domain::role::Role;
+use crate::domain::swap::{ChangeKind, Piece};
 
 /// One stored change: `user_id` holds `role` over `[starts_at, ends_at)`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Change {
     pub id: i64,
     pub rotation_id: i64,
-    pub role: String,
+    pub role: Role,
     pub user_id: i64,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub request_id: Option<i64>,
 }
 
@@ -23,11 +24,11 @@ const COLUMNS: &str = "id, rotation_id, role, user_id, starts_at, ends_at, kind,
 
 pub struct NewChange<'a> {
     pub rotation_id: i64,
-    pub role: &'a str,
+    pub role: Role,
     pub user_id: i64,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-    pub kind: &'a str,
+    pub kind: ChangeKind,
     pub request_id: Option<i64>,
     pub reason: &'a str,
     pub created_by: Option<i64>,
@@ -70,7 +71,7 @@ struct Row {
 pub async fn pieces(
     conn: &mut PgConnection,
     rotation_id: i64,
-    role: &str,
+    role: Role,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<(i64, Piece)>> {
@@ -107,7 +108,7 @@ pub async fn pieces(
 pub async fn sole_holder(
     conn: &mut PgConnection,
     rotation_id: i64,
-    role: &str,
+    role: Role,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Option<i64>> {
@@ -129,7 +130,7 @@ pub async fn holds_other_role(
     conn: &mut PgConnection,
     rotation_id: i64,
     user_id: i64,
-    role: &str,
+    role: Role,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     except: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> sqlx::Result<bool> {
@@ -155,13 +156,13 @@ pub async fn replace_shifts(
     conn: &mut PgConnection,
     rotation_id: i64,
     old: &[i64],
-    new: &[(String, Piece)],
+    new: &[(Role, Piece)],
 ) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM shifts WHERE id = ANY($1)")
         .bind(old)
         .execute(&mut *conn)
         .await?;
-    let role: Vec<&str> = new.iter().map(|(r, _)| r.as_str()).collect();
+    let role: Vec<Role> = new.iter().map(|(r, _)| *r).collect();
     let user: Vec<i64> = new.iter().map(|(_, p)| p.user).collect();
     let starts: Vec<DateTime<Utc>> = new.iter().map(|(_, p)| p.starts_at).collect();
     let ends: Vec<DateTime<Utc>> = new.iter().map(|(_, p)| p.ends_at).collect();

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use crate::db::rotations::Version;
 use crate::domain::markdown::{MATCH_START, MATCH_STOP};
+use crate::domain::role::Role;
 
 /// A handoff as stored, with the names a reader needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -49,7 +50,7 @@ pub async fn versions_of(conn: &mut PgConnection, rotation_ids: &[i64]) -> sqlx:
 pub struct Holder {
     pub rotation_id: i64,
     pub handoff_at: DateTime<Utc>,
-    pub role: String,
+    pub role: Role,
     pub outgoing: bool,
     pub incoming: bool,
     pub user_id: i64,
@@ -247,7 +248,7 @@ pub struct Acknowledgement {
     pub user_id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub acknowledged_at: DateTime<Utc>,
 }
 
@@ -267,7 +268,7 @@ pub async fn acknowledge(
     conn: &mut PgConnection,
     handoff_id: i64,
     user_id: i64,
-    role: &str,
+    role: Role,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(

@@ -4,6 +4,9 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgConnection;
 
+use crate::db::teams::TeamRole;
+use crate::domain::role::Role;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PageRow {
     pub team_id: i64,
@@ -12,7 +15,7 @@ pub struct PageRow {
     pub resolved_at: Option<DateTime<Utc>>,
     pub worked_until: Option<DateTime<Utc>>,
     pub responder_id: Option<i64>,
-    pub responder_role: Option<String>,
+    pub responder_role: Option<Role>,
     pub sla_minutes: Option<i32>,
     pub source: String,
     pub responder_timezone: Option<String>,
@@ -44,7 +47,7 @@ pub struct ShiftRow {
     pub id: i64,
     pub rotation_id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
@@ -100,8 +103,8 @@ pub struct PersonRow {
     pub id: i64,
     pub email: String,
     pub name: String,
-    /// `member` or `manager`; null for someone who has left the team.
-    pub role: Option<String>,
+    /// Null for someone who has left the team.
+    pub role: Option<TeamRole>,
 }
 
 /// Current members, and anyone else who held a shift or answered a page

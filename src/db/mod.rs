@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod change_triggers;
 pub mod changes;
+mod enums;
 pub mod handoff_webhooks;
 pub mod handoffs;
 pub mod holidays;

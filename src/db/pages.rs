@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::domain::role::Role;
+
 /// What one report says about a page; absent times leave what is known.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -35,7 +37,7 @@ pub struct Page {
     pub resolved_at: Option<DateTime<Utc>>,
     pub worked_until: Option<DateTime<Utc>>,
     pub responder_id: Option<i64>,
-    pub responder_role: Option<String>,
+    pub responder_role: Option<Role>,
     pub sla_minutes: Option<i32>,
     pub responder_email: Option<String>,
     pub responder_name: Option<String>,
@@ -165,7 +167,7 @@ pub async fn set_responder(
     conn: &mut PgConnection,
     id: i64,
     responder_id: Option<i64>,
-    role: Option<&str>,
+    role: Option<Role>,
     sla_minutes: Option<i32>,
     named: bool,
 ) -> sqlx::Result<()> {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
+use crate::domain::role::Role;
 use crate::domain::schedule::{Rule, Week};
 
 /// Shifts are generated this far ahead of now. The extension job runs
@@ -255,7 +256,7 @@ pub async fn insert_weeks(conn: &mut PgConnection, version: &Version, weeks: &[W
     let mut starts = Vec::with_capacity(weeks.len() * 2);
     let mut ends = Vec::with_capacity(weeks.len() * 2);
     for w in weeks {
-        for (r, who) in [("primary", w.primary), ("secondary", w.secondary)] {
+        for (r, who) in [(Role::Primary, w.primary), (Role::Secondary, w.secondary)] {
             index.push(w.index as i32);
             role.push(r);
             user.push(who);

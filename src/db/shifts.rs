@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::domain::role::Role;
+use crate::domain::swap::ChangeKind;
+
 /// A shift with the names a reader needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ShiftView {
@@ -14,7 +17,7 @@ pub struct ShiftView {
     pub team_name: String,
     pub version_id: i64,
     pub week_index: i32,
-    pub role: String,
+    pub role: Role,
     pub user_id: i64,
     pub email: String,
     pub name: String,
@@ -24,8 +27,8 @@ pub struct ShiftView {
     /// Whom the holder stands in for, when a change put them there.
     pub replaces_user_id: Option<i64>,
     pub replaces_name: Option<String>,
-    /// `swap`, `cover` or `override` when a change put the holder there.
-    pub change_kind: Option<String>,
+    /// `Swap`, `Cover`, `Override` or `Leave` when a change put the holder there.
+    pub change_kind: Option<ChangeKind>,
 }
 
 const SELECT: &str = "SELECT s.id, s.rotation_id, r.slug AS rotation_slug, r.name AS rotation_name,
@@ -134,7 +137,7 @@ pub async fn upcoming_for_member(
 pub async fn holders(
     conn: &mut PgConnection,
     rotation_id: i64,
-    role: &str,
+    role: Role,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> sqlx::Result<Vec<serde_json::Value>> {
     let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
@@ -159,9 +162,9 @@ pub async fn holders(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Changed {
     pub who: String,
-    pub role: String,
+    pub role: Role,
     pub instead: Option<String>,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
@@ -209,7 +212,7 @@ pub async fn people_between(
 #[derive(sqlx::FromRow)]
 pub struct Holder {
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub sla_minutes: i32,
 }
 

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::domain::swap::State;
+use crate::domain::role::Role;
+use crate::domain::swap::{RequestKind, State};
 
 /// A request with the names a reader needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,20 +17,21 @@ pub struct Request {
     pub rotation_id: i64,
     pub rotation_slug: String,
     pub rotation_name: String,
-    pub kind: String,
-    pub state: String,
+    pub kind: RequestKind,
+    /// As stored; see `state_at` for the state as it stands now.
+    pub state: State,
     pub requester_id: i64,
     pub requester_email: String,
     pub requester_name: String,
     pub shift_id: i64,
-    pub role: String,
+    pub role: Role,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub counterpart_id: Option<i64>,
     pub counterpart_email: Option<String>,
     pub counterpart_name: Option<String>,
     pub counterpart_shift_id: Option<i64>,
-    pub counterpart_role: Option<String>,
+    pub counterpart_role: Option<Role>,
     pub counterpart_starts_at: Option<DateTime<Utc>>,
     pub counterpart_ends_at: Option<DateTime<Utc>>,
     pub note: String,
@@ -48,9 +50,7 @@ impl Request {
 
     /// The state as it stands at `now` (an open request past its start has expired).
     pub fn state_at(&self, now: DateTime<Utc>) -> State {
-        State::parse(&self.state)
-            .unwrap_or(State::Expired)
-            .at(self.first_start(), now)
+        self.state.at(self.first_start(), now)
     }
 
     pub fn is_party(&self, user_id: i64) -> bool {
@@ -75,13 +75,13 @@ const SELECT: &str = "SELECT q.id, q.team_id, t.slug AS team_slug, t.name AS tea
 pub struct NewRequest<'a> {
     pub team_id: i64,
     pub rotation_id: i64,
-    pub kind: &'a str,
+    pub kind: RequestKind,
     pub requester_id: i64,
     pub shift_id: i64,
-    pub role: &'a str,
+    pub role: Role,
     pub span: (DateTime<Utc>, DateTime<Utc>),
     pub counterpart_id: Option<i64>,
-    pub counterpart_shift: Option<(i64, &'a str, DateTime<Utc>, DateTime<Utc>)>,
+    pub counterpart_shift: Option<(i64, Role, DateTime<Utc>, DateTime<Utc>)>,
     pub note: &'a str,
 }
 
@@ -143,7 +143,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, d: &Decision<'_>, now: Dat
          WHERE id = $1",
     )
     .bind(id)
-    .bind(d.state.as_str())
+    .bind(d.state)
     .bind(d.counterpart_id)
     .bind(d.decided_by)
     .bind(d.reason)

@@ -18,6 +18,8 @@ impl Team {
     }
 }
 
+/// A member's role in a team. Stored as text (see `db::enums`); an unknown
+/// stored value is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TeamRole {
@@ -48,7 +50,7 @@ pub struct Member {
     pub email: String,
     pub name: String,
     pub timezone: String,
-    pub role: String,
+    pub role: TeamRole,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,7 +60,7 @@ pub struct MyTeam {
     pub name: String,
     pub timezone: String,
     pub calendar_secret: String,
-    pub role: String,
+    pub role: TeamRole,
 }
 
 impl MyTeam {
@@ -115,8 +117,8 @@ pub async fn with_role(
     conn: &mut PgConnection,
     slug: &str,
     user_id: i64,
-) -> sqlx::Result<Option<(Team, Option<String>)>> {
-    let row: Option<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+) -> sqlx::Result<Option<(Team, Option<TeamRole>)>> {
+    let row: Option<(i64, String, String, String, String, Option<TeamRole>)> = sqlx::query_as(
         "SELECT t.id, t.slug, t.name, t.timezone, t.calendar_secret, m.role
          FROM teams t LEFT JOIN memberships m ON m.team_id = t.id AND m.user_id = $2
          WHERE t.slug = $1",
@@ -171,8 +173,8 @@ pub async fn set_member(
     team_id: i64,
     user_id: i64,
     role: TeamRole,
-) -> sqlx::Result<Option<String>> {
-    let before: Option<String> =
+) -> sqlx::Result<Option<TeamRole>> {
+    let before: Option<TeamRole> =
         sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
             .bind(team_id)
             .bind(user_id)
@@ -184,7 +186,7 @@ pub async fn set_member(
     )
     .bind(team_id)
     .bind(user_id)
-    .bind(role.as_str())
+    .bind(role)
     .execute(conn)
     .await?;
     Ok(before)
@@ -227,7 +229,7 @@ pub async fn member_ids(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<V
 }
 
 /// `user_id`'s role in the team (`manager` or `member`), none if not a member.
-pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<String>> {
+pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<TeamRole>> {
     sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
         .bind(user_id)

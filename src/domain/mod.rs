@@ -6,6 +6,7 @@ pub mod holidays;
 pub mod markdown;
 pub mod metrics;
 pub mod recovery;
+pub mod role;
 pub mod schedule;
 pub mod sign_in;
 pub mod swap;

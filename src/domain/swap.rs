@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 /// Where a request stands. `Applied`, `Declined`, `Rejected`, `Cancelled`
-/// and `Expired` are final.
+/// and `Expired` are final. Stored as text (see `db::enums`); an unknown
+/// stored value is an error, never a default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Proposed,
@@ -55,6 +56,88 @@ impl State {
         } else {
             self
         }
+    }
+}
+
+/// What a request asks for: a `Swap` trades shifts with someone, a
+/// `Cover` hands a shift to someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Swap,
+    Cover,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Swap => "swap",
+            RequestKind::Cover => "cover",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        match s {
+            "swap" => Some(RequestKind::Swap),
+            "cover" => Some(RequestKind::Cover),
+            _ => None,
+        }
+    }
+
+    /// The kind of change the request makes once applied.
+    pub fn change(self) -> ChangeKind {
+        match self {
+            RequestKind::Swap => ChangeKind::Swap,
+            RequestKind::Cover => ChangeKind::Cover,
+        }
+    }
+}
+
+impl std::fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a schedule change exists: an applied swap or cover, a manager's
+/// override, or a turn owed to someone whose week fell in their leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Swap,
+    Cover,
+    Override,
+    Leave,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Swap => "swap",
+            ChangeKind::Cover => "cover",
+            ChangeKind::Override => "override",
+            ChangeKind::Leave => "leave",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        match s {
+            "swap" => Some(ChangeKind::Swap),
+            "cover" => Some(ChangeKind::Cover),
+            "override" => Some(ChangeKind::Override),
+            "leave" => Some(ChangeKind::Leave),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

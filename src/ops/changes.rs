@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::db::changes::Change;
-use crate::db::teams::Team;
+use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::db::{self};
+use crate::domain::role::Role;
 use crate::error::{AppError, AppResult, violated_constraint};
 use crate::ops::notify;
 
 /// `user_id`'s role in the team, if they are a member.
-pub async fn role_in(conn: &mut PgConnection, team_id: i64, user_id: i64) -> AppResult<Option<String>> {
+pub async fn role_in(conn: &mut PgConnection, team_id: i64, user_id: i64) -> AppResult<Option<TeamRole>> {
     Ok(db::teams::role_of(conn, team_id, user_id).await?)
 }
 
@@ -38,7 +39,7 @@ pub async fn may_take(
     team: &Team,
     who: &User,
     rotation_id: i64,
-    role: &str,
+    role: Role,
     span: (DateTime<Utc>, DateTime<Utc>),
     giving_up: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> AppResult<()> {
@@ -58,7 +59,7 @@ pub async fn may_take(
         )));
     }
     if db::changes::holds_other_role(conn, rotation_id, who.id, role, span, giving_up).await? {
-        let other = if role == "primary" { "secondary" } else { "primary" };
+        let other = role.other();
         return Err(AppError::Conflict(format!(
             "{} is {other} on call during that time, and nobody holds both roles at once; pick another week or person",
             who.name

@@ -70,7 +70,7 @@ impl Classifier {
             resolved_at: p.resolved_at,
             worked_until: p.worked_until,
             responder_email: p.responder_email.clone(),
-            role: p.responder_role.clone(),
+            role: p.responder_role.map(|r| r.as_str().to_owned()),
             sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes),
             out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays),
             engaged_minutes: (end - start).num_minutes(),

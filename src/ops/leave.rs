@@ -4,6 +4,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use sqlx::PgConnection;
 
 use crate::db::leave::Leave;
+use crate::db::teams::TeamRole;
 use crate::db::users::User;
 use crate::db::{self};
 use crate::domain::schedule::local_to_instant;
@@ -74,7 +75,7 @@ async fn tell_managers(conn: &mut PgConnection, ctx: &Ctx, me: &User, leave: &Le
         let managers: Vec<i64> = db::teams::members(conn, team.id)
             .await?
             .into_iter()
-            .filter(|m| m.role == "manager" || m.user_id == me.id)
+            .filter(|m| m.role == TeamRole::Manager || m.user_id == me.id)
             .map(|m| m.user_id)
             .collect();
         let msg = format!(

@@ -24,14 +24,14 @@ pub async fn set_member(
         ))
     })?;
     let before = db::teams::set_member(conn, team.id, user.id, role).await?;
-    if before.as_deref() != Some(role.as_str()) {
+    if before != Some(role) {
         db::audit::record(
             conn,
             team.id,
             Some(actor_id),
             now,
             if before.is_some() { "member.role" } else { "member.add" },
-            before.map(|r| json!({"email": user.email, "role": r})),
+            before.map(|r| json!({"email": user.email, "role": r.as_str()})),
             Some(json!({"email": user.email, "role": role.as_str()})),
         )
         .await?;

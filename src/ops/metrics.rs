@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 
 use crate::db;
 use crate::db::metrics::{PageRow, PersonRow, RecoveryRow, ShiftRow};
-use crate::db::teams::Team;
+use crate::db::teams::{Team, TeamRole};
 use crate::domain::metrics::rebalance::{Away, FutureShift, Suggestion, suggest};
 use crate::domain::metrics::{
     Figures, Inputs, PageRecord, PayRow, Period, Person, RecoveryRecord, Role, ShiftRecord, figures, pay_rows,
@@ -111,7 +111,7 @@ pub async fn load(
                     .remove(&team.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(shift)
+                    .map(shift)
                     .collect(),
                 recovery: recovery
                     .remove(&team.id)
@@ -135,7 +135,7 @@ fn person(r: PersonRow) -> Person {
         email: r.email,
         name: r.name,
         member: r.role.is_some(),
-        manager: r.role.as_deref() == Some("manager"),
+        manager: r.role == Some(TeamRole::Manager),
     }
 }
 
@@ -148,7 +148,7 @@ fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>
         p.acknowledged_at,
         engagement,
         p.sla_minutes,
-        (p.responder_id, p.responder_role.as_deref().and_then(Role::parse)),
+        (p.responder_id, p.responder_role.map(role)),
         p.source,
         zone,
         policy,
@@ -156,13 +156,21 @@ fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>
     )
 }
 
-fn shift(s: ShiftRow) -> Option<ShiftRecord> {
-    Some(ShiftRecord {
+/// The metrics' name for a rotation role.
+fn role(r: crate::domain::role::Role) -> Role {
+    match r {
+        crate::domain::role::Role::Primary => Role::Primary,
+        crate::domain::role::Role::Secondary => Role::Secondary,
+    }
+}
+
+fn shift(s: ShiftRow) -> ShiftRecord {
+    ShiftRecord {
         user_id: s.user_id,
-        role: Role::parse(&s.role)?,
+        role: role(s.role),
         starts_at: s.starts_at,
         ends_at: s.ends_at,
-    })
+    }
 }
 
 /// The metrics page's figures: this period, the one before, and (for
@@ -218,15 +226,13 @@ async fn suggestions(
     let future: Vec<FutureShift> = db::metrics::future_shifts(conn, data.team.id, now, until)
         .await?
         .into_iter()
-        .filter_map(|s| {
-            Some(FutureShift {
-                id: s.id,
-                rotation_id: s.rotation_id,
-                user_id: s.user_id,
-                role: Role::parse(&s.role)?,
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-            })
+        .map(|s| FutureShift {
+            id: s.id,
+            rotation_id: s.rotation_id,
+            user_id: s.user_id,
+            role: role(s.role),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
         })
         .collect();
     let ids: Vec<i64> = current.people.iter().map(|p| p.user_id).collect();

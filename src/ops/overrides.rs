@@ -9,6 +9,8 @@ use crate::db::changes::{Change, NewChange};
 use crate::db::teams::Team;
 use crate::db::users::User;
 use crate::db::{self};
+use crate::domain::role::Role;
+use crate::domain::swap::ChangeKind;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
@@ -36,13 +38,11 @@ pub async fn override_shift(
     me: &User,
     o: &Override<'_>,
 ) -> AppResult<Change> {
-    let role = match o.role {
-        "primary" | "secondary" => o.role,
-        other => {
-            return Err(AppError::Unprocessable(format!(
-                "\"{other}\" is not a role: use primary or secondary"
-            )));
-        }
+    let Some(role) = Role::parse(o.role) else {
+        return Err(AppError::Unprocessable(format!(
+            "\"{}\" is not a role: use primary or secondary",
+            o.role
+        )));
     };
     let reason = validate::line(
         "The reason for the override (it goes in the team's history)",
@@ -68,7 +68,7 @@ pub async fn override_shift(
     if !o.despite_leave {
         may_take(conn, team, &who, rotation.id, role, span, None).await?;
     } else if db::changes::holds_other_role(conn, rotation.id, who.id, role, span, None).await? {
-        let other = if role == "primary" { "secondary" } else { "primary" };
+        let other = role.other();
         return Err(AppError::Conflict(format!(
             "{} is {other} on call during that time, and nobody holds both roles at once; change that role first",
             who.name
@@ -83,7 +83,7 @@ pub async fn override_shift(
             user_id: who.id,
             starts_at: span.0,
             ends_at: span.1,
-            kind: "override",
+            kind: ChangeKind::Override,
             request_id: None,
             reason,
             created_by: Some(me.id),

@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
+use crate::db::teams::TeamRole;
 use crate::domain::recovery::{Policy, could_grant};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
@@ -116,35 +117,32 @@ async fn assign_responder(
     mut page: Page,
     named: Option<i64>,
 ) -> AppResult<(Page, Option<i64>)> {
+    // The responder, and the role they held with its SLA (none when a
+    // named responder was not on call).
+    let held = |h: db::shifts::Holder| (h.user_id, Some((h.role, h.sla_minutes)));
     let holder = match named {
         Some(user_id) => Some(
             db::shifts::role_at(conn, page.team_id, user_id, page.fired_at)
                 .await?
-                .unwrap_or(db::shifts::Holder {
-                    user_id,
-                    role: String::new(),
-                    sla_minutes: 0,
-                }),
+                .map_or((user_id, None), held),
         ),
         None if !page.responder_named => match page.rotation_id {
-            Some(r) => db::shifts::primary_at(conn, r, page.fired_at).await?,
+            Some(r) => db::shifts::primary_at(conn, r, page.fired_at).await?.map(held),
             None => None,
         },
         None => return Ok((page, None)),
     };
-    let previous = page
-        .responder_id
-        .filter(|p| Some(*p) != holder.as_ref().map(|h| h.user_id));
-    let (id, role, sla) = match &holder {
-        Some(h) => {
-            let role = (!h.role.is_empty()).then_some(h.role.clone());
-            let sla = role.as_ref().map(|_| h.sla_minutes);
-            (Some(h.user_id), role, sla)
-        }
+    let previous = page.responder_id.filter(|p| Some(*p) != holder.as_ref().map(|h| h.0));
+    let (id, role, sla) = match holder {
+        Some((user_id, on_call)) => (
+            Some(user_id),
+            on_call.map(|(role, _)| role),
+            on_call.map(|(_, sla)| sla),
+        ),
         None => (None, None, None),
     };
     if (id, &role) != (page.responder_id, &page.responder_role) || named.is_some() != page.responder_named {
-        db::pages::set_responder(conn, page.id, id, role.as_deref(), sla, named.is_some()).await?;
+        db::pages::set_responder(conn, page.id, id, role, sla, named.is_some()).await?;
     }
     page.responder_id = id;
     page.responder_role = role;
@@ -279,9 +277,9 @@ pub async fn may_change(conn: &mut PgConnection, page: &Page, user_id: i64, is_a
         return Ok(true);
     }
     let role = db::teams::role_of(conn, page.team_id, user_id).await?;
-    match role.as_deref() {
-        Some("manager") => Ok(true),
-        Some(_) => Err(AppError::forbidden(
+    match role {
+        Some(TeamRole::Manager) => Ok(true),
+        Some(TeamRole::Member) => Err(AppError::forbidden(
             "Only the responder or a manager of the team can change this page",
         )),
         None => Ok(false),

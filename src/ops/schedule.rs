@@ -16,9 +16,10 @@ use sqlx::{Connection, PgConnection};
 use crate::db;
 use crate::db::changes::{Change, NewChange};
 use crate::db::rotations::{HORIZON, Rotation, Settings, Version};
+use crate::domain::role::Role;
 use crate::domain::schedule::leave::{Owed, avoid_leave};
 use crate::domain::schedule::{Rule, Week};
-use crate::domain::swap::{NotScheduled, Piece, overlay};
+use crate::domain::swap::{ChangeKind, NotScheduled, Piece, overlay};
 
 /// Creates a rotation and its shifts from `start_date` (past weeks included)
 /// to the horizon. `None` when the slug is taken in this team.
@@ -94,7 +95,7 @@ async fn respect_leave(
                 .filter(|j| rule.boundary(*j) == c.starts_at)?;
             (j >= first).then_some(Owed {
                 index: j,
-                primary: c.role == "primary",
+                primary: c.role == Role::Primary,
                 user: c.user_id,
             })
         })
@@ -108,11 +109,11 @@ async fn respect_leave(
     for d in &debts {
         let change = NewChange {
             rotation_id: version.rotation_id,
-            role: if d.primary { "primary" } else { "secondary" },
+            role: if d.primary { Role::Primary } else { Role::Secondary },
             user_id: d.user,
             starts_at: rule.boundary(d.index),
             ends_at: rule.boundary(d.index + 1),
-            kind: "leave",
+            kind: ChangeKind::Leave,
             request_id: None,
             reason: "a week owed after leave",
             created_by: None,
@@ -126,7 +127,7 @@ async fn respect_leave(
     let emails = db::users::emails_of(conn, &rule.participants).await?;
     let email = |id: i64| emails.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
     for x in exchanges {
-        let role = if x.primary { "primary" } else { "secondary" };
+        let role = if x.primary { Role::Primary } else { Role::Secondary };
         let week = |j: i64| json!({"starts_at": rule.boundary(j), "ends_at": rule.boundary(j + 1)});
         db::audit::record(
             conn,
@@ -280,16 +281,16 @@ pub async fn lay(conn: &mut PgConnection, changes: &[Change]) -> sqlx::Result<Re
         return Ok(Ok(()));
     };
     let mut old: Vec<i64> = Vec::new();
-    let mut new: Vec<(String, Piece)> = Vec::new();
+    let mut new: Vec<(Role, Piece)> = Vec::new();
     for c in changes {
-        let rows = db::changes::pieces(conn, c.rotation_id, &c.role, c.starts_at, c.ends_at).await?;
+        let rows = db::changes::pieces(conn, c.rotation_id, c.role, c.starts_at, c.ends_at).await?;
         let pieces: Vec<Piece> = rows.iter().map(|(_, p)| p.clone()).collect();
         let laid = match overlay(&pieces, c.user_id, c.starts_at, c.ends_at, c.id) {
             Ok(laid) => laid,
             Err(e) => return Ok(Err(e)),
         };
         old.extend(rows.iter().map(|(id, _)| *id));
-        new.extend(laid.into_iter().map(|p| (c.role.clone(), p)));
+        new.extend(laid.into_iter().map(|p| (c.role, p)));
     }
     db::changes::replace_shifts(conn, rotation_id, &old, &new).await?;
     Ok(Ok(()))

@@ -9,10 +9,11 @@ use sqlx::PgConnection;
 use crate::db::changes::{Change, NewChange};
 use crate::db::shifts::ShiftView;
 use crate::db::swaps::{Decision, NewRequest, Request};
-use crate::db::teams::Team;
+use crate::db::teams::{Team, TeamRole};
 use crate::db::users::User;
 use crate::db::{self};
-use crate::domain::swap::{Action, Refusal, Standing, State, next};
+use crate::domain::role::Role;
+use crate::domain::swap::{Action, Refusal, RequestKind, Standing, State, next};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
@@ -73,7 +74,7 @@ pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask
             team,
             &counterpart,
             mine.rotation_id,
-            &mine.role,
+            mine.role,
             (mine.starts_at, mine.ends_at),
             Some((theirs.starts_at, theirs.ends_at)),
         )
@@ -83,7 +84,7 @@ pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask
             team,
             me,
             theirs.rotation_id,
-            &theirs.role,
+            theirs.role,
             (theirs.starts_at, theirs.ends_at),
             Some((mine.starts_at, mine.ends_at)),
         )
@@ -93,13 +94,13 @@ pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask
             &NewRequest {
                 team_id: team.id,
                 rotation_id: mine.rotation_id,
-                kind: "swap",
+                kind: RequestKind::Swap,
                 requester_id: me.id,
                 shift_id: mine.id,
-                role: &mine.role,
+                role: mine.role,
                 span: (mine.starts_at, mine.ends_at),
                 counterpart_id: Some(counterpart.id),
-                counterpart_shift: Some((theirs.id, &theirs.role, theirs.starts_at, theirs.ends_at)),
+                counterpart_shift: Some((theirs.id, theirs.role, theirs.starts_at, theirs.ends_at)),
                 note,
             },
             now,
@@ -144,7 +145,7 @@ pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask
                         "You cannot cover your own shift: name someone else".into(),
                     ));
                 }
-                rules::may_take(conn, team, &who, mine.rotation_id, &mine.role, (from, to), None).await?;
+                rules::may_take(conn, team, &who, mine.rotation_id, mine.role, (from, to), None).await?;
                 Some(who)
             }
             None => None,
@@ -154,10 +155,10 @@ pub async fn ask(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, ask
             &NewRequest {
                 team_id: team.id,
                 rotation_id: mine.rotation_id,
-                kind: "cover",
+                kind: RequestKind::Cover,
                 requester_id: me.id,
                 shift_id: mine.id,
-                role: &mine.role,
+                role: mine.role,
                 span: (from, to),
                 counterpart_id: cover.as_ref().map(|c| c.id),
                 counterpart_shift: None,
@@ -234,11 +235,11 @@ pub async fn act(
     let standing = Standing {
         requester: request.requester_id == me.id,
         counterpart: request.counterpart_id == Some(me.id),
-        may_volunteer: request.kind == "cover"
+        may_volunteer: request.kind == RequestKind::Cover
             && request.counterpart_id.is_none()
             && role.is_some()
             && request.requester_id != me.id,
-        manages: me.is_admin || role.as_deref() == Some("manager"),
+        manages: me.is_admin || role == Some(TeamRole::Manager),
     };
     let now = ctx.clock.now();
     let state = request.state_at(now);
@@ -261,7 +262,7 @@ pub async fn act(
             &team,
             me,
             request.rotation_id,
-            &request.role,
+            request.role,
             (request.starts_at, request.ends_at),
             None,
         )
@@ -297,7 +298,7 @@ async fn apply(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, r: &R
     db::rotations::lock(conn, r.rotation_id).await?;
     let changed = || AppError::Conflict("This shift changed since the request — ask again".into());
     let counterpart_id = r.counterpart_id.ok_or_else(changed)?;
-    let holder = db::changes::sole_holder(conn, r.rotation_id, &r.role, r.starts_at, r.ends_at).await?;
+    let holder = db::changes::sole_holder(conn, r.rotation_id, r.role, r.starts_at, r.ends_at).await?;
     if holder != Some(r.requester_id) {
         return Err(changed());
     }
@@ -305,11 +306,11 @@ async fn apply(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, r: &R
     let requester = db::users::by_id(conn, r.requester_id).await?.ok_or_else(changed)?;
     let theirs = match (&r.counterpart_role, r.counterpart_starts_at, r.counterpart_ends_at) {
         (Some(role), Some(s), Some(e)) => {
-            let holder = db::changes::sole_holder(conn, r.rotation_id, role, s, e).await?;
+            let holder = db::changes::sole_holder(conn, r.rotation_id, *role, s, e).await?;
             if holder != Some(counterpart_id) {
                 return Err(changed());
             }
-            Some((role.clone(), s, e))
+            Some((*role, s, e))
         }
         _ => None,
     };
@@ -319,7 +320,7 @@ async fn apply(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, r: &R
         team,
         &counterpart,
         r.rotation_id,
-        &r.role,
+        r.role,
         (r.starts_at, r.ends_at),
         other,
     )
@@ -330,7 +331,7 @@ async fn apply(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, r: &R
             team,
             &requester,
             r.rotation_id,
-            role,
+            *role,
             (*s, *e),
             Some((r.starts_at, r.ends_at)),
         )
@@ -338,37 +339,40 @@ async fn apply(conn: &mut PgConnection, ctx: &Ctx, team: &Team, me: &User, r: &R
     }
     let now = ctx.clock.now();
     let mut changes: Vec<Change> = Vec::new();
-    let new = |role: &str, user: i64, s, e| NewChange {
+    let new = |role: Role, user: i64, s, e| NewChange {
         rotation_id: r.rotation_id,
-        role: if role == "primary" { "primary" } else { "secondary" },
+        role,
         user_id: user,
         starts_at: s,
         ends_at: e,
-        kind: if r.kind == "swap" { "swap" } else { "cover" },
+        kind: r.kind.change(),
         request_id: Some(r.id),
         reason: "",
         created_by: Some(me.id),
     };
-    let first = new(&r.role, counterpart_id, r.starts_at, r.ends_at);
+    let first = new(r.role, counterpart_id, r.starts_at, r.ends_at);
     changes.push(db::changes::insert(conn, &first, now).await?);
     if let Some((role, s, e)) = &theirs {
-        let second = new(role, r.requester_id, *s, *e);
+        let second = new(*role, r.requester_id, *s, *e);
         changes.push(db::changes::insert(conn, &second, now).await?);
     }
     rules::lay(conn, &changes).await?;
-    let side = |role: &str, s: DateTime<Utc>, e: DateTime<Utc>, email: &str| json!({"rotation": r.rotation_slug, "role": role, "starts_at": s, "ends_at": e, "email": email});
-    let mut before = vec![side(&r.role, r.starts_at, r.ends_at, &r.requester_email)];
-    let mut after = vec![side(&r.role, r.starts_at, r.ends_at, &counterpart.email)];
+    let side = |role: Role, s: DateTime<Utc>, e: DateTime<Utc>, email: &str| json!({"rotation": r.rotation_slug, "role": role, "starts_at": s, "ends_at": e, "email": email});
+    let mut before = vec![side(r.role, r.starts_at, r.ends_at, &r.requester_email)];
+    let mut after = vec![side(r.role, r.starts_at, r.ends_at, &counterpart.email)];
     if let Some((role, s, e)) = &theirs {
-        before.push(side(role, *s, *e, &counterpart.email));
-        after.push(side(role, *s, *e, &r.requester_email));
+        before.push(side(*role, *s, *e, &counterpart.email));
+        after.push(side(*role, *s, *e, &r.requester_email));
     }
     db::audit::record(
         conn,
         team.id,
         Some(me.id),
         now,
-        if r.kind == "swap" { "swap.apply" } else { "cover.apply" },
+        match r.kind {
+            RequestKind::Swap => "swap.apply",
+            RequestKind::Cover => "cover.apply",
+        },
         Some(json!({"request": r.id, "shifts": before})),
         Some(json!({"request": r.id, "shifts": after})),
     )
@@ -387,7 +391,7 @@ async fn tell_parties(
     action: Action,
 ) -> AppResult<()> {
     let link = format!("/swaps/{}", r.id);
-    let what = if r.kind == "swap" { "swap" } else { "cover" };
+    let what = r.kind.as_str();
     let parties: Vec<i64> = [Some(r.requester_id), r.counterpart_id]
         .into_iter()
         .flatten()
@@ -401,7 +405,7 @@ async fn tell_parties(
             let managers: Vec<i64> = db::teams::members(conn, team.id)
                 .await?
                 .into_iter()
-                .filter(|m| m.role == "manager" && !r.is_party(m.user_id))
+                .filter(|m| m.role == TeamRole::Manager && !r.is_party(m.user_id))
                 .map(|m| m.user_id)
                 .collect();
             let msg = format!(

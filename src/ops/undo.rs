@@ -7,8 +7,11 @@ use sqlx::PgConnection;
 
 use crate::db::changes::NewChange;
 use crate::db::swaps::Request;
+use crate::db::teams::TeamRole;
 use crate::db::users::User;
 use crate::db::{self};
+use crate::domain::role::Role;
+use crate::domain::swap::{ChangeKind, State};
 use crate::error::{AppError, AppResult};
 use crate::ops::Ctx;
 use crate::ops::changes::{self as rules};
@@ -31,12 +34,12 @@ pub async fn undo(conn: &mut PgConnection, ctx: &Ctx, me: &User, id: i64) -> App
             "You are a party to this request, so another manager of the team or an admin undoes it",
         ));
     }
-    if !(me.is_admin || role.as_deref() == Some("manager")) {
+    if !(me.is_admin || role == Some(TeamRole::Manager)) {
         return Err(AppError::forbidden(
             "Only a manager of the team or an admin can undo a change",
         ));
     }
-    if r.state != "applied" {
+    if r.state != State::Applied {
         return Err(AppError::Conflict(format!(
             "This request is {}; only an applied change can be undone",
             r.state_at(ctx.clock.now()).as_str()
@@ -49,15 +52,9 @@ pub async fn undo(conn: &mut PgConnection, ctx: &Ctx, me: &User, id: i64) -> App
     let now = ctx.clock.now();
     let counterpart_id = r.counterpart_id.ok_or_else(|| AppError::not_found("counterpart"))?;
     // Each side: (role, span from now on, who holds it now, who gets it back).
-    let mut sides = vec![(
-        r.role.clone(),
-        r.starts_at.max(now),
-        r.ends_at,
-        counterpart_id,
-        r.requester_id,
-    )];
+    let mut sides = vec![(r.role, r.starts_at.max(now), r.ends_at, counterpart_id, r.requester_id)];
     if let (Some(role), Some(s), Some(e)) = (&r.counterpart_role, r.counterpart_starts_at, r.counterpart_ends_at) {
-        sides.push((role.clone(), s.max(now), e, r.requester_id, counterpart_id));
+        sides.push((*role, s.max(now), e, r.requester_id, counterpart_id));
     }
     sides.retain(|(_, s, e, _, _)| s < e);
     if sides.is_empty() {
@@ -67,18 +64,18 @@ pub async fn undo(conn: &mut PgConnection, ctx: &Ctx, me: &User, id: i64) -> App
     }
     let mut changes = Vec::new();
     for (role, s, e, holder, back) in &sides {
-        if db::changes::sole_holder(conn, r.rotation_id, role, *s, *e).await? != Some(*holder) {
+        if db::changes::sole_holder(conn, r.rotation_id, *role, *s, *e).await? != Some(*holder) {
             return Err(AppError::Conflict(
                 "The shifts changed after this request; use an override to set who holds them".into(),
             ));
         }
         let change = NewChange {
             rotation_id: r.rotation_id,
-            role: if role == "primary" { "primary" } else { "secondary" },
+            role: *role,
             user_id: *back,
             starts_at: *s,
             ends_at: *e,
-            kind: "override",
+            kind: ChangeKind::Override,
             request_id: Some(r.id),
             reason: "undoing an approved request",
             created_by: Some(me.id),
@@ -92,14 +89,14 @@ pub async fn undo(conn: &mut PgConnection, ctx: &Ctx, me: &User, id: i64) -> App
             r.counterpart_email.clone().unwrap_or_default()
         }
     };
-    let held = |role: &str, s: DateTime<Utc>, e: DateTime<Utc>, who: i64| json!({"rotation": r.rotation_slug, "role": role, "starts_at": s, "ends_at": e, "email": email(who)});
+    let held = |role: Role, s: DateTime<Utc>, e: DateTime<Utc>, who: i64| json!({"rotation": r.rotation_slug, "role": role, "starts_at": s, "ends_at": e, "email": email(who)});
     let before: Vec<_> = sides
         .iter()
-        .map(|(role, s, e, holder, _)| held(role, *s, *e, *holder))
+        .map(|(role, s, e, holder, _)| held(*role, *s, *e, *holder))
         .collect();
     let after: Vec<_> = sides
         .iter()
-        .map(|(role, s, e, _, back)| held(role, *s, *e, *back))
+        .map(|(role, s, e, _, back)| held(*role, *s, *e, *back))
         .collect();
     rules::lay(conn, &changes).await?;
     db::audit::record(
@@ -112,7 +109,7 @@ pub async fn undo(conn: &mut PgConnection, ctx: &Ctx, me: &User, id: i64) -> App
         Some(json!({"request": r.id, "shifts": after})),
     )
     .await?;
-    let what = if r.kind == "swap" { "swap" } else { "cover" };
+    let what = r.kind.as_str();
     let msg = format!(
         "{} undid your {what} from now on: your shifts are back as they were",
         me.name

@@ -15,8 +15,9 @@ use crate::db::leave::NeedsCover;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
 use crate::db::swaps::Request;
-use crate::db::teams::MyTeam;
+use crate::db::teams::{MyTeam, TeamRole};
 use crate::db::users::User;
+use crate::domain::role::Role;
 use crate::domain::swap::State as RequestState;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -155,7 +156,7 @@ pub async fn now_page(
                 .iter()
                 .filter(|(team_id, _, _)| *team_id == t.id)
                 .map(|(_, rotation_id, name)| {
-                    let find = |role: &str| {
+                    let find = |role: Role| {
                         on_call
                             .iter()
                             .find(|s| s.rotation_id == *rotation_id && s.role == role)
@@ -163,8 +164,8 @@ pub async fn now_page(
                     };
                     RotationNow {
                         name: name.clone(),
-                        primary: find("primary"),
-                        secondary: find("secondary"),
+                        primary: find(Role::Primary),
+                        secondary: find(Role::Secondary),
                     }
                 })
                 .collect();
@@ -172,7 +173,7 @@ pub async fn now_page(
                 slug: t.slug.clone(),
                 name: t.name.clone(),
                 zone: t.timezone.clone(),
-                role: t.role.clone(),
+                role: t.role.as_str().to_owned(),
                 rotations,
                 recovery: team_recovery.remove(&t.id).unwrap_or_default(),
                 handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
@@ -190,7 +191,7 @@ pub async fn now_page(
             team: s.team_name.clone(),
             team_slug: s.team_slug.clone(),
             rotation: s.rotation_name.clone(),
-            role: s.role.clone(),
+            role: s.role.as_str().to_owned(),
             starts: fmt::local(s.starts_at, my_tz),
             ends: fmt::local(s.ends_at, my_tz),
             relative: if s.starts_at <= now {
@@ -234,7 +235,7 @@ fn covers_needed(
         .filter_map(|c| {
             let team = teams.iter().find(|t| t.id == c.team_id)?;
             let mine = c.user_id == user.id;
-            if !mine && team.role != "manager" {
+            if !mine && team.role != TeamRole::Manager {
                 return None;
             }
             let whose = if mine {

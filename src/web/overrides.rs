@@ -14,6 +14,7 @@ use tower_sessions::Session;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, TeamMember, WebUser};
 use crate::db;
+use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::ops::overrides::{Override, override_shift};
 use crate::state::AppState;
@@ -87,12 +88,12 @@ async fn override_page(
             label: r.name,
         })
         .collect();
-    let roles = ["primary", "secondary"]
+    let roles = Role::BOTH
         .into_iter()
         .map(|r| Choice {
-            value: r.into(),
-            label: r.into(),
-            selected: form.role == r,
+            value: r.as_str().into(),
+            label: r.as_str().into(),
+            selected: form.role == r.as_str(),
         })
         .collect();
     let mut conn = state.db.acquire().await?;
@@ -132,7 +133,7 @@ async fn starting_values(state: &AppState, m: &TeamMember<WebUser>, q: &Override
     let mut form = OverrideForm {
         rotation: q.rotation.clone(),
         role: if q.role.is_empty() {
-            "primary".into()
+            Role::Primary.as_str().into()
         } else {
             q.role.clone()
         },
@@ -145,7 +146,7 @@ async fn starting_values(state: &AppState, m: &TeamMember<WebUser>, q: &Override
             .filter(|s| s.team_slug == team.slug)
             .ok_or_else(|| AppError::NotFound("That shift is no longer on the rota; start from the rota".into()))?;
         form.rotation = shift.rotation_slug;
-        form.role = shift.role;
+        form.role = shift.role.as_str().to_owned();
         form.starts_at = input_value(at.unwrap_or(shift.starts_at), tz);
         form.ends_at = input_value(until.unwrap_or(shift.ends_at), tz);
         form.reason = format!("{} is on leave", shift.name);
@@ -161,9 +162,9 @@ async fn starting_values(state: &AppState, m: &TeamMember<WebUser>, q: &Override
         .find(|(r, _)| r.slug == form.rotation);
     if let Some((rotation, _)) = rotation {
         let shifts = state.shifts_between(team.id, at, at + Duration::weeks(1)).await?;
-        let here = shifts
-            .iter()
-            .find(|s| s.rotation_id == rotation.id && s.role == form.role && s.starts_at <= at && at < s.ends_at);
+        let here = shifts.iter().find(|s| {
+            s.rotation_id == rotation.id && s.role.as_str() == form.role && s.starts_at <= at && at < s.ends_at
+        });
         let end: Option<DateTime<Utc>> = here.and_then(|h| {
             shifts
                 .iter()

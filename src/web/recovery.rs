@@ -16,7 +16,7 @@ use crate::auth::WebUser;
 use crate::auth::csrf::CsrfForm;
 use crate::db;
 use crate::db::recovery::RecoveryDay;
-use crate::db::teams::MyTeam;
+use crate::db::teams::{MyTeam, TeamRole};
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::recovery::{FLAGGED, FORMS, choose};
@@ -101,7 +101,11 @@ pub async fn for_now(
         .filter(|r| r.day >= today || r.state == FLAGGED)
         .map(|r| my_day(r, today))
         .collect();
-    let managed: Vec<i64> = teams.iter().filter(|t| t.role == "manager").map(|t| t.id).collect();
+    let managed: Vec<i64> = teams
+        .iter()
+        .filter(|t| t.role == TeamRole::Manager)
+        .map(|t| t.id)
+        .collect();
     let mut by_team: HashMap<i64, Vec<String>> = HashMap::new();
     if !managed.is_empty() {
         for r in db::recovery::for_teams(conn, &managed, today, ahead).await? {

@@ -18,7 +18,9 @@ use crate::calendar::feed_url;
 use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::shifts::ShiftView;
+use crate::domain::role::Role;
 use crate::domain::schedule::local_to_instant;
+use crate::domain::swap::ChangeKind;
 use crate::error::{AppResult, Given};
 use crate::state::AppState;
 use crate::web::fmt;
@@ -263,10 +265,10 @@ fn holder_text(s: &ShiftView, whole_week: bool, tz: chrono_tz::Tz) -> String {
         notes.push(format!("{}–{}", at(s.starts_at), at(s.ends_at)));
     }
     if let Some(other) = &s.replaces_name {
-        notes.push(match s.change_kind.as_deref() {
-            Some("swap") => format!("swapped with {other}"),
-            Some("leave") => format!("instead of {other}"),
-            _ => format!("covering {other}"),
+        notes.push(match s.change_kind {
+            Some(ChangeKind::Swap) => format!("swapped with {other}"),
+            Some(ChangeKind::Leave) => format!("instead of {other}"),
+            Some(ChangeKind::Cover | ChangeKind::Override) | None => format!("covering {other}"),
         });
     }
     if notes.is_empty() {
@@ -277,12 +279,7 @@ fn holder_text(s: &ShiftView, whole_week: bool, tz: chrono_tz::Tz) -> String {
 }
 
 /// One role of one week.
-fn role_cell(
-    week: &[&ShiftView],
-    role: &'static str,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
-    r: &Reader,
-) -> RoleCell {
+fn role_cell(week: &[&ShiftView], role: Role, (start, end): (DateTime<Utc>, DateTime<Utc>), r: &Reader) -> RoleCell {
     let parts: Vec<&&ShiftView> = week.iter().filter(|s| s.role == role).collect();
     let whole = parts.len() == 1 && parts[0].starts_at <= start && parts[0].ends_at >= end;
     let holders = parts
@@ -307,8 +304,8 @@ fn role_cell(
         )
     });
     RoleCell {
-        role,
-        label: if role == "primary" { "Primary" } else { "Secondary" },
+        role: role.as_str(),
+        label: role.label(),
         holders,
         override_link,
     }
@@ -349,8 +346,8 @@ fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<We
                 label: fmt::local_with_year(start, r.tz),
                 ends: fmt::local(end, r.tz),
                 roles: [
-                    role_cell(w, "primary", (start, end), r),
-                    role_cell(w, "secondary", (start, end), r),
+                    role_cell(w, Role::Primary, (start, end), r),
+                    role_cell(w, Role::Secondary, (start, end), r),
                 ],
                 current: start <= now && now < end,
                 mine: w.iter().any(|s| s.user_id == r.me),

@@ -17,6 +17,7 @@ mod recovery;
 mod recovery_pages;
 mod schedule;
 mod security;
+mod stored_values;
 mod swaps;
 mod swaps_web;
 mod validation;

@@ -87,7 +87,7 @@ pub async fn create_override(
         Json(OverrideInfo {
             id: change.id,
             rotation: b.rotation,
-            role: change.role,
+            role: change.role.as_str().into(),
             email: b.email.trim().to_lowercase(),
             starts_at: change.starts_at,
             ends_at: change.ends_at,

@@ -18,6 +18,8 @@ use chrono_tz::Tz;
 use super::recovery::first_working_day;
 use super::schedule::{Rule, local_to_instant};
 
+pub use super::role::Role;
+
 /// A handoff opens this long before its time (same wall-clock time, the
 /// day before, in the rotation's zone).
 pub const OPENS_DAYS_BEFORE: i64 = 1;
@@ -160,21 +162,6 @@ impl Writer {
     /// manager, when the primary cannot) submits it.
     pub fn may_submit(self) -> bool {
         !matches!(self, Writer::OutgoingSecondary)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Primary,
-    Secondary,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Primary => "primary",
-            Role::Secondary => "secondary",
-        }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::domain::handoff::{
     Boundary, People, Person, State, Status, TimeOff, Timing, boundaries_between, boundary_at, boundary_on, timing,
     week_after, week_before,
 };
+use crate::domain::role::Role;
 use crate::domain::schedule::{Rule, weekday_name};
 use crate::error::{AppError, AppResult};
 use crate::ops::notify;
@@ -81,7 +82,7 @@ impl Handoff {
         State::of(
             self.stored.is_some(),
             self.submitted_at().is_some(),
-            self.acknowledgements.iter().any(|a| a.role == "primary"),
+            self.acknowledgements.iter().any(|a| a.role == Role::Primary),
         )
     }
 
@@ -105,7 +106,7 @@ impl Handoff {
     pub fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
         self.acknowledgements
             .iter()
-            .find(|a| a.role == "primary")
+            .find(|a| a.role == Role::Primary)
             .map(|a| a.acknowledged_at)
     }
 
@@ -149,7 +150,7 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
         acks.entry(a.handoff_id).or_default().push(a);
     }
     let people_of = |rotation_id: i64, at: DateTime<Utc>| {
-        let find = |outgoing: bool, role: &str| {
+        let find = |outgoing: bool, role: Role| {
             holders
                 .iter()
                 .find(|h| {
@@ -161,10 +162,10 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
                 .map(person)
         };
         People {
-            outgoing_primary: find(true, "primary"),
-            outgoing_secondary: find(true, "secondary"),
-            incoming_primary: find(false, "primary"),
-            incoming_secondary: find(false, "secondary"),
+            outgoing_primary: find(true, Role::Primary),
+            outgoing_secondary: find(true, Role::Secondary),
+            incoming_primary: find(false, Role::Primary),
+            incoming_secondary: find(false, Role::Secondary),
         }
     };
     let people: Vec<People> = keys.iter().map(|(r, at)| people_of(*r, *at)).collect();

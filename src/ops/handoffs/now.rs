@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use super::{Handoff, between, rotation_rules};
 use crate::db;
-use crate::db::teams::MyTeam;
+use crate::db::teams::{MyTeam, TeamRole};
 use crate::db::users::User;
 use crate::domain::handoff::{REMINDERS_STALE_AFTER, ReminderFacts, ReminderKind, Status, reminders_due as due};
 use crate::error::AppResult;
@@ -52,7 +52,7 @@ pub async fn for_now(
     let mut by_team: HashMap<i64, Vec<NowHandoff>> = HashMap::new();
     for h in handoffs.into_iter().rev() {
         let status = h.status(now);
-        let manages = teams.iter().any(|t| t.id == h.team_id && t.role == "manager");
+        let manages = teams.iter().any(|t| t.id == h.team_id && t.role == TeamRole::Manager);
         let kind = match status {
             Status::Open | Status::Draft | Status::Overdue if h.people.is_outgoing(user.id) => Some(NowKind::Write),
             Status::Overdue if manages => Some(NowKind::Chase),

@@ -10,6 +10,7 @@ use crate::db;
 use crate::db::teams::Team;
 use crate::domain::handoff::template::{self, PageLine, TemplateInput, open_items};
 use crate::domain::recovery::{classify_engagement, page_zone, sla};
+use crate::domain::swap::ChangeKind;
 use crate::error::AppResult;
 use crate::ops::notify;
 
@@ -79,7 +80,10 @@ pub async fn coming_week_swaps_and_leave(conn: &mut PgConnection, h: &Handoff) -
     let mut lines: Vec<String> = changed
         .into_iter()
         .map(|c| {
-            let verb = if c.kind == "swap" { "swaps in for" } else { "covers" };
+            let verb = match c.kind {
+                ChangeKind::Swap => "swaps in for",
+                ChangeKind::Cover | ChangeKind::Override | ChangeKind::Leave => "covers",
+            };
             format!(
                 "{} {verb} {}: {} {} to {}",
                 c.who,

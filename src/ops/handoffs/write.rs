@@ -214,7 +214,7 @@ pub async fn acknowledge(
                 .map_or("the outgoing on-call", |o| o.name.as_str())
         )));
     };
-    let new = db::handoffs::acknowledge(conn, stored.id, user.id, role.as_str(), now).await?;
+    let new = db::handoffs::acknowledge(conn, stored.id, user.id, role, now).await?;
     if new {
         db::audit::record(
             conn,

@@ -51,7 +51,7 @@ impl PageRow {
             summary: page.summary.clone(),
             source: page.source.clone(),
             responder: page.responder_name.clone().unwrap_or_else(|| "nobody on call".into()),
-            role: page.responder_role.clone(),
+            role: page.responder_role.map(|r| r.as_str().to_owned()),
             sla: info.sla.as_str(),
             out_of_hours: info.out_of_hours.as_str(),
             out_of_hours_label: match info.out_of_hours {

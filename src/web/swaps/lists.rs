@@ -8,6 +8,7 @@ use tower_sessions::Session;
 use super::RequestRow;
 use crate::auth::{TeamMember, WebUser};
 use crate::db;
+use crate::db::teams::TeamRole;
 use crate::domain::swap::State as RequestState;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -121,7 +122,7 @@ pub async fn approvals(State(state): State<AppState>, session: Session, WebUser(
     let managed: Vec<i64> = db::teams::for_user(&mut conn, user.id, false)
         .await?
         .into_iter()
-        .filter(|t| t.role == "manager")
+        .filter(|t| t.role == TeamRole::Manager)
         .map(|t| t.id)
         .collect();
     let manages = user.is_admin || !managed.is_empty();

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::db::swaps::Request;
-use crate::domain::swap::State;
+use crate::domain::swap::{RequestKind, State};
 use crate::state::AppState;
 use crate::web::fmt;
 
@@ -62,7 +62,7 @@ pub struct RequestRow {
 impl RequestRow {
     pub fn new(r: &Request, now: DateTime<Utc>) -> Self {
         let tz = zone_of(r);
-        let swap = r.kind == "swap";
+        let swap = r.kind == RequestKind::Swap;
         let other = r.counterpart_name.as_deref().unwrap_or("open to the team");
         RequestRow {
             id: r.id,

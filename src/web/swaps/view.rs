@@ -12,8 +12,9 @@ use super::{next_step, span, zone_of};
 use crate::auth::WebUser;
 use crate::auth::csrf::CsrfForm;
 use crate::db::swaps::Request;
+use crate::db::teams::TeamRole;
 use crate::db::users::User;
-use crate::domain::swap::{Action, Standing, next};
+use crate::domain::swap::{Action, RequestKind, Standing, next};
 use crate::error::{AppError, AppResult};
 use crate::ops::changes::role_in;
 use crate::ops::swaps::{act, visible};
@@ -85,7 +86,7 @@ fn shown(r: &Request, now: chrono::DateTime<chrono::Utc>) -> Shown {
     };
     Shown {
         id: r.id,
-        kind: r.kind.clone(),
+        kind: r.kind.as_str().to_owned(),
         team_name: r.team_name.clone(),
         team_slug: r.team_slug.clone(),
         rotation_name: r.rotation_name.clone(),
@@ -122,8 +123,8 @@ async fn request_page(
     let standing = Standing {
         requester: r.requester_id == user.id,
         counterpart: r.counterpart_id == Some(user.id),
-        may_volunteer: r.kind == "cover" && r.counterpart_id.is_none() && role.is_some(),
-        manages: user.is_admin || role.as_deref() == Some("manager"),
+        may_volunteer: r.kind == RequestKind::Cover && r.counterpart_id.is_none() && role.is_some(),
+        manages: user.is_admin || role == Some(TeamRole::Manager),
     };
     let state_now = r.state_at(now);
     let may = |a: Action| next(state_now, a, standing).is_ok();
@@ -141,7 +142,14 @@ async fn request_page(
             && !r.is_party(user.id)
             && r.counterpart_ends_at.map_or(r.ends_at, |e| e.max(r.ends_at)) > now,
     };
-    let title = format!("{} request #{}", if r.kind == "swap" { "Swap" } else { "Cover" }, r.id);
+    let title = format!(
+        "{} request #{}",
+        match r.kind {
+            RequestKind::Swap => "Swap",
+            RequestKind::Cover => "Cover",
+        },
+        r.id
+    );
     let layout = Layout::new(state, session, title, Some(user)).await?;
     Ok(render_with(
         status,
