@@ -171,13 +171,26 @@ pub fn instant(raw: &str) -> Result<DateTime<Utc>, Invalid> {
 /// extractor the value arrives through decides 400 (query) or 422 (body).
 pub fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     let raw = String::deserialize(d)?;
-    date(&raw).map_err(|e| D::Error::custom(e.0))
+    typed_date(&raw).map_err(|e| D::Error::custom(e.0))
+}
+
+/// A date where the API's schema says `format: date`: one that is well
+/// formed but outside the years Rota keeps is valid by the schema, so it is
+/// refused as out of range (422, like an instant), not as malformed (400).
+fn typed_date(raw: &str) -> Result<NaiveDate, Invalid> {
+    date(raw).map_err(|e| match NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
+        Ok(_) => Invalid(format!(
+            "\"{}\" {OUT_OF_RANGE}; use a date from 2000 to 2100",
+            raw.trim()
+        )),
+        Err(_) => e,
+    })
 }
 
 /// The same for an optional one (with `#[serde(default)]`).
 pub fn de_opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
     match Option::<String>::deserialize(d)? {
-        Some(raw) => date(&raw).map(Some).map_err(|e| D::Error::custom(e.0)),
+        Some(raw) => typed_date(&raw).map(Some).map_err(|e| D::Error::custom(e.0)),
         None => Ok(None),
     }
 }

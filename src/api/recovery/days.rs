@@ -59,6 +59,7 @@ pub struct DateRange {
     responses(
         (status = 200, description = "Recovery days in [from, to), by date", body = [RecoveryInfo]),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
+        (status = 422, description = "`from` or `to` is a date outside the years 2000 to 2100", body = ErrorBody),
     )
 )]
 pub async fn list_recovery_days(
