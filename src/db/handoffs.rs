@@ -392,18 +392,3 @@ pub async fn mark_reminded(
     .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// The rotations of these teams (every team when `None`) as
-/// (id, team id, slug, name), by name.
-pub async fn rotations_of(
-    conn: &mut PgConnection,
-    team_ids: Option<&[i64]>,
-) -> sqlx::Result<Vec<(i64, i64, String, String)>> {
-    sqlx::query_as(
-        "SELECT id, team_id, slug, name FROM rotations
-         WHERE $1::bigint[] IS NULL OR team_id = ANY($1) ORDER BY lower(name), slug",
-    )
-    .bind(team_ids)
-    .fetch_all(conn)
-    .await
-}

@@ -305,10 +305,17 @@ pub async fn all_ids(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
         .await
 }
 
-/// (team id, rotation id, name) of every rotation of these teams, by name.
-pub async fn names_in(conn: &mut PgConnection, team_ids: &[i64]) -> sqlx::Result<Vec<(i64, i64, String)>> {
-    sqlx::query_as("SELECT team_id, id, name FROM rotations WHERE team_id = ANY($1) ORDER BY lower(name), slug")
-        .bind(team_ids)
-        .fetch_all(conn)
-        .await
+/// The rotations of these teams (every team when `None`) as
+/// (id, team id, slug, name), by name.
+pub async fn rotations_of(
+    conn: &mut PgConnection,
+    team_ids: Option<&[i64]>,
+) -> sqlx::Result<Vec<(i64, i64, String, String)>> {
+    sqlx::query_as(
+        "SELECT id, team_id, slug, name FROM rotations
+         WHERE $1::bigint[] IS NULL OR team_id = ANY($1) ORDER BY lower(name), slug",
+    )
+    .bind(team_ids)
+    .fetch_all(conn)
+    .await
 }

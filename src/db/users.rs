@@ -137,14 +137,6 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Re
         .map(drop)
 }
 
-/// The e-mail addresses of the given users, as (id, email) in no order.
-pub async fn emails_of(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT id, email FROM users WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(conn)
-        .await
-}
-
 /// Takes the person's row lock that serialises re-deriving their recovery
 /// days, and returns their time zone (`None`: no such user).
 pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {

@@ -304,9 +304,9 @@ async fn describe(conn: &mut PgConnection, s: &Settings, start: Option<NaiveDate
 }
 
 pub async fn emails_in_order(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<String>> {
-    let rows = db::users::emails_of(conn, ids).await?;
+    let people = db::users::by_ids(conn, ids).await?;
     Ok(ids
         .iter()
-        .filter_map(|id| rows.iter().find(|(i, _)| i == id).map(|(_, e)| e.clone()))
+        .filter_map(|id| people.iter().find(|u| u.id == *id).map(|u| u.email.clone()))
         .collect())
 }

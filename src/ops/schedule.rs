@@ -124,8 +124,8 @@ async fn respect_leave(
         return Ok(());
     }
     let team_id = db::rotations::team_of(conn, version.rotation_id).await?;
-    let emails = db::users::emails_of(conn, &rule.participants).await?;
-    let email = |id: i64| emails.iter().find(|(i, _)| *i == id).map(|(_, e)| e.clone());
+    let people = db::users::by_ids(conn, &rule.participants).await?;
+    let email = |id: i64| people.iter().find(|u| u.id == id).map(|u| u.email.clone());
     for x in exchanges {
         let role = if x.primary { Role::Primary } else { Role::Secondary };
         let week = |j: i64| json!({"starts_at": rule.boundary(j), "ends_at": rule.boundary(j + 1)});

@@ -131,7 +131,7 @@ pub async fn now_page(
     let on_call = db::shifts::on_call_in(&mut conn, &team_ids, now).await?;
     // Every rotation of every team in one query, so a rotation with nobody
     // on call still shows.
-    let all_rotations = db::rotations::names_in(&mut conn, &team_ids).await?;
+    let all_rotations = db::rotations::rotations_of(&mut conn, Some(&team_ids)).await?;
     let (recovery_days, mut team_recovery) =
         for_now(&mut conn, user, &teams, now.with_timezone(&my_tz).date_naive()).await?;
     let mut team_handoffs = crate::web::handoffs::for_now(&mut conn, user, &teams, now).await?;
@@ -154,8 +154,8 @@ pub async fn now_page(
             let tz = t.tz();
             let rotations = all_rotations
                 .iter()
-                .filter(|(team_id, _, _)| *team_id == t.id)
-                .map(|(_, rotation_id, name)| {
+                .filter(|(_, team_id, _, _)| *team_id == t.id)
+                .map(|(rotation_id, _, _, name)| {
                     let find = |role: Role| {
                         on_call
                             .iter()

@@ -41,7 +41,7 @@ pub struct RotationRules {
 
 /// The rotations of these teams (every team when `None`), with their rules.
 pub async fn rotation_rules(conn: &mut PgConnection, team_ids: Option<&[i64]>) -> AppResult<Vec<RotationRules>> {
-    let rotations = db::handoffs::rotations_of(conn, team_ids).await?;
+    let rotations = db::rotations::rotations_of(conn, team_ids).await?;
     let ids: Vec<i64> = rotations.iter().map(|r| r.0).collect();
     let mut versions: HashMap<i64, Vec<Rule<i64>>> = HashMap::new();
     for v in db::handoffs::versions_of(conn, &ids).await? {
