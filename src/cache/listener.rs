@@ -34,6 +34,7 @@ async fn listen(pool: &PgPool, caches: &Caches) -> sqlx::Result<()> {
     // `None` means the connection dropped and notifications may be lost.
     while let Some(notification) = listener.try_recv().await? {
         caches.clear_announced(notification.payload());
+        caches.note_heard(notification.payload());
     }
     Ok(())
 }

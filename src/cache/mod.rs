@@ -183,6 +183,7 @@ pub struct Caches {
     rota_extras: Map<(i64, chrono::NaiveDate, chrono::NaiveDate), Arc<RotaExtras>>,
     nav_counts: Map<i64, (i64, Option<i64>)>,
     cleared: watch::Sender<u64>,
+    heard: watch::Sender<String>,
     listening_changed: watch::Sender<bool>,
 }
 
@@ -201,6 +202,7 @@ impl Default for Caches {
             rota_extras: Map::new(),
             nav_counts: Map::new(),
             cleared: watch::channel(0).0,
+            heard: watch::channel(String::new()).0,
             listening_changed: watch::channel(false).0,
         }
     }
@@ -331,6 +333,17 @@ impl Caches {
     /// to land.
     pub fn clears(&self) -> watch::Receiver<u64> {
         self.cleared.subscribe()
+    }
+
+    /// The payload of the last notification this process acted on, so a
+    /// test can wait for one it sent itself (notifications arrive in commit
+    /// order: every earlier one has been acted on by then).
+    pub fn heard(&self) -> watch::Receiver<String> {
+        self.heard.subscribe()
+    }
+
+    pub(crate) fn note_heard(&self, payload: &str) {
+        self.heard.send_replace(payload.to_owned());
     }
 
     /// Whether the caches are in use (this process hears of changes).

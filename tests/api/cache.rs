@@ -52,10 +52,21 @@ async fn the_declared_tables_are_the_schemas() {
 }
 
 /// Waits until the server listens and has heard of every change made so
-/// far (notifications arrive in commit order).
+/// far: it sends a notification of its own and waits until the server has
+/// acted on it (notifications arrive in commit order).
 async fn settled(f: &Fixture) {
     f.app.caches_on().await;
-    f.app.change_elsewhere("DELETE FROM holidays WHERE false").await;
+    let mut heard = f.app.caches.heard();
+    let sentinel = format!("settled {}", std::process::id());
+    sqlx::query("SELECT pg_notify('rota_changed', $1)")
+        .bind(&sentinel)
+        .execute(&f.app.db)
+        .await
+        .expect("notify");
+    tokio::time::timeout(std::time::Duration::from_secs(10), heard.wait_for(|p| *p == sentinel))
+        .await
+        .expect("the server hears its own notification")
+        .expect("caches alive");
 }
 
 /// Runs `sql` as another process would and waits until it has been heard.
