@@ -23,6 +23,12 @@ psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##
 "$ROTA_BIN" serve --demo 2>/tmp/rota-bench.log &
 server=$!
 scratch=$(mktemp -d)
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
+# The server's resident memory (VmRSS now, VmHWM its peak), in MB.
+rss() { awk -v f="${2:-VmRSS}" '$1 == f":" { printf "%.0f", $2 / 1024 }' "/proc/${1:-$server}/status" 2>/dev/null; }
+stop_server() {
+  echo "== server memory: peak $(rss "$server" VmHWM) MB, now $(rss "$server") MB (aim: peak at most 128 MB)"
+  kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$scratch"
+}
+trap stop_server EXIT
 for _ in $(seq 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench.log" >&2; exit 1; }
