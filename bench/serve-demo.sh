@@ -20,7 +20,7 @@ if [[ -z "${ROTA_BIN:-}" ]]; then
 fi
 psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
 
-"$ROTA_BIN" serve --demo 2>/tmp/rota-bench.log &
+"$ROTA_BIN" serve --demo 2>"/tmp/rota-bench-$PORT.log" &
 server=$!
 scratch=$(mktemp -d)
 # The server's resident memory (VmRSS now, VmHWM its peak), in MB.
@@ -31,4 +31,4 @@ stop_server() {
 }
 trap stop_server EXIT
 for _ in $(seq 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench.log" >&2; exit 1; }
+curl -fs "$BASE/readyz" >/dev/null || { echo "the server did not start; see /tmp/rota-bench-$PORT.log" >&2; exit 1; }
