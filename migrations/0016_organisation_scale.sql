@@ -15,3 +15,9 @@ CREATE INDEX shifts_rotation_ends ON shifts (rotation_id, ends_at);
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 CREATE INDEX handoffs_team_search ON handoffs USING gin (team_id, search);
 DROP INDEX handoffs_search;
+
+-- Team metrics (and the admins' overview) are cached (`cache::Cache::Metrics`)
+-- and read pages: a change to pages from another process or from SQL must
+-- clear them too. One notification per statement, whatever its rows.
+CREATE TRIGGER pages_changed AFTER INSERT OR UPDATE OR DELETE ON pages
+    FOR EACH STATEMENT EXECUTE FUNCTION rota_notify_changed();

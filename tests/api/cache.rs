@@ -87,7 +87,7 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
     settled(&f).await;
     assert_eq!(
         heard(&f, "DELETE FROM recovery_days WHERE false").await,
-        [Cache::RotaExtras]
+        [Cache::RotaExtras, Cache::Metrics]
     );
     assert_eq!(
         heard(&f, "UPDATE notifications SET read_at = now() WHERE false").await,
@@ -104,7 +104,8 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
             Cache::Users,
             Cache::OnCall,
             Cache::Windows,
-            Cache::RotaExtras
+            Cache::RotaExtras,
+            Cache::Metrics
         ]
     );
     // A table no cache declares: everything, to be safe.
