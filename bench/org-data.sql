@@ -90,6 +90,7 @@ VACUUM ANALYZE pages;
 VACUUM ANALYZE shifts;
 VACUUM ANALYZE recovery_days;
 VACUUM ANALYZE handoffs;
+ANALYZE;
 SELECT (SELECT count(*) FROM teams) AS teams, (SELECT count(*) FROM users) AS people,
        (SELECT count(*) FROM shifts) AS shifts, (SELECT count(*) FROM pages) AS pages,
        (SELECT count(*) FROM handoffs) AS handoffs, (SELECT count(*) FROM recovery_days) AS recovery_days;

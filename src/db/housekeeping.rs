@@ -30,6 +30,17 @@ pub async fn unlock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
         .map(drop)
 }
 
+/// Lets this transaction commit without waiting for its WAL to reach disk:
+/// for work a crash may lose because the next run redoes it (the schedule
+/// job's weeks), so hundreds of short transactions do not wait for hundreds
+/// of flushes.
+pub async fn commit_without_waiting(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL synchronous_commit TO off")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Forgets sessions that expired before `now`.
 pub async fn forget_expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")

@@ -52,6 +52,8 @@ async fn extend_all(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> anyhow
     let due = db::rotations::needing_extension(conn, now + db::rotations::HORIZON).await?;
     for id in due {
         let mut tx = conn.begin().await?;
+        // Weeks a crash loses are written again by the next run.
+        db::housekeeping::commit_without_waiting(&mut tx).await?;
         written += crate::ops::schedule::extend(&mut tx, id, now).await?;
         tx.commit().await?;
     }

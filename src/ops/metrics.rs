@@ -55,7 +55,7 @@ fn group<T>(rows: Vec<T>, team: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
     by
 }
 
-/// Loads what `teams`' figures over `span` need, in six queries.
+/// Loads what `teams`' figures over `span` need, in five queries.
 pub async fn load(
     conn: &mut PgConnection,
     teams: &[Team],
@@ -69,14 +69,19 @@ pub async fn load(
         span.last_date() + Duration::days(1),
     );
     let mut rules = group(db::metrics::rules(conn, &ids).await?, |r| r.team_id);
-    let mut pages = group(db::metrics::pages(conn, &ids, span.from, span.to).await?, |r| r.team_id);
-    let mut shifts = group(db::metrics::shifts(conn, &ids, span.from, span.to).await?, |r| {
-        r.team_id
-    });
+    let page_rows = db::metrics::pages(conn, &ids, span.from, span.to).await?;
+    let shift_rows = db::metrics::shifts(conn, &ids, span.from, span.to).await?;
+    // Who held a shift or answered a page (even one since deleted).
+    let involved: BTreeSet<(i64, i64)> = shift_rows
+        .iter()
+        .map(|s| (s.team_id, s.user_id))
+        .chain(page_rows.iter().filter_map(|p| Some((p.team_id, p.responder_id?))))
+        .collect();
+    let involved: Vec<(i64, i64)> = involved.into_iter().collect();
+    let mut pages = group(page_rows.into_iter().filter(|p| !p.deleted).collect(), |r| r.team_id);
+    let mut shifts = group(shift_rows, |r| r.team_id);
     let mut recovery = group(db::metrics::recovery(conn, &ids, first, last).await?, |r| r.team_id);
-    let mut people = group(db::metrics::people(conn, &ids, span.from, span.to).await?, |r| {
-        r.team_id
-    });
+    let mut people = group(db::metrics::people(conn, &ids, &involved).await?, |r| r.team_id);
     Ok(teams
         .iter()
         .map(|team| {
