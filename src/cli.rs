@@ -46,6 +46,9 @@ enum Command {
     Demo,
     /// Exit 0 when the local server answers /healthz (for container checks).
     Healthcheck,
+    /// Run the hourly schedule job once: extend every rotation to the
+    /// horizon and tidy (what `serve` does every hour).
+    ExtendSchedules,
 }
 
 #[derive(Subcommand)]
@@ -161,6 +164,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Healthcheck => healthcheck(settings.listen.port()).await,
+        Command::ExtendSchedules => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            match crate::jobs::extend_schedules(&pool, chrono::Utc::now()).await? {
+                Some(n) => println!("{n} shifts written"),
+                None => println!("another process is extending schedules"),
+            }
+            Ok(())
+        }
     }
 }
 

@@ -70,7 +70,9 @@ pub async fn show_metrics(
     let now = state.clock.now();
     let period = period_of(&q, &member.team, now)?;
     let mut conn = state.db.acquire().await?;
-    Ok(Json(team_report(&mut conn, &member.team, &period, now).await?))
+    Ok(Json(
+        team_report(&mut conn, &state.caches, &member.team, &period, now).await?,
+    ))
 }
 
 #[utoipa::path(

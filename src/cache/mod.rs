@@ -1,5 +1,6 @@
 //! In-process caches for the hot read paths: who a token or session is,
-//! which teams they may see, who is on call, what the rota page shows.
+//! which teams they may see, who is on call, what the rota page shows,
+//! each team's metrics.
 //!
 //! # The contract
 //! Each cache declares the tables its read runs over ([`Cache::tables`]),
@@ -43,6 +44,7 @@ use crate::db::teams::{Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::ops::handoffs::Handoff;
+use crate::ops::metrics::{FiguresKey, TeamFigures};
 
 pub use listener::{CHANNEL, spawn_listener};
 use map::{Clear, Map};
@@ -59,6 +61,7 @@ pub enum Cache {
     Windows,
     RotaExtras,
     NavCounts,
+    Metrics,
 }
 
 /// What `db::shifts` reads for a `ShiftView`.
@@ -72,7 +75,7 @@ const SHIFT_VIEW: &[&str] = &[
 ];
 
 impl Cache {
-    pub const ALL: [Cache; 9] = [
+    pub const ALL: [Cache; 10] = [
         Cache::Tokens,
         Cache::Integrations,
         Cache::Users,
@@ -82,6 +85,7 @@ impl Cache {
         Cache::Windows,
         Cache::RotaExtras,
         Cache::NavCounts,
+        Cache::Metrics,
     ];
 
     /// Every table the read behind this cache runs over (its SQL in `db`).
@@ -119,6 +123,18 @@ impl Cache {
             ],
             // db::notifications::nav_counts
             Cache::NavCounts => &["notifications", "memberships", "swap_requests"],
+            // ops::metrics::load (db::metrics: rules, pages, shifts,
+            // recovery, people)
+            Cache::Metrics => &[
+                "teams",
+                "holidays",
+                "pages",
+                "users",
+                "shifts",
+                "rotations",
+                "recovery_days",
+                "memberships",
+            ],
         }
     }
 
@@ -182,6 +198,7 @@ pub struct Caches {
     windows: Map<i64, Window>,
     rota_extras: Map<(i64, chrono::NaiveDate, chrono::NaiveDate), Arc<RotaExtras>>,
     nav_counts: Map<i64, (i64, Option<i64>)>,
+    metrics: Map<FiguresKey, Arc<TeamFigures>>,
     cleared: watch::Sender<u64>,
     heard: watch::Sender<String>,
     listening_changed: watch::Sender<bool>,
@@ -201,6 +218,7 @@ impl Default for Caches {
             windows: Map::new(),
             rota_extras: Map::new(),
             nav_counts: Map::new(),
+            metrics: Map::new(),
             cleared: watch::channel(0).0,
             heard: watch::channel(String::new()).0,
             listening_changed: watch::channel(false).0,
@@ -238,6 +256,7 @@ impl Caches {
             Cache::Windows => &self.windows,
             Cache::RotaExtras => &self.rota_extras,
             Cache::NavCounts => &self.nav_counts,
+            Cache::Metrics => &self.metrics,
         }
     }
 
@@ -254,6 +273,7 @@ impl Caches {
         Arc<RotaExtras>
     );
     cached!(nav_counts, put_nav_counts, nav_counts, i64, (i64, Option<i64>));
+    cached!(metrics, put_metrics, metrics, FiguresKey, Arc<TeamFigures>);
     cached!(windows, put_window_entry, windows, i64, Window);
 
     /// The team's on-call snapshot covering `at`, if there is one.

@@ -19,9 +19,11 @@ pub struct PageRow {
     pub sla_minutes: Option<i32>,
     pub source: String,
     pub responder_timezone: Option<String>,
+    /// Deleted pages count for nothing but who was involved (see [`people`]).
+    pub deleted: bool,
 }
 
-/// Pages fired in `[from, to)`, deleted ones left out.
+/// Pages fired in `[from, to)`, deleted ones marked.
 pub async fn pages(
     conn: &mut PgConnection,
     team_ids: &[i64],
@@ -30,9 +32,10 @@ pub async fn pages(
 ) -> sqlx::Result<Vec<PageRow>> {
     sqlx::query_as(
         "SELECT p.team_id, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
-                p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone
+                p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
+                p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
-         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND p.deleted_at IS NULL",
+         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3",
     )
     .bind(team_ids)
     .bind(from)
@@ -107,31 +110,29 @@ pub struct PersonRow {
     pub role: Option<TeamRole>,
 }
 
-/// Current members, and anyone else who held a shift or answered a page
-/// in `[from, to)` (people who have since left still count).
+/// Current members of `team_ids`, and the people `involved` (pairs of team
+/// and person: who held a shift or answered a page in the period, as the
+/// caller read them with [`shifts`] and [`pages`]; people who have since
+/// left still count).
 pub async fn people(
     conn: &mut PgConnection,
     team_ids: &[i64],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    involved: &[(i64, i64)],
 ) -> sqlx::Result<Vec<PersonRow>> {
+    let (teams, users): (Vec<i64>, Vec<i64>) = involved.iter().copied().unzip();
     sqlx::query_as(
         "WITH involved AS (
              SELECT team_id, user_id FROM memberships WHERE team_id = ANY($1)
              UNION
-             SELECT r.team_id, s.user_id FROM shifts s JOIN rotations r ON r.id = s.rotation_id
-             WHERE r.team_id = ANY($1) AND s.ends_at > $2 AND s.starts_at < $3
-             UNION
-             SELECT team_id, responder_id FROM pages
-             WHERE team_id = ANY($1) AND fired_at >= $2 AND fired_at < $3 AND responder_id IS NOT NULL
+             SELECT team_id, user_id FROM UNNEST($2::bigint[], $3::bigint[]) AS i(team_id, user_id)
          )
          SELECT i.team_id, u.id, u.email, u.name, m.role
          FROM involved i JOIN users u ON u.id = i.user_id
          LEFT JOIN memberships m ON m.team_id = i.team_id AND m.user_id = i.user_id",
     )
     .bind(team_ids)
-    .bind(from)
-    .bind(to)
+    .bind(&teams)
+    .bind(&users)
     .fetch_all(conn)
     .await
 }

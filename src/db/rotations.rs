@@ -299,10 +299,23 @@ pub async fn latest_version(conn: &mut PgConnection, rotation_id: i64) -> sqlx::
     .await
 }
 
-pub async fn all_ids(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT id FROM rotations ORDER BY id")
-        .fetch_all(conn)
-        .await
+/// The rotations whose latest version's last week ends before `until`
+/// (or that has no week yet): the
+/// ones the schedule job must extend. One pass over the rotations, each
+/// answered from `shifts_version_week`, so the job's cost grows with the
+/// number of rotations, not of shifts.
+pub async fn needing_extension(conn: &mut PgConnection, until: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT r.id FROM rotations r
+         CROSS JOIN LATERAL (SELECT v.id FROM rotation_versions v WHERE v.rotation_id = r.id
+                             ORDER BY v.effective_from DESC LIMIT 1) v
+         WHERE coalesce((SELECT s.ends_at FROM shifts s WHERE s.version_id = v.id
+                         ORDER BY s.week_index DESC, s.ends_at DESC LIMIT 1) < $1, true)
+         ORDER BY r.id",
+    )
+    .bind(until)
+    .fetch_all(conn)
+    .await
 }
 
 /// The rotations of these teams (every team when `None`) as

@@ -107,7 +107,7 @@ pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::
 }
 
 pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<Team>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams ORDER BY lower(name)"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams ORDER BY lower(name), slug"))
         .fetch_all(conn)
         .await
 }

@@ -20,23 +20,49 @@ use supervise::{BACKOFF, supervise};
 /// The advisory lock key of the schedule job ("rota" in ASCII).
 const SCHEDULE_LOCK: i64 = 0x726f_7461;
 
+/// The advisory lock key of the handoff reminders ("rmnd" in ASCII).
+const REMINDER_LOCK: i64 = 0x726d_6e64;
+
 /// Extends every rotation's shifts to the horizon and tidies expired
 /// sessions. `None` when another process holds the lock.
+///
+/// Locks: the job's own session-level advisory lock for the whole run (so
+/// one process runs it), then one short transaction per rotation that needs
+/// more weeks, holding only that rotation's row lock, as a request
+/// changing that rotation does. No transaction holds two rotations, so the
+/// job cannot deadlock with requests or with the reminder job, and a
+/// rotation waits only for its own extension.
 pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
-    let mut tx = pool.begin().await?;
-    let locked = db::housekeeping::try_lock(&mut tx, SCHEDULE_LOCK).await?;
-    if !locked {
+    let mut conn = pool.acquire().await?;
+    if !db::housekeeping::try_lock_session(&mut conn, SCHEDULE_LOCK).await? {
         return Ok(None);
     }
-    let mut written = 0;
-    for id in db::rotations::all_ids(&mut tx).await? {
-        written += crate::ops::schedule::extend(&mut tx, id, now).await?;
+    let outcome = extend_all(&mut conn, now).await;
+    match db::housekeeping::unlock(&mut conn, SCHEDULE_LOCK).await {
+        Ok(()) if outcome.is_ok() => {}
+        // The lock must not outlive the run: closing the connection ends it.
+        _ => drop(conn.detach()),
     }
+    outcome.map(Some)
+}
+
+async fn extend_all(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    use sqlx::Connection;
+    let mut written = 0;
+    let due = db::rotations::needing_extension(conn, now + db::rotations::HORIZON).await?;
+    for id in due {
+        let mut tx = conn.begin().await?;
+        // Weeks a crash loses are written again by the next run.
+        db::housekeeping::commit_without_waiting(&mut tx).await?;
+        written += crate::ops::schedule::extend(&mut tx, id, now).await?;
+        tx.commit().await?;
+    }
+    let mut tx = conn.begin().await?;
     expire_requests(&mut tx, now).await?;
     db::housekeeping::forget_expired_sessions(&mut tx, now).await?;
     db::housekeeping::forget_sign_in_attempts(&mut tx, now - Duration::days(1)).await?;
     tx.commit().await?;
-    Ok(Some(written))
+    Ok(written)
 }
 
 /// Marks requests whose shift started before approval as expired, and
@@ -66,10 +92,16 @@ async fn expire_requests(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> a
 
 /// Sends the handoff reminders that are due: to the outgoing primary on
 /// the handoff morning, to the incoming ones once it is submitted. Each is
-/// claimed before it is sent, so several processes send it once.
+/// claimed before it is sent, so several processes send it once; a process
+/// finding another mid-run skips the round (0).
 pub async fn send_handoff_reminders(pool: &PgPool, now: DateTime<Utc>, mail: bool) -> anyhow::Result<usize> {
     use crate::domain::handoff::ReminderKind;
     let mut tx = pool.begin().await?;
+    // One process at a time: two runs claiming the same reminders in
+    // different orders would wait on each other's claims.
+    if !db::housekeeping::try_lock(&mut tx, REMINDER_LOCK).await? {
+        return Ok(0);
+    }
     let due = crate::ops::handoffs::reminders_due(&mut tx, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -4,12 +4,14 @@
 //! all come from [`team_report`], so they cannot disagree.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::PgConnection;
 
+use crate::cache::Caches;
 use crate::db;
 use crate::db::metrics::{PageRow, PersonRow, RecoveryRow, ShiftRow};
 use crate::db::teams::{Team, TeamRole};
@@ -53,7 +55,7 @@ fn group<T>(rows: Vec<T>, team: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
     by
 }
 
-/// Loads what `teams`' figures over `span` need, in six queries.
+/// Loads what `teams`' figures over `span` need, in five queries.
 pub async fn load(
     conn: &mut PgConnection,
     teams: &[Team],
@@ -67,14 +69,19 @@ pub async fn load(
         span.last_date() + Duration::days(1),
     );
     let mut rules = group(db::metrics::rules(conn, &ids).await?, |r| r.team_id);
-    let mut pages = group(db::metrics::pages(conn, &ids, span.from, span.to).await?, |r| r.team_id);
-    let mut shifts = group(db::metrics::shifts(conn, &ids, span.from, span.to).await?, |r| {
-        r.team_id
-    });
+    let page_rows = db::metrics::pages(conn, &ids, span.from, span.to).await?;
+    let shift_rows = db::metrics::shifts(conn, &ids, span.from, span.to).await?;
+    // Who held a shift or answered a page (even one since deleted).
+    let involved: BTreeSet<(i64, i64)> = shift_rows
+        .iter()
+        .map(|s| (s.team_id, s.user_id))
+        .chain(page_rows.iter().filter_map(|p| Some((p.team_id, p.responder_id?))))
+        .collect();
+    let involved: Vec<(i64, i64)> = involved.into_iter().collect();
+    let mut pages = group(page_rows.into_iter().filter(|p| !p.deleted).collect(), |r| r.team_id);
+    let mut shifts = group(shift_rows, |r| r.team_id);
     let mut recovery = group(db::metrics::recovery(conn, &ids, first, last).await?, |r| r.team_id);
-    let mut people = group(db::metrics::people(conn, &ids, span.from, span.to).await?, |r| {
-        r.team_id
-    });
+    let mut people = group(db::metrics::people(conn, &ids, &involved).await?, |r| r.team_id);
     Ok(teams
         .iter()
         .map(|team| {
@@ -187,43 +194,103 @@ pub struct Report {
 
 pub async fn team_report(
     conn: &mut PgConnection,
+    caches: &Caches,
     team: &Team,
     period: &Period,
     now: DateTime<Utc>,
 ) -> AppResult<Report> {
-    let previous = period.previous();
-    let span = Period {
-        from: previous.from,
-        to: period.to,
-        tz: period.tz,
-    };
-    let data = load(conn, std::slice::from_ref(team), &span, now)
+    let figured = figured(conn, caches, std::slice::from_ref(team), |_| period.clone(), now)
         .await?
         .pop()
         .ok_or_else(|| crate::error::AppError::not_found("team"))?;
-    let current = figures(&data.inputs(), period);
-    let previous = figures(&data.inputs(), &previous);
-    let suggestions = suggestions(conn, &data, &current, now).await?;
+    let suggestions = suggestions(conn, team.id, &figured, now).await?;
     Ok(Report {
         team: team.slug.clone(),
         timezone: team.timezone.clone(),
-        current,
-        previous,
+        current: figured.current.clone(),
+        previous: figured.previous.clone(),
         suggestions,
     })
 }
 
+/// A team's figures over a period and over the one before it, and who is
+/// a member now (for suggestions): what the metrics cache keeps.
+#[derive(Debug)]
+pub struct TeamFigures {
+    pub current: Figures,
+    pub previous: Figures,
+    pub members: BTreeSet<i64>,
+}
+
+/// What a team's figures depend on besides the tables: the team, the
+/// period, and the team's today (days up to today count as taken).
+pub type FiguresKey = (i64, DateTime<Utc>, DateTime<Utc>, NaiveDate);
+
+/// The figures of each of `teams` over `period_of(its zone)` and the
+/// period before: from the cache where it has them, the rest loaded with
+/// the teams sharing a period together (six queries per distinct period,
+/// each over exactly that team's span, so a team's figures are the same
+/// whichever page asked first).
+async fn figured(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    teams: &[Team],
+    period_of: impl Fn(Tz) -> Period,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Arc<TeamFigures>>> {
+    let seen = caches.generation();
+    let periods: Vec<Period> = teams.iter().map(|t| period_of(t.tz())).collect();
+    let keys: Vec<FiguresKey> = teams
+        .iter()
+        .zip(&periods)
+        .map(|(t, p)| (t.id, p.from, p.to, now.with_timezone(&t.tz()).date_naive()))
+        .collect();
+    let mut found: Vec<Option<Arc<TeamFigures>>> = keys.iter().map(|k| caches.metrics(k)).collect();
+    // The missing teams, grouped by their period.
+    let mut groups: Vec<(Period, Vec<usize>)> = Vec::new();
+    for (i, p) in periods.iter().enumerate().filter(|(i, _)| found[*i].is_none()) {
+        match groups.iter_mut().find(|(q, _)| q == p) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((p.clone(), vec![i])),
+        }
+    }
+    for (period, members) in groups {
+        let previous = period.previous();
+        let span = Period {
+            from: previous.from,
+            to: period.to,
+            tz: period.tz,
+        };
+        let group: Vec<Team> = members.iter().map(|&i| teams[i].clone()).collect();
+        let data = load(conn, &group, &span, now).await?;
+        for (&i, d) in members.iter().zip(&data) {
+            let f = Arc::new(TeamFigures {
+                current: figures(&d.inputs(), &period),
+                previous: figures(&d.inputs(), &previous),
+                members: d.people.iter().filter(|p| p.member).map(|p| p.id).collect(),
+            });
+            caches.put_metrics(seen, keys[i], f.clone());
+            found[i] = Some(f);
+        }
+    }
+    found
+        .into_iter()
+        .map(|f| f.ok_or_else(|| crate::error::AppError::not_found("team")))
+        .collect()
+}
+
 async fn suggestions(
     conn: &mut PgConnection,
-    data: &TeamData,
-    current: &Figures,
+    team_id: i64,
+    figured: &TeamFigures,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Suggestion>> {
+    let current = &figured.current;
     if !current.people.iter().any(|p| p.above_fair) {
         return Ok(Vec::new());
     }
     let until = now + SUGGEST_AHEAD;
-    let future: Vec<FutureShift> = db::metrics::future_shifts(conn, data.team.id, now, until)
+    let future: Vec<FutureShift> = db::metrics::future_shifts(conn, team_id, now, until)
         .await?
         .into_iter()
         .map(|s| FutureShift {
@@ -245,10 +312,9 @@ async fn suggestions(
             ends_at: l.ends_at,
         })
         .collect();
-    let members: BTreeSet<i64> = data.people.iter().filter(|p| p.member).map(|p| p.id).collect();
     Ok(suggest(
         &current.people,
-        |id| members.contains(&id),
+        |id| figured.members.contains(&id),
         &future,
         &away,
         now,
@@ -264,30 +330,24 @@ pub struct TeamOverview {
     pub previous: Figures,
 }
 
-/// Every team in `teams` over `period` and the period before, in the same
-/// six queries as one team.
+/// Every team in `teams` (one page of the overview) over `period` and
+/// the period before, through the same cache as each team's own page.
 pub async fn overview(
     conn: &mut PgConnection,
+    caches: &Caches,
     teams: &[Team],
     period_of: impl Fn(Tz) -> Period,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<TeamOverview>> {
-    // One span covers every team's zone: the widest, padded a day.
-    let periods: Vec<Period> = teams.iter().map(|t| period_of(t.tz())).collect();
-    let Some(from) = periods.iter().map(|p| p.previous().from).min() else {
-        return Ok(Vec::new());
-    };
-    let to = periods.iter().map(|p| p.to).max().unwrap_or(from);
-    let span = Period { from, to, tz: Tz::UTC };
-    let data = load(conn, teams, &span, now).await?;
-    Ok(data
+    let figured = figured(conn, caches, teams, period_of, now).await?;
+    Ok(teams
         .iter()
-        .zip(periods)
-        .map(|(d, p)| TeamOverview {
-            slug: d.team.slug.clone(),
-            name: d.team.name.clone(),
-            figures: figures(&d.inputs(), &p),
-            previous: figures(&d.inputs(), &p.previous()),
+        .zip(figured)
+        .map(|(t, f)| TeamOverview {
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            figures: f.current.clone(),
+            previous: f.previous.clone(),
         })
         .collect())
 }

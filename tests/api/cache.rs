@@ -87,7 +87,7 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
     settled(&f).await;
     assert_eq!(
         heard(&f, "DELETE FROM recovery_days WHERE false").await,
-        [Cache::RotaExtras]
+        [Cache::RotaExtras, Cache::Metrics]
     );
     assert_eq!(
         heard(&f, "UPDATE notifications SET read_at = now() WHERE false").await,
@@ -104,7 +104,8 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
             Cache::Users,
             Cache::OnCall,
             Cache::Windows,
-            Cache::RotaExtras
+            Cache::RotaExtras,
+            Cache::Metrics
         ]
     );
     // A table no cache declares: everything, to be safe.
@@ -192,4 +193,68 @@ async fn a_webhook_delivery_keeps_who_is_on_call() {
     let (status, again) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform/oncall").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again, on_call);
+}
+
+/// Team metrics are cached: a page recorded elsewhere (SQL, another
+/// process) is counted once its notification lands, and the cached answer
+/// is the one computed afresh from the pages.
+#[tokio::test]
+async fn cached_metrics_follow_pages_changed_elsewhere_and_equal_a_fresh_read() {
+    let f = fixture(t(NOW), "Europe/London", "2026-02-24", 3).await;
+    settled(&f).await;
+    let path = "/api/v1/teams/platform/metrics?weeks=4";
+    let read = || async {
+        let (status, body) = f.app.get_json(&f.manager_token, path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    };
+    let before = read().await;
+    assert_eq!(before["current"]["pages"], 0);
+    assert_eq!(read().await, before, "the same answer from the cache");
+    let cleared = heard(
+        &f,
+        "INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, fired_at, acknowledged_at,
+                            resolved_at, responder_id, responder_role, sla_minutes)
+         SELECT r.team_id, r.id, 'db', 'elsewhere', 'disk', '2026-03-03T03:00:00Z', '2026-03-03T03:02:00Z',
+                '2026-03-03T03:30:00Z', s.user_id, s.role, 5
+         FROM rotations r JOIN shifts s ON s.rotation_id = r.id AND s.role = 'primary'
+          AND s.starts_at <= '2026-03-03T03:00:00Z' AND s.ends_at > '2026-03-03T03:00:00Z'",
+    )
+    .await;
+    assert!(cleared.contains(&Cache::Metrics), "{cleared:?}");
+    let after = read().await;
+    assert_eq!(after["current"]["pages"], 1, "{after}");
+    assert_eq!(after["current"]["sleep_interruptions"], 1, "{after}");
+    f.app.caches.clear();
+    assert_eq!(read().await, after, "cached equals computed from the pages");
+}
+
+/// The admins' overview and a team's own page share cached figures: the
+/// overview's (teams loaded together) equal the team's own, read afresh.
+#[tokio::test]
+async fn the_overview_and_the_team_page_agree_whichever_is_read_first() {
+    let f = fixture(t(NOW), "Europe/London", "2026-02-24", 3).await;
+    let _ = f.app.team("payments", "America/New_York").await;
+    let _ = f.app.user("root@example.com", "Root", "UTC", true).await;
+    let admin = f.app.sign_in("root@example.com").await;
+    sqlx::query(
+        "INSERT INTO pages (team_id, source, dedup_key, summary, fired_at, responder_id, responder_role)
+         SELECT r.team_id, 'db', 'k' || g, 'disk', '2026-03-03T03:00:00Z'::timestamptz - g * interval '1 day',
+                s.user_id, s.role
+         FROM generate_series(0, 20) g, rotations r JOIN shifts s ON s.rotation_id = r.id AND s.role = 'primary'
+         WHERE s.starts_at <= '2026-03-03T03:00:00Z'::timestamptz - g * interval '1 day'
+           AND s.ends_at > '2026-03-03T03:00:00Z'::timestamptz - g * interval '1 day'",
+    )
+    .execute(&f.app.db)
+    .await
+    .unwrap();
+    settled(&f).await;
+    let path = "/api/v1/teams/platform/metrics?weeks=12";
+    let fresh = f.app.get_json(&f.manager_token, path).await.1;
+    assert!(fresh["current"]["pages"].as_u64().unwrap() > 0, "{fresh}");
+    f.app.caches.clear();
+    let res = admin.get(f.app.url("/admin/metrics?weeks=12")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The team's figures now come from what the overview cached.
+    assert_eq!(f.app.get_json(&f.manager_token, path).await.1, fresh);
 }

@@ -107,3 +107,87 @@ async fn changes_made_by_another_process_reach_the_cached_answers() {
         reqwest::StatusCode::UNAUTHORIZED
     );
 }
+
+/// Two processes starting at once, each with its own pool on one database,
+/// each running the schedule job and the handoff reminders (the start-up
+/// that once deadlocked): every run completes, the reminder goes out once
+/// and the weeks are written once.
+#[tokio::test]
+async fn two_processes_running_both_jobs_at_once_neither_deadlock_nor_repeat() {
+    let team = crate::handoffs::team_at("2026-11-10T07:00:00Z").await;
+    let one = team.f.app.db.clone();
+    let options = (*one.connect_options()).clone();
+    let two = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let shifts = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shifts")
+            .fetch_one(&one)
+            .await
+            .unwrap()
+    };
+    let before = shifts().await;
+    // The write reminder is due at 08:00; ten more weeks are due later on.
+    let due = t("2026-11-10T08:00:00Z");
+    let later = due + Duration::weeks(10);
+    let run = || async {
+        let (e1, r1, e2, r2) = tokio::join!(
+            rota::jobs::extend_schedules(&one, later),
+            rota::jobs::send_handoff_reminders(&one, due, false),
+            rota::jobs::extend_schedules(&two, later),
+            rota::jobs::send_handoff_reminders(&two, due, false),
+        );
+        (e1.unwrap(), r1.unwrap(), e2.unwrap(), r2.unwrap())
+    };
+    let (e1, r1, e2, r2) = tokio::time::timeout(std::time::Duration::from_secs(30), run())
+        .await
+        .expect("both processes finish");
+    assert_eq!(r1 + r2, 1, "the reminder is sent once: {r1} + {r2}");
+    let written = e1.unwrap_or(0) + e2.unwrap_or(0);
+    assert_eq!(written, 20, "ten weeks of two roles, once: {e1:?} {e2:?}");
+    assert_eq!(shifts().await, before + 20);
+    let reminders: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE message LIKE 'Handoff due%'")
+        .fetch_one(&one)
+        .await
+        .unwrap();
+    assert_eq!(reminders, 1);
+    // Both runs again, later still: nothing left to do, nothing repeated.
+    let (e1, r1, e2, r2) = run().await;
+    assert_eq!((r1, e1.unwrap_or(0) + e2.unwrap_or(0)), (0, 0));
+    assert_eq!(r2, 0);
+}
+
+/// The job looks only at rotations whose last week ends before the
+/// horizon, and extends exactly those.
+#[tokio::test]
+async fn the_job_extends_only_the_rotations_short_of_the_horizon() {
+    let now = t("2026-11-26T12:00:00Z");
+    let f = fixture(now, "Europe/London", "2026-11-03", 3).await;
+    let mut conn = f.app.db.acquire().await.unwrap();
+    let horizon = now + rota::db::rotations::HORIZON;
+    assert!(
+        rota::db::rotations::needing_extension(&mut conn, horizon)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = rota::db::rotations::needing_extension(&mut conn, horizon + Duration::weeks(1))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1, "the fixture's one rotation");
+    // Its last week gone, the rotation is due again now.
+    sqlx::query("DELETE FROM shifts WHERE week_index = (SELECT max(week_index) FROM shifts)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        rota::db::rotations::needing_extension(&mut conn, horizon)
+            .await
+            .unwrap(),
+        later
+    );
+    drop(conn);
+    assert_eq!(rota::jobs::extend_schedules(&f.app.db, now).await.unwrap(), Some(2));
+}

@@ -3,6 +3,7 @@
 //! SQL; rebalancing into the approval flow; who may see what; Prometheus.
 
 mod generated;
+mod overview;
 
 use reqwest::StatusCode;
 use rota::db::teams::TeamRole;

@@ -1,11 +1,13 @@
 //! The organisation overview for admins: every team side by side over the
-//! same weeks, each in its own zone.
+//! same weeks, each in its own zone, fifty teams a page (`?page=N`), so a
+//! request reads and holds the rows of at most one page of teams.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::PeriodQuery;
@@ -14,7 +16,7 @@ use crate::auth::{Admin, WebUser};
 use crate::db;
 use crate::domain::metrics::Period;
 use crate::domain::metrics::period::CHOICES;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::ops::metrics::{TeamOverview, overview};
 use crate::state::AppState;
 use crate::web::layout::{Layout, render};
@@ -25,6 +27,28 @@ pub fn router() -> Router<AppState> {
         .route("/admin/metrics/teams.csv", get(download_overview))
 }
 
+/// Teams on one page of the overview.
+pub const TEAMS_PER_PAGE: usize = 50;
+
+/// Which page of teams: `?page=N` from 1 (the first when absent).
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    page: Option<String>,
+}
+
+impl PageQuery {
+    fn number(&self) -> AppResult<usize> {
+        match self.page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => Ok(1),
+            Some(p) => p
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| AppError::BadRequest(format!("The page must be a whole number from 1, not {p:?}"))),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/metrics.html")]
 struct OverviewPage {
@@ -32,6 +56,15 @@ struct OverviewPage {
     weeks: u32,
     choices: Vec<u32>,
     table: Table,
+    page: usize,
+    pages: usize,
+}
+
+/// One page of the overview.
+struct Paged {
+    table: Table,
+    page: usize,
+    pages: usize,
 }
 
 fn table(teams: &[TeamOverview]) -> Table {
@@ -88,12 +121,21 @@ fn table(teams: &[TeamOverview]) -> Table {
     t
 }
 
-async fn teams_table(state: &AppState, weeks: u32) -> AppResult<Table> {
+async fn teams_table(state: &AppState, weeks: u32, page: usize) -> AppResult<Paged> {
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
     let teams = db::teams::all(&mut conn).await?;
+    let pages = teams.len().div_ceil(TEAMS_PER_PAGE).max(1);
+    if page > pages {
+        return Err(AppError::NotFound(format!(
+            "There is no page {page} of teams: there are {pages}"
+        )));
+    }
+    let first = (page - 1) * TEAMS_PER_PAGE;
+    let these = &teams[first..teams.len().min(first + TEAMS_PER_PAGE)];
     let period_of = |tz: chrono_tz::Tz| Period::weeks_to(now.with_timezone(&tz).date_naive(), weeks, tz);
-    Ok(table(&overview(&mut conn, &teams, period_of, now).await?))
+    let table = table(&overview(&mut conn, &state.caches, these, period_of, now).await?);
+    Ok(Paged { table, page, pages })
 }
 
 async fn show_overview(
@@ -101,13 +143,17 @@ async fn show_overview(
     session: Session,
     Admin(WebUser(me)): Admin<WebUser>,
     Query(q): Query<PeriodQuery>,
+    Query(p): Query<PageQuery>,
 ) -> AppResult<Response> {
     let weeks = q.weeks();
+    let paged = teams_table(&state, weeks, p.number()?).await?;
     let page = OverviewPage {
         layout: Layout::new(&state, &session, "Teams' metrics", Some(&me)).await?,
         weeks,
         choices: CHOICES.to_vec(),
-        table: teams_table(&state, weeks).await?,
+        table: paged.table,
+        page: paged.page,
+        pages: paged.pages,
     };
     Ok(render(&page))
 }
@@ -116,8 +162,13 @@ async fn download_overview(
     State(state): State<AppState>,
     Admin(_): Admin<WebUser>,
     Query(q): Query<PeriodQuery>,
+    Query(p): Query<PageQuery>,
 ) -> AppResult<Response> {
     let weeks = q.weeks();
-    let t = teams_table(&state, weeks).await?;
-    Ok(csv_response(&format!("teams-{weeks}-weeks.csv"), t.to_csv()?))
+    let paged = teams_table(&state, weeks, p.number()?).await?;
+    let name = match paged.pages {
+        1 => format!("teams-{weeks}-weeks.csv"),
+        _ => format!("teams-{weeks}-weeks-page-{}.csv", paged.page),
+    };
+    Ok(csv_response(&name, paged.table.to_csv()?))
 }

@@ -122,7 +122,7 @@ async fn show_metrics(
     let period = q.period(team, now)?;
     let report = {
         let mut conn = state.db.acquire().await?;
-        team_report(&mut conn, team, &period, now).await?
+        team_report(&mut conn, &state.caches, team, &period, now).await?
     };
     let previous = period.previous();
     let suggestions = report
@@ -183,7 +183,7 @@ async fn download_table(
     let period = q.period(team, now)?;
     let report = {
         let mut conn = state.db.acquire().await?;
-        team_report(&mut conn, team, &period, now).await?
+        team_report(&mut conn, &state.caches, team, &period, now).await?
     };
     let table: Table = sections(&report, team.tz())
         .into_iter()
