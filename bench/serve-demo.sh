@@ -20,7 +20,7 @@ if [[ -z "${ROTA_BIN:-}" ]]; then
 fi
 psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" >/dev/null
 
-"$ROTA_BIN" serve --demo 2>"/tmp/rota-bench-$PORT.log" &
+"$ROTA_BIN" serve --demo >"/tmp/rota-bench-$PORT.log" 2>&1 &
 server=$!
 scratch=$(mktemp -d)
 # The server's resident memory (VmRSS now, VmHWM its peak), in MB.
