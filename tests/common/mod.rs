@@ -110,6 +110,7 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
+        db_pool_size: 8,
         outgoing: rota::outgoing::Policy::default(),
         // The test clock stands still, so a token's allowance never refills:
         // only the tests of those limits set a burst.

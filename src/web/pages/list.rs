@@ -151,6 +151,8 @@ async fn pages_page(
         },
         ..log
     };
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(state, session, format!("{} pages", team.name), Some(user)).await?;
     Ok(render_with(
         status,
