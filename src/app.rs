@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -17,6 +18,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::auth::sessions::{CachedStore, busy_sessions};
 use crate::cache::Wrote;
 use crate::error::{ErrorInfo, problem};
 use crate::state::AppState;
@@ -31,7 +33,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 pub fn router(state: AppState) -> Router {
     service_metrics::handle();
-    let store = PostgresStore::new(state.db.clone());
+    let store = CachedStore::new(PostgresStore::new(state.db.clone()), state.caches.clone());
     let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
         .with_name("rota_session")
@@ -40,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let html = web::router().layer(sessions);
+    let html = web::router().layer(sessions).layer(from_fn(busy_sessions));
     let timeout = state.settings.request_timeout;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -58,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(map_response(shape_errors))
-        .layer(CompressionLayer::new())
+        // Compressing a small answer costs more than sending it.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
