@@ -162,7 +162,12 @@ async fn shape_errors(uri: Uri, response: Response) -> Response {
         (true, None) => problem(status, default_message(status).into()),
         (false, info) => {
             let message = info.map_or_else(|| default_message(status).to_owned(), |i| i.message);
-            web::layout::error_page(status, &message)
+            let mut page = web::layout::error_page(status, &message);
+            // When to come back (429, 503) holds for the page too.
+            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+                page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            }
+            page
         }
     }
 }

@@ -72,6 +72,19 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                     counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(0);
                 }
             }
+            // Histograms keep every sample until upkeep folds them in; without
+            // a scrape they would grow with every request (megabytes a minute
+            // at tens of thousands of requests a second).
+            let kept = handle.clone();
+            let upkeep = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    kept.run_upkeep();
+                }
+            });
+            if let Err(e) = upkeep {
+                tracing::warn!(error = %e, "no metrics upkeep thread; histograms are folded in at each scrape");
+            }
             Some(handle)
         })
         .as_ref()
