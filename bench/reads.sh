@@ -26,7 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/serve-demo.sh"
 
 HELLO_LISTEN="127.0.0.1:$HELLO_PORT" "$HELLO_BIN" &
 hello=$!
-trap 'kill $hello 2>/dev/null; wait $hello 2>/dev/null; stop_server' EXIT
+trap 'kill $hello 2>/dev/null; wait $hello 2>/dev/null || true; stop_server' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HELLO_PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
 
 token=$("$ROTA_BIN" token create --email alex@example.com --label bench-reads)

@@ -22,7 +22,10 @@ async fn one_connection_left() -> Fixture {
 #[tokio::test]
 async fn every_page_and_answer_needs_one_connection_at_a_time() {
     let f = one_connection_left().await;
-    let admin = f.app.user("admin@example.com", "Ada Admin", "Europe/London", true).await;
+    let admin = f
+        .app
+        .user("admin@example.com", "Ada Admin", "Europe/London", true)
+        .await;
     f.app.add(&f.team, &admin, TeamRole::Member).await;
     let manager = f.app.sign_in("manager@example.com").await;
     let admin_web = f.app.sign_in("admin@example.com").await;

@@ -36,7 +36,10 @@ async fn page(client: &reqwest::Client, f: &Fixture, path: &str) -> (StatusCode,
 async fn an_admins_now_page_shows_their_own_teams_and_links_to_all() {
     let f = fixture(t(NOW), "Europe/London", "2026-02-24", 3).await;
     f.app.team("other", "Europe/London").await;
-    let admin = f.app.user("admin@example.com", "Ada Admin", "Europe/London", true).await;
+    let admin = f
+        .app
+        .user("admin@example.com", "Ada Admin", "Europe/London", true)
+        .await;
     f.app.add(&f.team, &admin, TeamRole::Member).await;
     let web = f.app.sign_in("admin@example.com").await;
 
@@ -54,7 +57,12 @@ async fn an_admins_now_page_shows_their_own_teams_and_links_to_all() {
     let token = f.app.token(&admin).await;
     let (status, me) = f.app.get_json(&token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
-    let slugs: Vec<&str> = me["teams"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    let slugs: Vec<&str> = me["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
     assert_eq!(slugs, ["other", "platform"]);
 }
 
@@ -93,7 +101,12 @@ async fn me_shows_a_team_joined_elsewhere() {
     f.app.add(&second, &f.manager, TeamRole::Manager).await;
     settled(&f).await;
     let (_, me) = f.app.get_json(&f.manager_token, "/api/v1/me").await;
-    let slugs: Vec<&str> = me["teams"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    let slugs: Vec<&str> = me["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
     assert_eq!(slugs, ["platform", "second-team"]);
 }
 

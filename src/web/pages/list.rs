@@ -133,6 +133,7 @@ async fn pages_page(
             name: m.name,
         })
         .collect();
+    drop(conn);
     let rotations = state
         .rotations_of(team.id)
         .await?
@@ -151,8 +152,6 @@ async fn pages_page(
         },
         ..log
     };
-    // No connection is held while the layout takes one of its own.
-    drop(conn);
     let layout = Layout::new(state, session, format!("{} pages", team.name), Some(user)).await?;
     Ok(render_with(
         status,
