@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -17,6 +18,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::auth::sessions::{CachedStore, busy_sessions};
 use crate::cache::Wrote;
 use crate::error::{ErrorInfo, problem};
 use crate::state::AppState;
@@ -31,7 +33,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 pub fn router(state: AppState) -> Router {
     service_metrics::handle();
-    let store = PostgresStore::new(state.db.clone());
+    let store = CachedStore::new(PostgresStore::new(state.db.clone()), state.caches.clone());
     let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
         .with_name("rota_session")
@@ -40,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let html = web::router().layer(sessions);
+    let html = web::router().layer(sessions).layer(from_fn(busy_sessions));
     let timeout = state.settings.request_timeout;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -51,14 +53,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(html)
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(from_fn_with_state(state.clone(), fresh_after_writes))
-        .layer(from_fn(refuse_nul_in_address))
-        .layer(from_fn(service_metrics::record))
+        .layer(from_fn_with_state(state.clone(), every_request))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(map_response(shape_errors))
-        .layer(CompressionLayer::new())
+        // Compressing a small answer costs more than sending it.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -98,11 +99,25 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", method = %request.method(), path = %path)
 }
 
+/// What every routed request passes through, outermost first: it is
+/// counted and timed, refused if its address holds a NUL, and after a
+/// write the caches are made fresh. One middleware rather than three: each
+/// costs a boxed copy of the router and a boxed future per request.
+async fn every_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let timing = service_metrics::Timing::start(&request);
+    let response = match refuse_nul_in_address(&request) {
+        Some(refused) => refused,
+        None => fresh_after_writes(&state, request, next).await,
+    };
+    timing.finish(&response);
+    response
+}
+
 /// After a write request that succeeded, this process reads afresh at once
 /// what it wrote (other processes hear of it by NOTIFY): the caches of the
 /// tables the handler declared ([`Wrote`]), or every cache. A refused or
 /// failed request clears nothing (see `cache` for why that is sound).
-async fn fresh_after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn fresh_after_writes(state: &AppState, request: Request, next: Next) -> Response {
     let reads_only = request.method().is_safe();
     let response = next.run(request).await;
     let status = response.status();
@@ -118,14 +133,14 @@ async fn fresh_after_writes(State(state): State<AppState>, request: Request, nex
 
 /// A NUL character (`%00`) in the path or the query can never name
 /// anything, and Postgres cannot store one: refuse it before any handler.
-async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
+fn refuse_nul_in_address(request: &Request) -> Option<Response> {
     let uri = request.uri();
     let has_nul = |s: &str| s.contains("%00") || s.contains('\0');
     if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         let message = "The address contains a NUL character (%00); remove it and try again".to_owned();
-        return problem(StatusCode::BAD_REQUEST, message);
+        return Some(problem(StatusCode::BAD_REQUEST, message));
     }
-    next.run(request).await
+    None
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -159,7 +174,12 @@ async fn shape_errors(uri: Uri, response: Response) -> Response {
         (true, None) => problem(status, default_message(status).into()),
         (false, info) => {
             let message = info.map_or_else(|| default_message(status).to_owned(), |i| i.message);
-            web::layout::error_page(status, &message)
+            let mut page = web::layout::error_page(status, &message);
+            // When to come back (429, 503) holds for the page too.
+            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+                page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            }
+            page
         }
     }
 }

@@ -37,7 +37,14 @@ pub struct Settings {
     pub outgoing: crate::outgoing::Policy,
     /// How hard Rota pushes back on guessing and on busy tokens.
     pub limits: Limits,
+    /// `ROTA_DB_POOL_SIZE`: the most database connections this process
+    /// opens (one of them listens for changes). When all are busy a request
+    /// waits up to 5 s for one, then gets 503 with `Retry-After`.
+    pub db_pool_size: u32,
 }
+
+/// Database connections a `rota serve` process opens by default.
+pub const DEFAULT_DB_POOL_SIZE: u32 = 32;
 
 /// Throttling of sign-ins and of API tokens.
 #[derive(Debug, Clone)]
@@ -148,6 +155,10 @@ impl Settings {
                 burst: number("ROTA_INTEGRATION_BURST", defaults.integration_token.burst)?,
             },
         };
+        let db_pool_size = number("ROTA_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE)?;
+        if db_pool_size < 2 {
+            anyhow::bail!("ROTA_DB_POOL_SIZE={db_pool_size}: use 2 or more (one connection listens for changes)");
+        }
         Ok(Settings {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen,
@@ -161,6 +172,7 @@ impl Settings {
             metrics_token: var("ROTA_METRICS_TOKEN"),
             outgoing,
             limits,
+            db_pool_size,
         })
     }
 }

@@ -47,6 +47,10 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// When a client should try again after a 503: the pool was busy for its
+/// whole acquire timeout, which a burst seldom outlasts.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// What an error response carries for the HTML renderer.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
@@ -136,10 +140,13 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?cause, "request failed");
         }
         let mut response = problem(self.status(), self.to_string());
-        if let AppError::RateLimited { retry_after_secs, .. } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        let retry_after = match self {
+            AppError::RateLimited { retry_after_secs, .. } => Some(retry_after_secs),
+            AppError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
         response
     }

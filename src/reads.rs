@@ -9,7 +9,7 @@ use crate::cache::{OnCallSnapshot, RotaExtras, Window};
 use crate::db;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
-use crate::db::teams::{Team, TeamRole};
+use crate::db::teams::{MyTeam, Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::error::AppResult;
@@ -152,6 +152,20 @@ impl AppState {
         });
         self.caches.put_rota_extras(seen, key, extras.clone());
         Ok(extras)
+    }
+
+    /// The teams `user_id` belongs to, with their role; with `every_team`
+    /// (an admin), every team, as a manager where not a member.
+    pub async fn my_teams(&self, user_id: i64, every_team: bool) -> AppResult<Arc<Vec<MyTeam>>> {
+        let key = (user_id, every_team);
+        if let Some(found) = self.caches.my_teams(&key) {
+            return Ok(found);
+        }
+        let seen = self.caches.generation();
+        let mut conn = self.db.acquire().await?;
+        let teams = Arc::new(db::teams::for_user(&mut conn, user_id, every_team).await?);
+        self.caches.put_my_teams(seen, key, teams.clone());
+        Ok(teams)
     }
 
     /// Unread notifications and, for a manager or admin, approvals waiting.

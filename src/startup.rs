@@ -28,7 +28,7 @@ impl Application {
     /// Connects (creating and migrating the database if needed) and binds
     /// the listener; `ROTA_LISTEN` port 0 picks a free port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::connect_and_migrate(&settings.database_url, 32).await?;
+        let pool = db::connect_and_migrate(&settings.database_url, settings.db_pool_size).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!(e).context(format!("could not listen on {}", settings.listen)))?;

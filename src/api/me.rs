@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::auth::ApiUser;
 use crate::calendar::feed_url;
-use crate::db;
 use crate::db::teams::{MyTeam, TeamRole};
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -55,14 +54,13 @@ impl From<MyTeam> for TeamMembership {
     )
 )]
 pub async fn show_me(State(state): State<AppState>, ApiUser(user): ApiUser) -> AppResult<Json<Me>> {
-    let mut conn = state.db.acquire().await?;
-    let teams = db::teams::for_user(&mut conn, user.id, user.is_admin).await?;
+    let teams = state.my_teams(user.id, user.is_admin).await?;
     Ok(Json(Me {
         calendar_url: feed_url(&state.settings.base_url, &user.calendar_secret),
         email: user.email,
         name: user.name,
         timezone: user.timezone,
         is_admin: user.is_admin,
-        teams: teams.into_iter().map(TeamMembership::from).collect(),
+        teams: teams.iter().cloned().map(TeamMembership::from).collect(),
     }))
 }

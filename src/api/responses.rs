@@ -57,7 +57,7 @@ const TOO_MANY_REQUESTS: Common = Common {
 const UNAVAILABLE: Common = Common {
     status: "503",
     name: "Unavailable",
-    description: "The database is not answering; try again in a moment",
+    description: "The database is busy or not answering; try again after `Retry-After` seconds",
 };
 
 const ALL: [Common; 8] = [
@@ -137,7 +137,7 @@ fn response(c: &Common) -> Response {
     let mut builder = ResponseBuilder::new()
         .description(c.description)
         .content("application/json", body);
-    if c.status == TOO_MANY_REQUESTS.status {
+    if c.status == TOO_MANY_REQUESTS.status || c.status == UNAVAILABLE.status {
         builder = builder.header(
             "Retry-After",
             HeaderBuilder::new()

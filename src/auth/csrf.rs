@@ -21,7 +21,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     let existing: Option<String> = session
         .get(SESSION_CSRF)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+        .map_err(super::sessions::session_failed)?;
     if let Some(t) = existing {
         return Ok(t);
     }
@@ -29,7 +29,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     session
         .insert(SESSION_CSRF, &fresh)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+        .map_err(super::sessions::session_failed)?;
     Ok(fresh)
 }
 

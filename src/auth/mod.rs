@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod csrf;
+pub mod sessions;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -80,7 +81,7 @@ impl FromRequestParts<AppState> for WebUser {
         let id: Option<i64> = session
             .get(SESSION_USER)
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")).into_response())?;
+            .map_err(|e| sessions::session_failed(e).into_response())?;
         let Some(id) = id else {
             return Err(sign_in_redirect(&parts.uri));
         };
@@ -120,7 +121,7 @@ async fn is_current_epoch(session: &Session, user: &User) -> bool {
 /// Signs `user` in: a new session id (so a planted cookie is worth
 /// nothing), then who they are, when, and under which password.
 pub async fn start_session(session: &Session, user_id: i64, session_epoch: i32, now: i64) -> Result<(), AppError> {
-    let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    let fail = sessions::session_failed;
     session.cycle_id().await.map_err(fail)?;
     csrf::forget(session).await;
     session.insert(SESSION_USER, user_id).await.map_err(fail)?;
@@ -132,7 +133,7 @@ pub async fn start_session(session: &Session, user_id: i64, session_epoch: i32, 
 /// Keeps this session after its password changed (which ended all the
 /// others), under a new id.
 pub async fn keep_session(session: &Session, session_epoch: i32) -> Result<(), AppError> {
-    let fail = |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    let fail = sessions::session_failed;
     session.cycle_id().await.map_err(fail)?;
     session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)
 }

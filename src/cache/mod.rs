@@ -40,7 +40,7 @@ use crate::db::leave::NeedsCover;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
-use crate::db::teams::{Team, TeamRole};
+use crate::db::teams::{MyTeam, Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::ops::handoffs::Handoff;
@@ -62,6 +62,9 @@ pub enum Cache {
     RotaExtras,
     NavCounts,
     Metrics,
+    Sessions,
+    MyTeams,
+    NowPage,
 }
 
 /// What `db::shifts` reads for a `ShiftView`.
@@ -74,8 +77,22 @@ const SHIFT_VIEW: &[&str] = &[
     "schedule_changes",
 ];
 
+/// What the rota page's extras read.
+const ROTA_EXTRAS: &[&str] = &[
+    "shifts",
+    "rotations",
+    "teams",
+    "users",
+    "leave",
+    "recovery_days",
+    "rotation_versions",
+    "handoffs",
+    "handoff_acknowledgements",
+    "holidays",
+];
+
 impl Cache {
-    pub const ALL: [Cache; 10] = [
+    pub const ALL: [Cache; 13] = [
         Cache::Tokens,
         Cache::Integrations,
         Cache::Users,
@@ -86,6 +103,9 @@ impl Cache {
         Cache::RotaExtras,
         Cache::NavCounts,
         Cache::Metrics,
+        Cache::Sessions,
+        Cache::MyTeams,
+        Cache::NowPage,
     ];
 
     /// Every table the read behind this cache runs over (its SQL in `db`).
@@ -109,7 +129,17 @@ impl Cache {
             // ops::handoffs::rotation_rules and ::between (db::handoffs:
             // versions_of, holders, at_boundaries, acknowledgements,
             // recovery_days, holidays)
-            Cache::RotaExtras => &[
+            Cache::RotaExtras => ROTA_EXTRAS,
+            // db::notifications::nav_counts
+            Cache::NavCounts => &["notifications", "memberships", "swap_requests"],
+            // auth::sessions::CachedStore (tower-sessions' own table)
+            Cache::Sessions => &["tower_sessions.session"],
+            // db::teams::for_user
+            Cache::MyTeams => &["teams", "memberships"],
+            // web::now: web::recovery::for_now, web::handoffs::for_now (as
+            // RotaExtras), db::leave::needs_cover, db::swaps::for_user,
+            // db::shifts::for_user (a SHIFT_VIEW)
+            Cache::NowPage => &[
                 "shifts",
                 "rotations",
                 "teams",
@@ -120,9 +150,10 @@ impl Cache {
                 "handoffs",
                 "handoff_acknowledgements",
                 "holidays",
+                "schedule_changes",
+                "swap_requests",
+                "memberships",
             ],
-            // db::notifications::nav_counts
-            Cache::NavCounts => &["notifications", "memberships", "swap_requests"],
             // ops::metrics::load (db::metrics: rules, pages, shifts,
             // recovery, people)
             Cache::Metrics => &[
@@ -199,6 +230,9 @@ pub struct Caches {
     rota_extras: Map<(i64, chrono::NaiveDate, chrono::NaiveDate), Arc<RotaExtras>>,
     nav_counts: Map<i64, (i64, Option<i64>)>,
     metrics: Map<FiguresKey, Arc<TeamFigures>>,
+    sessions: Map<tower_sessions::session::Id, tower_sessions::session::Record>,
+    my_teams: Map<(i64, bool), Arc<Vec<MyTeam>>>,
+    now_page: Map<(i64, i64), NowPageData>,
     cleared: watch::Sender<u64>,
     heard: watch::Sender<String>,
     listening_changed: watch::Sender<bool>,
@@ -219,6 +253,9 @@ impl Default for Caches {
             rota_extras: Map::new(),
             nav_counts: Map::new(),
             metrics: Map::new(),
+            sessions: Map::new(),
+            my_teams: Map::new(),
+            now_page: Map::new(),
             cleared: watch::channel(0).0,
             heard: watch::channel(String::new()).0,
             listening_changed: watch::channel(false).0,
@@ -257,6 +294,9 @@ impl Caches {
             Cache::RotaExtras => &self.rota_extras,
             Cache::NavCounts => &self.nav_counts,
             Cache::Metrics => &self.metrics,
+            Cache::Sessions => &self.sessions,
+            Cache::MyTeams => &self.my_teams,
+            Cache::NowPage => &self.now_page,
         }
     }
 
@@ -275,6 +315,15 @@ impl Caches {
     cached!(nav_counts, put_nav_counts, nav_counts, i64, (i64, Option<i64>));
     cached!(metrics, put_metrics, metrics, FiguresKey, Arc<TeamFigures>);
     cached!(windows, put_window_entry, windows, i64, Window);
+    cached!(
+        session,
+        put_session,
+        sessions,
+        tower_sessions::session::Id,
+        tower_sessions::session::Record
+    );
+    cached!(my_teams, put_my_teams, my_teams, (i64, bool), Arc<Vec<MyTeam>>);
+    cached!(now_page, put_now_page, now_page, (i64, i64), NowPageData);
 
     /// The team's on-call snapshot covering `at`, if there is one.
     pub fn on_call(&self, team_id: i64, at: DateTime<Utc>) -> Option<Vec<ShiftView>> {
@@ -377,6 +426,11 @@ impl Caches {
         self.listening_changed.send_replace(on);
     }
 }
+
+/// What the Now page shows one person besides who is on call, read for one
+/// minute (the key holds the minute): the page keeps its own type here, so
+/// this module need not know the web's.
+pub type NowPageData = Arc<dyn std::any::Any + Send + Sync>;
 
 /// The shifts of a team over a window, kept for the rota page.
 #[derive(Clone)]

@@ -3,7 +3,8 @@
 
 use sqlx::PgConnection;
 
-/// Of `tables`, those that lack an enabled trigger calling
+/// Of `tables` (names as the search path finds them, or qualified by their
+/// schema such as `tower_sessions.session`), those that lack an enabled trigger calling
 /// `rota_notify_changed()` for any of INSERT, UPDATE or DELETE, in order.
 /// A trigger narrowed to some columns or by a WHEN condition counts: such a
 /// narrowing is a choice made in its migration, not an oversight.
@@ -14,9 +15,8 @@ pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<V
          LEFT JOIN LATERAL (
              SELECT bit_or(tg.tgtype::int) AS events
              FROM pg_trigger tg
-             JOIN pg_class c ON c.oid = tg.tgrelid
              JOIN pg_proc p ON p.oid = tg.tgfoid
-             WHERE c.relname = want.name AND pg_table_is_visible(c.oid)
+             WHERE tg.tgrelid = to_regclass(want.name)
                AND p.proname = 'rota_notify_changed'
                AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
          ) found ON true

@@ -71,6 +71,8 @@ async fn admin_page(
             why: m.mail_error.unwrap_or_default(),
         })
         .collect();
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(state, session, "Admin", Some(me)).await?;
     Ok(render_with(
         status,

@@ -1,12 +1,16 @@
 //! "Now": who is on call in each of my teams, my next shifts, the shifts
 //! that need cover, what waits for me, and my recovery days.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 use tower_sessions::Session;
 
 use crate::auth::WebUser;
@@ -60,6 +64,7 @@ pub struct TeamNow {
     pub handoffs: Vec<crate::web::handoffs::NowLine>,
 }
 
+#[derive(Clone)]
 pub struct MyShift {
     pub team: String,
     pub team_slug: String,
@@ -72,6 +77,7 @@ pub struct MyShift {
 }
 
 /// A shift whose holder is on leave for some of it.
+#[derive(Clone)]
 pub struct CoverNeeded {
     /// "Your primary shift in Platform · Weekly, Tue 23 Mar 10:00 to Tue 30
     /// Mar 10:00, falls in your leave (24 Mar to 26 Mar)".
@@ -87,7 +93,7 @@ pub struct CoverNeeded {
 }
 
 /// What waits in the reader's requests.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RequestCounts {
     /// Asked of the reader, or covers they could take.
     pub waiting: usize,
@@ -115,7 +121,21 @@ async fn show_now(State(state): State<AppState>, session: Session, WebUser(user)
     now_page(&state, &session, &user, None, StatusCode::OK).await
 }
 
-/// "Now" for `user`, with a message when a form on it failed.
+/// What "Now" shows one person besides who is on call: read in one go on
+/// one connection, and kept for the rest of the minute (`cache`), as
+/// everything here is worded to the minute.
+#[derive(Clone)]
+struct Personal {
+    recovery_days: Vec<MyRecoveryDay>,
+    team_recovery: HashMap<i64, Vec<String>>,
+    team_handoffs: HashMap<i64, Vec<crate::web::handoffs::NowLine>>,
+    needs_cover: Vec<CoverNeeded>,
+    requests: RequestCounts,
+    my_shifts: Vec<MyShift>,
+}
+
+/// "Now" for `user`, with a message when a form on it failed. An admin sees
+/// the teams they belong to, like anyone, and a link to all of them.
 pub async fn now_page(
     state: &AppState,
     session: &Session,
@@ -125,16 +145,16 @@ pub async fn now_page(
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let my_tz = user.tz();
-    let mut conn = state.db.acquire().await?;
-    let teams = db::teams::for_user(&mut conn, user.id, user.is_admin).await?;
-    let team_ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
-    let on_call = db::shifts::on_call_in(&mut conn, &team_ids, now).await?;
-    // Every rotation of every team in one query, so a rotation with nobody
-    // on call still shows.
-    let all_rotations = db::rotations::rotations_of(&mut conn, Some(&team_ids)).await?;
-    let (recovery_days, mut team_recovery) =
-        for_now(&mut conn, user, &teams, now.with_timezone(&my_tz).date_naive()).await?;
-    let mut team_handoffs = crate::web::handoffs::for_now(&mut conn, user, &teams, now).await?;
+    let teams = state.my_teams(user.id, false).await?;
+    let personal = personal(state, user, &teams, now).await?;
+    let Personal {
+        recovery_days,
+        mut team_recovery,
+        mut team_handoffs,
+        needs_cover,
+        requests,
+        my_shifts,
+    } = (*personal).clone();
     let holder = |s: &ShiftView, team_tz: chrono_tz::Tz| Holder {
         name: s.name.clone(),
         email: s.email.clone(),
@@ -148,60 +168,39 @@ pub async fn now_page(
         until_relative: fmt::relative(s.ends_at, now),
         is_me: s.user_id == user.id,
     };
-    let team_views = teams
-        .iter()
-        .map(|t| {
-            let tz = t.tz();
-            let rotations = all_rotations
-                .iter()
-                .filter(|(_, team_id, _, _)| *team_id == t.id)
-                .map(|(rotation_id, _, _, name)| {
-                    let find = |role: Role| {
-                        on_call
-                            .iter()
-                            .find(|s| s.rotation_id == *rotation_id && s.role == role)
-                            .map(|s| holder(s, tz))
-                    };
-                    RotationNow {
-                        name: name.clone(),
-                        primary: find(Role::Primary),
-                        secondary: find(Role::Secondary),
-                    }
-                })
-                .collect();
-            TeamNow {
-                slug: t.slug.clone(),
-                name: t.name.clone(),
-                zone: t.timezone.clone(),
-                role: t.role.as_str().to_owned(),
-                rotations,
-                recovery: team_recovery.remove(&t.id).unwrap_or_default(),
-                handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
-            }
-        })
-        .collect();
-    let collisions = db::leave::needs_cover(&mut conn, &team_ids, now, now + HORIZON).await?;
-    let my_requests = db::swaps::for_user(&mut conn, user.id, 200).await?;
-    let needs_cover = covers_needed(&collisions, &teams, &my_requests, user, now);
-    let requests = count_requests(&my_requests, user.id, now);
-    let mine = db::shifts::for_user(&mut conn, user.id, now, now + HORIZON, 6).await?;
-    let my_shifts = mine
-        .iter()
-        .map(|s| MyShift {
-            team: s.team_name.clone(),
-            team_slug: s.team_slug.clone(),
-            rotation: s.rotation_name.clone(),
-            role: s.role.as_str().to_owned(),
-            starts: fmt::local(s.starts_at, my_tz),
-            ends: fmt::local(s.ends_at, my_tz),
-            relative: if s.starts_at <= now {
-                format!("now, ends {}", fmt::relative(s.ends_at, now))
-            } else {
-                fmt::relative(s.starts_at, now)
-            },
-            current: s.starts_at <= now && now < s.ends_at,
-        })
-        .collect();
+    let mut team_views = Vec::with_capacity(teams.len());
+    for t in teams.iter() {
+        let tz = t.tz();
+        // Every rotation, so a rotation with nobody on call still shows.
+        let on_call = state.on_call(t.id, now).await?;
+        let rotations = state
+            .rotations_of(t.id)
+            .await?
+            .iter()
+            .map(|(rotation, _)| {
+                let find = |role: Role| {
+                    on_call
+                        .iter()
+                        .find(|s| s.rotation_id == rotation.id && s.role == role)
+                        .map(|s| holder(s, tz))
+                };
+                RotationNow {
+                    name: rotation.name.clone(),
+                    primary: find(Role::Primary),
+                    secondary: find(Role::Secondary),
+                }
+            })
+            .collect();
+        team_views.push(TeamNow {
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            zone: t.timezone.clone(),
+            role: t.role.as_str().to_owned(),
+            rotations,
+            recovery: team_recovery.remove(&t.id).unwrap_or_default(),
+            handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
+        });
+    }
     let layout = Layout::new(state, session, "Now", Some(user)).await?;
     let approvals = layout.approvals.unwrap_or(0);
     Ok(render_with(
@@ -219,6 +218,52 @@ pub async fn now_page(
             is_admin: user.is_admin,
         },
     ))
+}
+
+/// The reader's own part of "Now", from the cache when read this minute.
+async fn personal(state: &AppState, user: &User, teams: &[MyTeam], now: DateTime<Utc>) -> AppResult<Arc<Personal>> {
+    let key = (user.id, now.timestamp().div_euclid(60));
+    if let Some(found) = state.caches.now_page(&key).and_then(|a| a.downcast::<Personal>().ok()) {
+        return Ok(found);
+    }
+    let seen = state.caches.generation();
+    let my_tz = user.tz();
+    let team_ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
+    let mut conn = state.db.acquire().await?;
+    let (recovery_days, team_recovery) =
+        for_now(&mut conn, user, teams, now.with_timezone(&my_tz).date_naive()).await?;
+    let team_handoffs = crate::web::handoffs::for_now(&mut conn, user, teams, now).await?;
+    let collisions = db::leave::needs_cover(&mut conn, &team_ids, now, now + HORIZON).await?;
+    let my_requests = db::swaps::for_user(&mut conn, user.id, 200).await?;
+    let mine = db::shifts::for_user(&mut conn, user.id, now, now + HORIZON, 6).await?;
+    drop(conn);
+    let my_shifts = mine
+        .iter()
+        .map(|s| MyShift {
+            team: s.team_name.clone(),
+            team_slug: s.team_slug.clone(),
+            rotation: s.rotation_name.clone(),
+            role: s.role.as_str().to_owned(),
+            starts: fmt::local(s.starts_at, my_tz),
+            ends: fmt::local(s.ends_at, my_tz),
+            relative: if s.starts_at <= now {
+                format!("now, ends {}", fmt::relative(s.ends_at, now))
+            } else {
+                fmt::relative(s.starts_at, now)
+            },
+            current: s.starts_at <= now && now < s.ends_at,
+        })
+        .collect();
+    let personal = Arc::new(Personal {
+        recovery_days,
+        team_recovery,
+        team_handoffs,
+        needs_cover: covers_needed(&collisions, teams, &my_requests, user, now),
+        requests: count_requests(&my_requests, user.id, now),
+        my_shifts,
+    });
+    state.caches.put_now_page(seen, key, personal.clone());
+    Ok(personal)
 }
 
 /// The shifts that collide with leave and concern the reader: their own,

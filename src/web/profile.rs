@@ -97,6 +97,8 @@ async fn profile_page(
             url: feed_url(&state.settings.base_url, &t.calendar_secret),
         })
         .collect();
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(state, session, "Profile", Some(user)).await?;
     Ok(render_with(
         status,

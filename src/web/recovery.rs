@@ -42,6 +42,7 @@ pub fn form_label(form: &str) -> &'static str {
     }
 }
 
+#[derive(Clone)]
 pub struct FormChoice {
     pub value: &'static str,
     pub label: &'static str,
@@ -49,6 +50,7 @@ pub struct FormChoice {
 }
 
 /// One of the reader's own recovery days.
+#[derive(Clone)]
 pub struct MyRecoveryDay {
     pub id: i64,
     /// "Recovery day: Tuesday 3 March — day off".

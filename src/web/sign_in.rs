@@ -216,10 +216,7 @@ async fn refuse_sign_in(
 
 async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
     // Deletes the session on the server, not only the cookie.
-    session
-        .flush()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    session.flush().await.map_err(crate::auth::sessions::session_failed)?;
     Ok(Redirect::to("/login").into_response())
 }
 

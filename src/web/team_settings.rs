@@ -157,6 +157,8 @@ pub async fn settings_page(
         primary_sla: "5".into(),
         secondary_sla: "30".into(),
     });
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(state, session, format!("{} settings", team.name), Some(m.0.user())).await?;
     Ok(render_with(
         status,
@@ -351,6 +353,8 @@ async fn show_rotation_form(
         primary_sla: v.primary_sla_minutes.to_string(),
         secondary_sla: v.secondary_sla_minutes.to_string(),
     };
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(&state, &session, format!("Edit {}", r.name), Some(m.0.user())).await?;
     Ok(render_with(
         StatusCode::OK,

@@ -41,8 +41,10 @@ async fn every_table_a_cache_reads_announces_its_changes() {
 #[tokio::test]
 async fn the_declared_tables_are_the_schemas() {
     let f = fixture(t(NOW), "Europe/London", "2026-02-24", 2).await;
+    // Names as the search path finds them, or qualified (tower_sessions.session).
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT relname::text FROM pg_class WHERE relkind = 'r' AND relname = ANY($1) ORDER BY relname",
+        "SELECT name FROM unnest($1::text[]) AS name
+         JOIN pg_class c ON c.oid = to_regclass(name) AND c.relkind = 'r' ORDER BY name",
     )
     .bind(declared_tables())
     .fetch_all(&f.app.db)
@@ -87,7 +89,7 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
     settled(&f).await;
     assert_eq!(
         heard(&f, "DELETE FROM recovery_days WHERE false").await,
-        [Cache::RotaExtras, Cache::Metrics]
+        [Cache::RotaExtras, Cache::Metrics, Cache::NowPage]
     );
     assert_eq!(
         heard(&f, "UPDATE notifications SET read_at = now() WHERE false").await,
@@ -95,7 +97,7 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
     );
     assert_eq!(
         heard(&f, "DELETE FROM schedule_changes WHERE false").await,
-        [Cache::OnCall, Cache::Windows]
+        [Cache::OnCall, Cache::Windows, Cache::NowPage]
     );
     assert_eq!(
         heard(&f, "UPDATE users SET name = name WHERE false").await,
@@ -105,8 +107,14 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
             Cache::OnCall,
             Cache::Windows,
             Cache::RotaExtras,
-            Cache::Metrics
+            Cache::Metrics,
+            Cache::NowPage
         ]
+    );
+    // Sessions are announced by their qualified name, not taken for ours.
+    assert_eq!(
+        heard(&f, "DELETE FROM tower_sessions.session WHERE false").await,
+        [Cache::Sessions]
     );
     // A table no cache declares: everything, to be safe.
     assert_eq!(

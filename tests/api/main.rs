@@ -13,6 +13,8 @@ mod jobs;
 mod mail;
 mod metrics;
 mod pages;
+mod pool;
+mod reads;
 mod recovery;
 mod recovery_pages;
 mod schedule;

@@ -91,11 +91,34 @@ pub async fn spawn_app_tuned(now: DateTime<Utc>, tune: impl FnOnce(&mut Settings
 
 /// A server whose clock stands at `now`, with settings `configure` changes.
 pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_full(now, configure, None).await
+}
+
+/// A server whose pool holds `size` connections (one of them listens for
+/// changes) and gives up waiting for one after `wait`.
+pub async fn spawn_app_pooled(now: DateTime<Utc>, size: u32, wait: std::time::Duration) -> TestApp {
+    spawn_app_full(now, |_| {}, Some((size, wait))).await
+}
+
+async fn spawn_app_full(
+    now: DateTime<Utc>,
+    configure: impl FnOnce(&mut Settings),
+    pool_size: Option<(u32, std::time::Duration)>,
+) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("rota_test_{}_{}_{}", std::process::id(), n, rand_suffix());
     let url = format!("{}/{name}", server_url());
-    let pool = db::connect_and_migrate(&url, 8).await.expect("test database");
+    let mut pool = db::connect_and_migrate(&url, 8).await.expect("test database");
+    if let Some((size, wait)) = pool_size {
+        pool.close().await;
+        pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(wait)
+            .connect(&url)
+            .await
+            .expect("small pool");
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
@@ -110,6 +133,7 @@ pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mu
         smtp_url: None,
         mail_from: "Rota <rota@example.com>".into(),
         metrics_token: None,
+        db_pool_size: 8,
         outgoing: rota::outgoing::Policy::default(),
         // The test clock stands still, so a token's allowance never refills:
         // only the tests of those limits set a burst.

@@ -66,6 +66,7 @@ fn deadline(at: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// A handoff to act on, as a line on "Now".
+#[derive(Clone)]
 pub struct NowLine {
     pub text: String,
     pub path: String,

@@ -355,6 +355,7 @@ pub async fn show_version(
     let day = Given::Path.date(&date)?;
     let mut conn = state.db.acquire().await?;
     let (h, v) = ops::version(&mut conn, &member.team, &rotation, day, number).await?;
+    drop(conn);
     let layout = Layout::new(
         &state,
         &session,

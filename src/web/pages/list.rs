@@ -133,6 +133,7 @@ async fn pages_page(
             name: m.name,
         })
         .collect();
+    drop(conn);
     let rotations = state
         .rotations_of(team.id)
         .await?

@@ -104,6 +104,8 @@ async fn page_view(
         .link
         .clone()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    // No connection is held while the layout takes one of its own.
+    drop(conn);
     let layout = Layout::new(state, session, page.summary.clone(), Some(user)).await?;
     Ok(render_with(
         status,
