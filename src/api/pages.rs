@@ -18,6 +18,7 @@ use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
+use crate::ops::ingest::Recorded;
 use crate::ops::pages::{
     Correction, Derive, QUEUED_WRITES, WRITES, correct, delete, may_change, only_rotation, record, record_new,
 };
@@ -152,13 +153,12 @@ pub async fn create_page(
         (None, Some(r)) => Some(r),
         (None, None) => only_rotation(&team.name, &rotations)?,
     };
-    let mut conn = state.db.acquire().await?;
     let responder = match body
         .responder_email
         .as_deref()
         .or(caller.map(|m| m.user().email.as_str()))
     {
-        Some(email) => Some(member_id(&mut conn, team, email).await?),
+        Some(email) => Some(member_id(&mut *state.db.acquire().await?, team, email).await?),
         None => None,
     };
     let report = Report {
@@ -190,26 +190,25 @@ pub async fn create_page(
     // A tool's report of a new page: one statement, no transaction, its
     // recovery days queued. Anything else merges in a transaction.
     let fresh = match (caller, responder) {
-        (None, None) => record_new(&mut conn, &report, now).await?,
+        (None, None) => record_new(&state.ingest, &report, now).await?,
         _ => None,
     };
-    let page = match fresh {
-        Some(page) => page,
-        None => {
-            // A person logging a page sees its recovery day at once; a
-            // tool's pages are derived by the recovery job, per person.
-            let derive = if caller.is_some() { Derive::Now } else { Derive::Queued };
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let id = record(&mut tx, &report, responder, derive, now).await?.ok_or_else(|| {
-                AppError::Conflict("A page with that dedup_key was deleted; report it with a new key".into())
-            })?;
-            tx.commit().await?;
-            db::pages::by_id(&mut conn, id)
-                .await?
-                .ok_or_else(|| AppError::not_found("page"))?
-        }
-    };
-    let info = Classifier::for_team(&mut conn, team).await?.info(&page);
+    if let Some(Recorded { page, rules }) = fresh {
+        let info = Classifier::with_rules(team, rules).info(&page);
+        return Ok((StatusCode::CREATED, Wrote(QUEUED_WRITES), Json(info)));
+    }
+    // A person logging a page sees its recovery day at once; a tool's
+    // pages are derived by the recovery job, per person.
+    let derive = if caller.is_some() { Derive::Now } else { Derive::Queued };
+    let mut tx = state.db.begin().await?;
+    let id = record(&mut tx, &report, responder, derive, now)
+        .await?
+        .ok_or_else(|| AppError::Conflict("A page with that dedup_key was deleted; report it with a new key".into()))?;
+    let page = db::pages::by_id(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("page"))?;
+    let info = Classifier::for_team(&mut tx, team).await?.info(&page);
+    tx.commit().await?;
     let wrote = if caller.is_some() { WRITES } else { QUEUED_WRITES };
     Ok((StatusCode::CREATED, Wrote(wrote), Json(info)))
 }

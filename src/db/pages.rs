@@ -313,49 +313,61 @@ pub async fn unchanged(conn: &mut PgConnection, reports: &[Report]) -> sqlx::Res
     Ok(out)
 }
 
-/// Records a report of a page not yet known, in one statement (no
-/// transaction needed): the page with its rotation's primary at the firing
-/// as responder, and, when it has one, the recovery derivation it makes due
-/// (`recovery_dirty`, with the engagement given). Returns the page as
-/// stored; `None`, writing nothing, when the dedup key is known: [`upsert`]
-/// merges it.
-pub async fn insert_new(
+/// Records reports of pages not yet known (one per key), in one statement
+/// (no transaction needed): each page with its rotation's primary at the
+/// firing as responder, and, when it has one, the recovery derivation it
+/// makes due (`recovery_dirty`, with the engagement given, in the same
+/// order). Returns the pages inserted; a report whose key is known is left
+/// out, having written nothing: [`upsert`] merges it.
+pub async fn insert_new_batch(
     conn: &mut PgConnection,
-    r: &Report,
-    engaged: (DateTime<Utc>, DateTime<Utc>),
-) -> sqlx::Result<Option<Page>> {
+    reports: &[&Report],
+    engaged: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> sqlx::Result<Vec<Page>> {
+    let times = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(|r| f(r)).collect::<Vec<_>>();
     sqlx::query_as(&format!(
-        "WITH new AS (
+        "WITH r AS (
+            SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                 $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
+                                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+                 WITH ORDINALITY AS r(team_id, rotation_id, source, dedup_key, summary, link, severity, fired_at,
+                                      acknowledged_at, resolved_at, worked_until, engaged_from, engaged_until, n)),
+         new AS (
             INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
                                fired_at, acknowledged_at, resolved_at, worked_until,
                                responder_id, responder_role, sla_minutes)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.user_id, h.role, h.sla_minutes
-            FROM (SELECT 1) one LEFT JOIN LATERAL
+            SELECT r.team_id, r.rotation_id, r.source, r.dedup_key, r.summary, r.link, r.severity, r.fired_at,
+                   r.acknowledged_at, r.resolved_at, r.worked_until, h.user_id, h.role, h.sla_minutes
+            FROM r LEFT JOIN LATERAL
                  (SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
                   FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
-                  WHERE s.rotation_id = $2 AND s.role = 'primary' AND s.starts_at <= $8 AND s.ends_at > $8
+                  WHERE s.rotation_id = r.rotation_id AND s.role = 'primary'
+                    AND s.starts_at <= r.fired_at AND s.ends_at > r.fired_at
                   LIMIT 1) h ON true
+            ORDER BY r.n
             ON CONFLICT (team_id, source, dedup_key) DO NOTHING
             RETURNING *),
          due AS (
             INSERT INTO recovery_dirty (user_id, team_id, fired_at, engaged_from, engaged_until)
-            SELECT responder_id, $1, $8, $12, $13 FROM new WHERE responder_id IS NOT NULL)
+            SELECT new.responder_id, new.team_id, new.fired_at, r.engaged_from, r.engaged_until
+            FROM new JOIN r USING (team_id, source, dedup_key)
+            WHERE new.responder_id IS NOT NULL)
          {}",
         SELECT.replace("FROM pages p", "FROM new p")
     ))
-    .bind(r.team_id)
-    .bind(r.rotation_id)
-    .bind(&r.source)
-    .bind(&r.dedup_key)
-    .bind(&r.summary)
-    .bind(&r.link)
-    .bind(&r.severity)
-    .bind(r.fired_at)
-    .bind(r.acknowledged_at)
-    .bind(r.resolved_at)
-    .bind(r.worked_until)
-    .bind(engaged.0)
-    .bind(engaged.1)
-    .fetch_optional(conn)
+    .bind(reports.iter().map(|r| r.team_id).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.rotation_id).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.dedup_key.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.link.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.severity.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.fired_at).collect::<Vec<_>>())
+    .bind(times(|r| r.acknowledged_at))
+    .bind(times(|r| r.resolved_at))
+    .bind(times(|r| r.worked_until))
+    .bind(engaged.iter().map(|e| e.0).collect::<Vec<_>>())
+    .bind(engaged.iter().map(|e| e.1).collect::<Vec<_>>())
+    .fetch_all(conn)
     .await
 }

@@ -11,6 +11,7 @@ use crate::db::recovery_dirty::Due;
 use crate::db::teams::TeamRole;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::ops::ingest::{Ingest, Recorded};
 use crate::ops::recovery::derive_due;
 
 /// Who holds a role at an instant, with the role's SLA.
@@ -79,14 +80,15 @@ pub async fn record(
 }
 
 /// Records a tool's report of a page not yet known, with the schedule's
-/// primary as responder and its recovery days queued, in one statement
-/// outside any transaction. `None`, having written nothing, when the key is
-/// known (or deleted): then [`record`] merges it in a transaction.
-pub async fn record_new(conn: &mut PgConnection, report: &Report, now: DateTime<Utc>) -> AppResult<Option<Page>> {
+/// primary as responder and its recovery days queued, in the ingest
+/// writers' next batch (`ops::ingest`), outside any transaction. `None`,
+/// having written nothing, when the key is known (or deleted): then
+/// [`record`] merges it in a transaction.
+pub async fn record_new(ingest: &Ingest, report: &Report, now: DateTime<Utc>) -> AppResult<Option<Recorded>> {
     let r = clean(report.clone());
     check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
     let engaged = db::pages::engagement(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until);
-    Ok(db::pages::insert_new(conn, &r, engaged).await?)
+    Ok(ingest.record_new(r, engaged).await)
 }
 
 /// The pages of a body that repeats only what is known (a tool resending
