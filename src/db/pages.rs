@@ -344,7 +344,9 @@ pub async fn insert_new_batch(
                   WHERE s.rotation_id = r.rotation_id AND s.role = 'primary'
                     AND s.starts_at <= r.fired_at AND s.ends_at > r.fired_at
                   LIMIT 1) h ON true
-            ORDER BY r.n
+            -- In key order, as record_many upserts: two batches (or a batch
+            -- and a merge) naming the same keys queue rather than deadlock.
+            ORDER BY r.team_id, r.source, r.dedup_key
             ON CONFLICT (team_id, source, dedup_key) DO NOTHING
             RETURNING *),
          due AS (
