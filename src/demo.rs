@@ -18,7 +18,7 @@ use crate::db::pages::Report;
 use crate::db::teams::TeamRole;
 use crate::domain::schedule::local_to_instant;
 use crate::ops::members::set_member;
-use crate::ops::pages::record;
+use crate::ops::pages::{Derive, record};
 use crate::ops::rotations::{RotationFields, create_rotation};
 use crate::ops::teams::create_team;
 use crate::ops::users::{NewUserInput, create_user};
@@ -183,7 +183,7 @@ pub async fn create(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Demo> {
                 resolved_at: Some((fired + Duration::minutes(*minutes)).min(now)),
                 worked_until: None,
             };
-            record(&mut tx, &report, None, now).await.map_err(err)?;
+            record(&mut tx, &report, None, Derive::Now, now).await.map_err(err)?;
         }
         changes(&mut tx, &team, &admin, now).await?;
     }

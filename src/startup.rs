@@ -41,6 +41,7 @@ impl Application {
         let outgoing = Outgoing::new(settings.outgoing.clone())?;
         let throttle = Arc::new(Throttle::new(&settings.limits, clock.clone()));
         let state = AppState {
+            ingest: crate::ops::ingest::Ingest::new(db.clone()),
             db,
             caches: Arc::new(Caches::default()),
             settings: Arc::new(settings),

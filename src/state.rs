@@ -27,6 +27,8 @@ pub struct AppState {
     pub outgoing: Outgoing,
     /// Per-token limits and the record of token use.
     pub throttle: Arc<Throttle>,
+    /// The writers that record tools' new pages in batches.
+    pub ingest: crate::ops::ingest::Ingest,
 }
 
 impl AppState {

@@ -15,7 +15,7 @@ use crate::cache::Wrote;
 use crate::db::pages::Report;
 use crate::domain::alerts::{Alert, AlertmanagerBody, PagerDutyBody, from_alertmanager, from_pagerduty};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ops::pages::{WRITES, only_rotation, record_many};
+use crate::ops::pages::{Derive, QUEUED_WRITES, known, only_rotation, record_many};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -95,9 +95,8 @@ async fn record_all(
         Some(r) => Some(r),
         None => only_rotation(&caller.team.name, &state.rotations_of(caller.team.id).await?)?,
     };
-    let mut tx = state.db.begin().await?;
     let now = state.clock.now();
-    let reports = alerts
+    let reports: Vec<Report> = alerts
         .into_iter()
         .map(|a| Report {
             team_id: caller.team.id,
@@ -113,14 +112,20 @@ async fn record_all(
             worked_until: None,
         })
         .collect();
+    // A tool resending what is known (Alertmanager repeats firing alerts)
+    // is answered from one read: no transaction, no row lock, no commit.
+    if let Some(pages) = known(&mut *state.db.acquire().await?, &reports, now).await? {
+        return Ok((Wrote(&[]), Json(Received { pages })));
+    }
+    let mut tx = state.db.begin().await?;
     // Repeats of pages someone deleted are accepted and left out.
-    let pages = record_many(&mut tx, reports, None, now)
+    let pages = record_many(&mut tx, reports, None, Derive::Queued, now)
         .await?
         .into_iter()
         .flatten()
         .collect();
     tx.commit().await?;
-    Ok((Wrote(WRITES), Json(Received { pages })))
+    Ok((Wrote(QUEUED_WRITES), Json(Received { pages })))
 }
 
 #[utoipa::path(

@@ -18,7 +18,10 @@ use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
-use crate::ops::pages::{Correction, WRITES, correct, delete, may_change, only_rotation, record};
+use crate::ops::ingest::Recorded;
+use crate::ops::pages::{
+    Correction, Derive, QUEUED_WRITES, WRITES, correct, delete, may_change, only_rotation, record, record_new,
+};
 use crate::state::AppState;
 
 /// Whoever reports a page for `{team}`: its integration token, or a member.
@@ -150,13 +153,12 @@ pub async fn create_page(
         (None, Some(r)) => Some(r),
         (None, None) => only_rotation(&team.name, &rotations)?,
     };
-    let mut tx = state.db.begin().await?;
     let responder = match body
         .responder_email
         .as_deref()
         .or(caller.map(|m| m.user().email.as_str()))
     {
-        Some(email) => Some(member_id(&mut tx, team, email).await?),
+        Some(email) => Some(member_id(&mut *state.db.acquire().await?, team, email).await?),
         None => None,
     };
     let report = Report {
@@ -184,7 +186,22 @@ pub async fn create_page(
         resolved_at: body.resolved_at,
         worked_until: body.worked_until,
     };
-    let id = record(&mut tx, &report, responder, state.clock.now())
+    let now = state.clock.now();
+    // A tool's report of a new page: one statement, no transaction, its
+    // recovery days queued. Anything else merges in a transaction.
+    let fresh = match (caller, responder) {
+        (None, None) => record_new(&state.ingest, &report, now).await?,
+        _ => None,
+    };
+    if let Some(Recorded { page, rules }) = fresh {
+        let info = Classifier::with_rules(team, rules).info(&page);
+        return Ok((StatusCode::CREATED, Wrote(QUEUED_WRITES), Json(info)));
+    }
+    // A person logging a page sees its recovery day at once; a tool's
+    // pages are derived by the recovery job, per person.
+    let derive = if caller.is_some() { Derive::Now } else { Derive::Queued };
+    let mut tx = state.db.begin().await?;
+    let id = record(&mut tx, &report, responder, derive, now)
         .await?
         .ok_or_else(|| AppError::Conflict("A page with that dedup_key was deleted; report it with a new key".into()))?;
     let page = db::pages::by_id(&mut tx, id)
@@ -192,7 +209,8 @@ pub async fn create_page(
         .ok_or_else(|| AppError::not_found("page"))?;
     let info = Classifier::for_team(&mut tx, team).await?.info(&page);
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Wrote(WRITES), Json(info)))
+    let wrote = if caller.is_some() { WRITES } else { QUEUED_WRITES };
+    Ok((StatusCode::CREATED, Wrote(wrote), Json(info)))
 }
 
 async fn member_id(conn: &mut sqlx::PgConnection, team: &Team, email: &str) -> AppResult<i64> {

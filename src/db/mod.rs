@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod pages;
 pub mod recovery;
+pub mod recovery_dirty;
 pub mod rotations;
 pub mod shifts;
 pub mod sign_ins;

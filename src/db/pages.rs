@@ -48,7 +48,9 @@ pub struct Page {
 /// What an upsert did with a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
-    /// A new page, or new facts about one.
+    /// A new page, with the responder the schedule names (when asked to).
+    New { id: i64, responder_id: Option<i64> },
+    /// New facts about a known page.
     Changed(i64),
     /// Nothing new: a retry, or a page a person has corrected.
     Same(i64),
@@ -94,12 +96,20 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
 /// Records a report, merging it into the page it repeats: the earliest
 /// firing and acknowledgement and the latest resolve win, so retries and
 /// out-of-order deliveries make the same page. A page a person corrected
-/// keeps their times; a deleted one stays deleted.
-pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<Upserted> {
-    let changed: Option<i64> = sqlx::query_scalar(
+/// keeps their times; a deleted one stays deleted. With `assign`, a new
+/// page gets its rotation's primary at the firing as its responder in the
+/// same statement (`shifts::primary_at`'s query).
+pub async fn upsert(conn: &mut PgConnection, r: &Report, assign: bool) -> sqlx::Result<Upserted> {
+    let changed: Option<(i64, bool, Option<i64>)> = sqlx::query_as(
         "INSERT INTO pages AS p (team_id, rotation_id, source, dedup_key, summary, link, severity,
-                            fired_at, acknowledged_at, resolved_at, worked_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            fired_at, acknowledged_at, resolved_at, worked_until,
+                            responder_id, responder_role, sla_minutes)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.user_id, h.role, h.sla_minutes
+         FROM (SELECT 1) one LEFT JOIN LATERAL
+              (SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
+               FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
+               WHERE $12 AND s.rotation_id = $2 AND s.role = 'primary' AND s.starts_at <= $8 AND s.ends_at > $8
+               LIMIT 1) h ON true
          ON CONFLICT (team_id, source, dedup_key) DO UPDATE SET
             fired_at = LEAST(p.fired_at, EXCLUDED.fired_at),
             acknowledged_at = LEAST(p.acknowledged_at, EXCLUDED.acknowledged_at),
@@ -116,7 +126,7 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<Upserte
                 COALESCE(EXCLUDED.link, p.link), COALESCE(EXCLUDED.severity, p.severity))
             IS DISTINCT FROM
                (p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until, p.summary, p.link, p.severity)
-         RETURNING id",
+         RETURNING id, xmax = 0, responder_id",
     )
     .bind(r.team_id)
     .bind(r.rotation_id)
@@ -129,10 +139,14 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report) -> sqlx::Result<Upserte
     .bind(r.acknowledged_at)
     .bind(r.resolved_at)
     .bind(r.worked_until)
+    .bind(assign)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(id) = changed {
-        return Ok(Upserted::Changed(id));
+    match changed {
+        // xmax is 0 on a row this statement inserted, not on one it updated.
+        Some((id, true, responder_id)) => return Ok(Upserted::New { id, responder_id }),
+        Some((id, false, _)) => return Ok(Upserted::Changed(id)),
+        None => {}
     }
     // A repeat of what is known: the row exists (the conflict proved it).
     let (id, deleted): (i64, bool) = sqlx::query_as(
@@ -250,6 +264,112 @@ pub async fn for_responder(
     .bind(user_id)
     .bind(from)
     .bind(to)
+    .fetch_all(conn)
+    .await
+}
+
+/// For each report, what an [`upsert`] would do when it would change
+/// nothing: `Same` or `Deleted`; `None` when it would write (a new page,
+/// or new facts). Reads only, and takes no lock: a tool repeating what is
+/// known costs one query and no commit. The comparison is `upsert`'s.
+pub async fn unchanged(conn: &mut PgConnection, reports: &[Report]) -> sqlx::Result<Vec<Option<Upserted>>> {
+    let col = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(f).collect::<Vec<_>>();
+    let rows: Vec<(i64, i64, bool, bool)> = sqlx::query_as(
+        "SELECT r.n, p.id, p.deleted_at IS NOT NULL,
+                p.corrected_at IS NOT NULL
+                OR (LEAST(p.fired_at, r.fired_at), LEAST(p.acknowledged_at, r.acknowledged_at),
+                    GREATEST(p.resolved_at, r.resolved_at), COALESCE(r.worked_until, p.worked_until),
+                    CASE WHEN r.summary = '' THEN p.summary ELSE r.summary END,
+                    COALESCE(r.link, p.link), COALESCE(r.severity, p.severity))
+                   IS NOT DISTINCT FROM
+                   (p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until, p.summary, p.link, p.severity)
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+              WITH ORDINALITY AS r(team_id, source, dedup_key, summary, link, severity,
+                                   fired_at, acknowledged_at, resolved_at, worked_until, n)
+         JOIN pages p ON p.team_id = r.team_id AND p.source = r.source AND p.dedup_key = r.dedup_key",
+    )
+    .bind(reports.iter().map(|r| r.team_id).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.dedup_key.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.link.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.severity.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.fired_at).collect::<Vec<_>>())
+    .bind(col(|r| r.acknowledged_at))
+    .bind(col(|r| r.resolved_at))
+    .bind(col(|r| r.worked_until))
+    .fetch_all(conn)
+    .await?;
+    let mut out = vec![None; reports.len()];
+    for (n, id, deleted, same) in rows {
+        let slot = usize::try_from(n - 1).ok().and_then(|i| out.get_mut(i));
+        match (slot, deleted, same) {
+            (Some(slot), true, _) => *slot = Some(Upserted::Deleted),
+            (Some(slot), false, true) => *slot = Some(Upserted::Same(id)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Records reports of pages not yet known (one per key), in one statement
+/// (no transaction needed): each page with its rotation's primary at the
+/// firing as responder, and, when it has one, the recovery derivation it
+/// makes due (`recovery_dirty`, with the engagement given, in the same
+/// order). Returns the pages inserted; a report whose key is known is left
+/// out, having written nothing: [`upsert`] merges it.
+pub async fn insert_new_batch(
+    conn: &mut PgConnection,
+    reports: &[&Report],
+    engaged: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> sqlx::Result<Vec<Page>> {
+    let times = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(|r| f(r)).collect::<Vec<_>>();
+    sqlx::query_as(&format!(
+        "WITH r AS (
+            SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                 $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
+                                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+                 WITH ORDINALITY AS r(team_id, rotation_id, source, dedup_key, summary, link, severity, fired_at,
+                                      acknowledged_at, resolved_at, worked_until, engaged_from, engaged_until, n)),
+         new AS (
+            INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
+                               fired_at, acknowledged_at, resolved_at, worked_until,
+                               responder_id, responder_role, sla_minutes)
+            SELECT r.team_id, r.rotation_id, r.source, r.dedup_key, r.summary, r.link, r.severity, r.fired_at,
+                   r.acknowledged_at, r.resolved_at, r.worked_until, h.user_id, h.role, h.sla_minutes
+            FROM r LEFT JOIN LATERAL
+                 (SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
+                  FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
+                  WHERE s.rotation_id = r.rotation_id AND s.role = 'primary'
+                    AND s.starts_at <= r.fired_at AND s.ends_at > r.fired_at
+                  LIMIT 1) h ON true
+            -- In key order, as record_many upserts: two batches (or a batch
+            -- and a merge) naming the same keys queue rather than deadlock.
+            ORDER BY r.team_id, r.source, r.dedup_key
+            ON CONFLICT (team_id, source, dedup_key) DO NOTHING
+            RETURNING *),
+         due AS (
+            INSERT INTO recovery_dirty (user_id, team_id, fired_at, engaged_from, engaged_until)
+            SELECT new.responder_id, new.team_id, new.fired_at, r.engaged_from, r.engaged_until
+            FROM new JOIN r USING (team_id, source, dedup_key)
+            WHERE new.responder_id IS NOT NULL)
+         {}",
+        SELECT.replace("FROM pages p", "FROM new p")
+    ))
+    .bind(reports.iter().map(|r| r.team_id).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.rotation_id).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.dedup_key.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.link.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.severity.as_deref()).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.fired_at).collect::<Vec<_>>())
+    .bind(times(|r| r.acknowledged_at))
+    .bind(times(|r| r.resolved_at))
+    .bind(times(|r| r.worked_until))
+    .bind(engaged.iter().map(|e| e.0).collect::<Vec<_>>())
+    .bind(engaged.iter().map(|e| e.1).collect::<Vec<_>>())
     .fetch_all(conn)
     .await
 }

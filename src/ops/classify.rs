@@ -55,6 +55,15 @@ impl Classifier {
         })
     }
 
+    /// From rules already read (`db::holidays::rules`).
+    pub fn with_rules(team: &Team, (policy, holidays): (Policy, BTreeSet<NaiveDate>)) -> Self {
+        Classifier {
+            team_tz: team.tz(),
+            policy,
+            holidays,
+        }
+    }
+
     pub fn info(&self, p: &Page) -> PageInfo {
         let tz = page_zone(p.responder_timezone.as_deref(), self.team_tz);
         let (start, end) = p.engagement();

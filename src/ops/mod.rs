@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod classify;
 pub mod handoffs;
+pub mod ingest;
 pub mod integrations;
 pub mod leave;
 pub mod members;

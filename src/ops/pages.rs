@@ -1,21 +1,18 @@
 //! Recording pages (from webhooks, the API or by hand), correcting them,
 //! and keeping recovery days in step.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
+use crate::db::recovery_dirty::Due;
 use crate::db::teams::TeamRole;
-use crate::domain::recovery::{Policy, could_grant};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
-use crate::ops::recovery::rederive;
+use crate::ops::ingest::{Ingest, Recorded};
+use crate::ops::recovery::derive_due;
 
 /// Who holds a role at an instant, with the role's SLA.
 /// The rotation a report without one belongs to: the team's only rotation.
@@ -47,6 +44,21 @@ pub const MAX_REPORTS: usize = 500;
 /// pages and the recovery days derived from them. The caches reading them
 /// are cleared after a recording request; the rest are kept.
 pub const WRITES: &[&str] = &["pages", "recovery_days"];
+/// What recording with [`Derive::Queued`] writes: the pages (and the queue,
+/// which no cache reads). The recovery job's changes announce themselves.
+pub const QUEUED_WRITES: &[&str] = &["pages"];
+
+/// When the recovery days a recording changes are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derive {
+    /// In the recording's transaction: a person logging a page sees its
+    /// day at once.
+    Now,
+    /// By `jobs::recovery` within a second or so, coalesced per person:
+    /// what alerting tools send, so a storm neither queues on the
+    /// responder's lock nor derives the same days once per page.
+    Queued,
+}
 /// How far ahead of our clock a reported time may be (senders' clocks drift).
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 /// The longest work one page may claim by hand.
@@ -60,10 +72,55 @@ pub async fn record(
     conn: &mut PgConnection,
     report: &Report,
     responder: Option<i64>,
+    derive: Derive,
     now: DateTime<Utc>,
 ) -> AppResult<Option<i64>> {
-    let ids = record_many(conn, vec![report.clone()], responder, now).await?;
+    let ids = record_many(conn, vec![report.clone()], responder, derive, now).await?;
     Ok(ids.into_iter().next().flatten())
+}
+
+/// Records a tool's report of a page not yet known, with the schedule's
+/// primary as responder and its recovery days queued, in the ingest
+/// writers' next batch (`ops::ingest`), outside any transaction. `None`,
+/// having written nothing, when the key is known (or deleted): then
+/// [`record`] merges it in a transaction.
+pub async fn record_new(ingest: &Ingest, report: &Report, now: DateTime<Utc>) -> AppResult<Option<Recorded>> {
+    let r = clean(report.clone());
+    check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
+    let engaged = db::pages::engagement(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until);
+    Ok(ingest.record_new(r, engaged).await)
+}
+
+/// The pages of a body that repeats only what is known (a tool resending
+/// firing alerts), read without a transaction or a lock: `None` when any
+/// report has something new, and [`record_many`] must write it. Refuses
+/// what `record_many` refuses.
+pub async fn known(conn: &mut PgConnection, reports: &[Report], now: DateTime<Utc>) -> AppResult<Option<Vec<i64>>> {
+    check_count(reports.len())?;
+    let reports: Vec<Report> = reports.iter().cloned().map(clean).collect();
+    for r in &reports {
+        check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
+    }
+    let found = db::pages::unchanged(conn, &reports).await?;
+    let mut ids = Vec::with_capacity(found.len());
+    for f in found {
+        match f {
+            None => return Ok(None),
+            Some(Upserted::Same(id) | Upserted::Changed(id) | Upserted::New { id, .. }) => ids.push(id),
+            // Repeats of pages someone deleted are accepted and left out.
+            Some(Upserted::Deleted) => {}
+        }
+    }
+    Ok(Some(ids))
+}
+
+fn check_count(n: usize) -> AppResult<()> {
+    if n > MAX_REPORTS {
+        return Err(AppError::Unprocessable(format!(
+            "That body carries {n} alerts; send at most {MAX_REPORTS} at once"
+        )));
+    }
+    Ok(())
 }
 
 /// Records several reports (one webhook body): every page first, in key
@@ -73,39 +130,56 @@ pub async fn record_many(
     conn: &mut PgConnection,
     reports: Vec<Report>,
     responder: Option<i64>,
+    derive: Derive,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Option<i64>>> {
-    if reports.len() > MAX_REPORTS {
-        return Err(AppError::Unprocessable(format!(
-            "That body carries {} alerts; send at most {MAX_REPORTS} at once",
-            reports.len()
-        )));
-    }
+    check_count(reports.len())?;
     let mut reports: Vec<(usize, Report)> = reports.into_iter().map(clean).enumerate().collect();
     for (_, r) in &reports {
         check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
     }
     reports.sort_by(|a, b| (&a.1.source, &a.1.dedup_key).cmp(&(&b.1.source, &b.1.dedup_key)));
     let mut ids = vec![None; reports.len()];
-    let mut touched: Vec<(Page, Option<i64>)> = Vec::new();
+    let mut due = Vec::new();
     for (i, report) in &reports {
-        let id = match db::pages::upsert(conn, report).await? {
+        let id = match db::pages::upsert(conn, report, responder.is_none()).await? {
             Upserted::Deleted => continue,
             Upserted::Same(id) if responder.is_none() => {
                 // A retry of what is known changes nothing downstream either.
                 ids[*i] = Some(id);
                 continue;
             }
-            Upserted::Same(id) | Upserted::Changed(id) => id,
+            Upserted::New { id, responder_id } if responder.is_none() => {
+                // The insert named the schedule's primary: the page is as reported.
+                ids[*i] = Some(id);
+                let (engaged_from, engaged_until) = db::pages::engagement(
+                    report.fired_at,
+                    report.acknowledged_at,
+                    report.resolved_at,
+                    report.worked_until,
+                );
+                due.extend(responder_id.map(|user_id| Due {
+                    user_id,
+                    team_id: report.team_id,
+                    fired_at: report.fired_at,
+                    engaged_from,
+                    engaged_until,
+                }));
+                continue;
+            }
+            Upserted::Same(id) | Upserted::Changed(id) | Upserted::New { id, .. } => id,
         };
         ids[*i] = Some(id);
         // The upsert holds the page's row lock until the transaction ends.
         let page = db::pages::by_id(conn, id)
             .await?
             .ok_or_else(|| AppError::not_found("page"))?;
-        touched.push(assign_responder(conn, page, responder).await?);
+        due.extend(self::due(&[assign_responder(conn, page, responder).await?]));
     }
-    refresh_recovery(conn, &touched, now).await?;
+    match derive {
+        Derive::Now => derive_due(conn, &due, now).await?,
+        Derive::Queued => db::recovery_dirty::mark(conn, &due).await?,
+    }
     Ok(ids)
 }
 
@@ -180,40 +254,28 @@ fn clean(mut r: Report) -> Report {
     r
 }
 
-/// Re-derives the recovery days of everyone the pages concern (their
-/// responders before and after), once each and in id order, over the dates
-/// the pages touch.
-async fn refresh_recovery(conn: &mut PgConnection, pages: &[(Page, Option<i64>)], now: DateTime<Utc>) -> AppResult<()> {
-    let mut windows: BTreeMap<i64, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    let mut zones: HashMap<i64, Tz> = HashMap::new();
-    let mut rules: HashMap<i64, (Policy, BTreeSet<NaiveDate>)> = HashMap::new();
+/// What the pages ask of the recovery days of everyone they concern: their
+/// responders before and after.
+fn due(pages: &[(Page, Option<i64>)]) -> Vec<Due> {
+    let mut due = Vec::new();
     for (page, previous) in pages {
-        let (start, end) = page.engagement();
-        let span = (start.min(page.fired_at), end);
+        let (engaged_from, engaged_until) = page.engagement();
         for person in [page.responder_id, *previous].into_iter().flatten() {
-            // Work within one working day's waking hours changes no grant:
-            // skip the derivation (and its per-person lock).
-            if let Entry::Vacant(slot) = zones.entry(person) {
-                let zone = db::users::timezone(conn, person).await?;
-                slot.insert(zone.and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC));
-            }
-            if let Entry::Vacant(slot) = rules.entry(page.team_id) {
-                slot.insert(db::holidays::rules(conn, page.team_id).await?);
-            }
-            let (policy, holidays) = &rules[&page.team_id];
-            if !could_grant(start, end, zones[&person], policy, holidays) {
-                continue;
-            }
-            let w = windows.entry(person).or_insert(span);
-            *w = (w.0.min(span.0), w.1.max(span.1));
+            due.push(Due {
+                user_id: person,
+                team_id: page.team_id,
+                fired_at: page.fired_at,
+                engaged_from,
+                engaged_until,
+            });
         }
     }
-    for (person, (start, end)) in windows {
-        let from = (start - Duration::days(1)).date_naive();
-        let to = (end + Duration::days(2)).date_naive();
-        rederive(conn, person, from, to, now).await?;
-    }
-    Ok(())
+    due
+}
+
+/// Re-derives the recovery days of everyone the pages concern, now.
+async fn refresh_recovery(conn: &mut PgConnection, pages: &[(Page, Option<i64>)], now: DateTime<Utc>) -> AppResult<()> {
+    derive_due(conn, &due(pages), now).await
 }
 
 fn check_times(

@@ -3,14 +3,17 @@
 //! say they should be. It reads, runs the pure `domain::recovery::reconcile`,
 //! and writes the steps it returns.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
 use crate::db;
+use crate::db::recovery_dirty::Due;
 use crate::domain::recovery::reconcile::{Facts, Grant, Step, reconcile};
+use crate::domain::recovery::{Policy, could_grant};
 use crate::domain::recovery::{Trigger, triggers};
 use crate::domain::schedule::local_to_instant;
 use crate::error::{AppError, AppResult};
@@ -21,6 +24,47 @@ type Engagement = (DateTime<Utc>, DateTime<Utc>);
 
 /// Grants a withdrawn page leaves behind once its day has passed.
 pub const FLAGGED: &str = "flagged";
+
+/// Re-derives the recovery days the pages behind `due` may change: once per
+/// person, in id order (so two callers naming the same people queue rather
+/// than deadlock), over the hull of the dates their pages touch.
+pub async fn derive_due(conn: &mut PgConnection, due: &[Due], now: DateTime<Utc>) -> AppResult<()> {
+    let mut windows: BTreeMap<i64, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    let mut zones: HashMap<i64, Tz> = HashMap::new();
+    let mut rules: HashMap<i64, Option<(Policy, BTreeSet<NaiveDate>)>> = HashMap::new();
+    for d in due {
+        let (start, end) = (d.engaged_from, d.engaged_until);
+        let span = (start.min(d.fired_at), end);
+        // Work within one working day's waking hours changes no grant:
+        // skip the derivation (and its per-person lock).
+        if let Entry::Vacant(slot) = zones.entry(d.user_id) {
+            let zone = db::users::timezone(conn, d.user_id).await?;
+            slot.insert(zone.and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC));
+        }
+        if let Entry::Vacant(slot) = rules.entry(d.team_id) {
+            // A queued page's team may have been deleted since: nothing to derive.
+            slot.insert(match db::holidays::rules(conn, d.team_id).await {
+                Ok(r) => Some(r),
+                Err(sqlx::Error::RowNotFound) => None,
+                Err(e) => return Err(e.into()),
+            });
+        }
+        let Some((policy, holidays)) = &rules[&d.team_id] else {
+            continue;
+        };
+        if !could_grant(start, end, zones[&d.user_id], policy, holidays) {
+            continue;
+        }
+        let w = windows.entry(d.user_id).or_insert(span);
+        *w = (w.0.min(span.0), w.1.max(span.1));
+    }
+    for (person, (start, end)) in windows {
+        let from = (start - Duration::days(1)).date_naive();
+        let to = (end + Duration::days(2)).date_naive();
+        rederive(conn, person, from, to, now).await?;
+    }
+    Ok(())
+}
 
 /// Re-derives `user_id`'s recovery days for triggers dated `[from, to]`.
 pub async fn rederive(

@@ -9,6 +9,7 @@ mod architecture;
 mod cache;
 mod calendar;
 mod handoffs;
+mod ingest;
 mod jobs;
 mod mail;
 mod metrics;

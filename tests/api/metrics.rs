@@ -89,6 +89,8 @@ async fn hand_built() -> (Fixture, String) {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
+    // A tool's pages queue their recovery days: the job derives them.
+    f.app.settle_recovery().await;
     // Recovery days were granted for nights 13 and 21 Jan and Saturday 16 Jan
     // (Monday 18 Jan); p1 worked on 18 Jan anyway.
     let p1 = f.app.token(&f.members[1]).await;

@@ -8,18 +8,18 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, api, spawn_app_at, t};
 
-fn sample(name: &str) -> String {
+pub(crate) fn sample(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/samples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-struct Team {
-    app: TestApp,
-    manager_token: String,
-    hook_token: String,
+pub(crate) struct Team {
+    pub(crate) app: TestApp,
+    pub(crate) manager_token: String,
+    pub(crate) hook_token: String,
 }
 
 /// A team whose primary for the week from Tuesday 24 February 2026 is Alex.
-async fn team_with_alex(zone: &str, now: &str) -> Team {
+pub(crate) async fn team_with_alex(zone: &str, now: &str) -> Team {
     let app = spawn_app_at(t(now)).await;
     let team = app.team("platform", zone).await;
     let manager = app.user("manager@example.com", "Mona Manager", zone, false).await;
@@ -67,6 +67,9 @@ impl Team {
             .send()
             .await
             .unwrap();
+        // A tool's pages derive recovery days in the recovery job, within
+        // half a second; here at once, so the clock has not moved.
+        self.app.settle_recovery().await;
         crate::common::split(res).await
     }
 
@@ -82,7 +85,10 @@ impl Team {
         list.as_array().unwrap().clone()
     }
 
+    /// The team's recovery days once the recovery job has derived what the
+    /// tools' pages queued (as it would within a second).
     async fn recovery_days(&self) -> Vec<Value> {
+        self.app.settle_recovery().await;
         let (status, list) = self
             .app
             .get_json(

@@ -222,6 +222,16 @@ impl TestApp {
             .expect("the server listens for changes")
             .expect("caches alive");
     }
+
+    /// Runs the recovery job until its queue is empty, as the server's job
+    /// would within a second: the recovery days of the pages tools reported
+    /// so far are derived when this returns. Returns how many it derived.
+    pub async fn settle_recovery(&self) -> usize {
+        rota::jobs::recovery::drain(&self.db, self.clock.now())
+            .await
+            .expect("the recovery job runs")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

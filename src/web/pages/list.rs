@@ -19,7 +19,7 @@ use crate::domain::schedule::local_to_instant;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, Given};
 use crate::ops::classify::Classifier;
-use crate::ops::pages::{default_rotation, record};
+use crate::ops::pages::{Derive, default_rotation, record};
 use crate::secrets;
 use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};
@@ -320,7 +320,7 @@ async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &L
         resolved_at: None,
         worked_until: Some(worked_until),
     };
-    let id = record(&mut tx, &report, Some(user.id), now)
+    let id = record(&mut tx, &report, Some(user.id), Derive::Now, now)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a fresh page key was taken")))?;
     tx.commit().await?;
