@@ -10,17 +10,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// freed memory back at once rather than after a delay (which, on a thread
 /// that then goes idle — a password hash's blocking thread — meant never):
 /// after the demo 29 MB instead of 49 MB. Same as setting
-/// `MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0`.
+/// `MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0`; either variable,
+/// when set, wins.
 fn return_memory_promptly() {
     // mimalloc's option numbers (v3 `mi_option_e`).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: mi_option_set only stores an option value; mimalloc reads
-    // options when it next needs them, and these two are meant to be
-    // changed at run time.
-    unsafe {
-        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+    for (option, variable) in [
+        (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT"),
+        (PURGE_DELAY, "MIMALLOC_PURGE_DELAY"),
+    ] {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: mi_option_set only stores an option's value; mimalloc
+            // reads options when it next needs them, and these two are
+            // meant to be changed at run time.
+            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        }
     }
 }
 
