@@ -57,13 +57,7 @@ async fn an_admins_now_page_shows_their_own_teams_and_links_to_all() {
     let token = f.app.token(&admin).await;
     let (status, me) = f.app.get_json(&token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
-    let slugs: Vec<&str> = me["teams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
-    assert_eq!(slugs, ["other", "platform"]);
+    assert_eq!(team_slugs(&me), ["other", "platform"]);
 }
 
 #[tokio::test]
@@ -101,13 +95,7 @@ async fn me_shows_a_team_joined_elsewhere() {
     f.app.add(&second, &f.manager, TeamRole::Manager).await;
     settled(&f).await;
     let (_, me) = f.app.get_json(&f.manager_token, "/api/v1/me").await;
-    let slugs: Vec<&str> = me["teams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
-    assert_eq!(slugs, ["platform", "second-team"]);
+    assert_eq!(team_slugs(&me), ["platform", "second-team"]);
 }
 
 #[tokio::test]
@@ -122,4 +110,14 @@ async fn a_session_ended_elsewhere_ends_here_at_once() {
     let res = web.get(f.app.url("/")).send().await.expect("now");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+}
+
+/// The slugs of the teams a `/api/v1/me` answer lists, in its order.
+fn team_slugs(me: &serde_json::Value) -> Vec<&str> {
+    me["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect()
 }
