@@ -114,7 +114,7 @@ async fn record_all(
         .collect();
     // A tool resending what is known (Alertmanager repeats firing alerts)
     // is answered from one read: no transaction, no row lock, no commit.
-    if let Some(pages) = known(&mut *state.db.acquire().await?, &reports, now).await? {
+    if let Some(pages) = known(&state.db, &state.caches, &reports, now).await? {
         return Ok((Wrote(&[]), Json(Received { pages })));
     }
     let mut tx = state.db.begin().await?;

@@ -1,6 +1,7 @@
 //! One cache: a bounded map whose entries expire, and which refuses a value
 //! read before its last clear.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
@@ -27,7 +28,10 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         }
     }
 
-    pub(super) fn get(&self, key: &K) -> Option<V> {
+    pub(super) fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)

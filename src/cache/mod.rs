@@ -37,6 +37,7 @@ use tokio::sync::watch;
 
 use crate::db::integrations::Integration;
 use crate::db::leave::NeedsCover;
+use crate::db::pages::Report;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
@@ -65,6 +66,7 @@ pub enum Cache {
     Sessions,
     MyTeams,
     NowPage,
+    KnownBodies,
 }
 
 /// What `db::shifts` reads for a `ShiftView`.
@@ -92,7 +94,7 @@ const ROTA_EXTRAS: &[&str] = &[
 ];
 
 impl Cache {
-    pub const ALL: [Cache; 13] = [
+    pub const ALL: [Cache; 14] = [
         Cache::Tokens,
         Cache::Integrations,
         Cache::Users,
@@ -106,6 +108,7 @@ impl Cache {
         Cache::Sessions,
         Cache::MyTeams,
         Cache::NowPage,
+        Cache::KnownBodies,
     ];
 
     /// Every table the read behind this cache runs over (its SQL in `db`).
@@ -154,6 +157,8 @@ impl Cache {
                 "swap_requests",
                 "memberships",
             ],
+            // ops::pages::known (db::pages::unchanged)
+            Cache::KnownBodies => &["pages"],
             // ops::metrics::load (db::metrics: rules, pages, shifts,
             // recovery, people)
             Cache::Metrics => &[
@@ -233,6 +238,7 @@ pub struct Caches {
     sessions: Map<tower_sessions::session::Id, tower_sessions::session::Record>,
     my_teams: Map<(i64, bool), Arc<Vec<MyTeam>>>,
     now_page: Map<(i64, i64), NowPageData>,
+    known_bodies: Map<Vec<Report>, Arc<Vec<i64>>>,
     cleared: watch::Sender<u64>,
     heard: watch::Sender<String>,
     listening_changed: watch::Sender<bool>,
@@ -256,6 +262,7 @@ impl Default for Caches {
             sessions: Map::new(),
             my_teams: Map::new(),
             now_page: Map::new(),
+            known_bodies: Map::new(),
             cleared: watch::channel(0).0,
             heard: watch::channel(String::new()).0,
             listening_changed: watch::channel(false).0,
@@ -297,6 +304,7 @@ impl Caches {
             Cache::Sessions => &self.sessions,
             Cache::MyTeams => &self.my_teams,
             Cache::NowPage => &self.now_page,
+            Cache::KnownBodies => &self.known_bodies,
         }
     }
 
@@ -324,6 +332,17 @@ impl Caches {
     );
     cached!(my_teams, put_my_teams, my_teams, (i64, bool), Arc<Vec<MyTeam>>);
     cached!(now_page, put_now_page, now_page, (i64, i64), NowPageData);
+
+    /// The page ids of a body known to repeat what is stored.
+    pub fn known_body(&self, reports: &[Report]) -> Option<Arc<Vec<i64>>> {
+        self.on().then(|| self.known_bodies.get(reports)).flatten()
+    }
+
+    pub fn put_known_body(&self, seen: u64, reports: Vec<Report>, ids: Arc<Vec<i64>>) {
+        if self.on() {
+            self.known_bodies.put(seen, reports, ids);
+        }
+    }
 
     /// The team's on-call snapshot covering `at`, if there is one.
     pub fn on_call(&self, team_id: i64, at: DateTime<Utc>) -> Option<Vec<ShiftView>> {

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use crate::domain::role::Role;
 
 /// What one report says about a page; absent times leave what is known.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Report {
     pub team_id: i64,
     pub rotation_id: Option<i64>,

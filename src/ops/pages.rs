@@ -3,8 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use sqlx::PgConnection;
+use std::sync::Arc;
 
+use sqlx::{PgConnection, PgPool};
+
+use crate::cache::Caches;
 use crate::db;
 use crate::db::pages::{Page, Report, Upserted};
 use crate::db::recovery_dirty::Due;
@@ -94,14 +97,24 @@ pub async fn record_new(ingest: &Ingest, report: &Report, now: DateTime<Utc>) ->
 /// The pages of a body that repeats only what is known (a tool resending
 /// firing alerts), read without a transaction or a lock: `None` when any
 /// report has something new, and [`record_many`] must write it. Refuses
-/// what `record_many` refuses.
-pub async fn known(conn: &mut PgConnection, reports: &[Report], now: DateTime<Utc>) -> AppResult<Option<Vec<i64>>> {
+/// what `record_many` refuses. The same body again, with no page changed
+/// since, is answered from memory (`Cache::KnownBodies`).
+pub async fn known(
+    pool: &PgPool,
+    caches: &Caches,
+    reports: &[Report],
+    now: DateTime<Utc>,
+) -> AppResult<Option<Vec<i64>>> {
     check_count(reports.len())?;
-    let reports: Vec<Report> = reports.iter().cloned().map(clean).collect();
-    for r in &reports {
+    if let Some(ids) = caches.known_body(reports) {
+        return Ok(Some(ids.to_vec()));
+    }
+    let seen = caches.generation();
+    let cleaned: Vec<Report> = reports.iter().cloned().map(clean).collect();
+    for r in &cleaned {
         check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
     }
-    let found = db::pages::unchanged(conn, &reports).await?;
+    let found = db::pages::unchanged(&mut *pool.acquire().await?, &cleaned).await?;
     let mut ids = Vec::with_capacity(found.len());
     for f in found {
         match f {
@@ -111,6 +124,8 @@ pub async fn known(conn: &mut PgConnection, reports: &[Report], now: DateTime<Ut
             Some(Upserted::Deleted) => {}
         }
     }
+    // Times only move on: what was in range stays in range.
+    caches.put_known_body(seen, reports.to_vec(), Arc::new(ids.clone()));
     Ok(Some(ids))
 }
 
