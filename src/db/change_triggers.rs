@@ -27,3 +27,24 @@ pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<V
     .fetch_all(conn)
     .await
 }
+
+/// Makes this transaction's changes unannounced by their triggers: the
+/// caller announces them itself once the transaction has committed
+/// ([`announce`]), so that transactions committing at the same time need
+/// not queue for the NOTIFY lock (migration 0020).
+pub async fn announce_after_commit(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT set_config('rota.announce', 'after', true)")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Announces a committed change to `table` on the caches' channel, as its
+/// trigger would have.
+pub async fn announce(conn: &mut PgConnection, table: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify('rota_changed', $1)")
+        .bind(table)
+        .execute(conn)
+        .await
+        .map(drop)
+}

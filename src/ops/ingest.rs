@@ -14,13 +14,20 @@
 //! the outcome is the sequential one. Commits stay synchronous: the answer
 //! tells the tool its alert is recorded, and a tool told so does not send
 //! it again.
+//!
+//! A batch's transaction does not NOTIFY: a NOTIFY holds a database-wide
+//! lock through its commit's flush, which would let only one batch commit
+//! at a time. An announcer sends `pages` on the caches' channel once a
+//! batch has committed, one announcement for all the batches that
+//! committed while the last was being sent (this process clears its own
+//! caches when it answers, as for any write).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::db;
 use crate::db::pages::{Page, Report};
@@ -52,6 +59,9 @@ pub struct Ingest {
     inbox: Arc<OnceLock<mpsc::Sender<Job>>>,
 }
 
+/// Batches committed and not yet announced.
+struct Unannounced(Notify);
+
 impl Ingest {
     pub fn new(pool: PgPool) -> Self {
         Ingest {
@@ -68,8 +78,10 @@ impl Ingest {
         let inbox = self.inbox.get_or_init(|| {
             let (send, receive) = mpsc::channel(4 * BATCH);
             let receive = Arc::new(Mutex::new(receive));
+            let unannounced = Arc::new(Unannounced(Notify::new()));
+            tokio::spawn(announce(self.pool.clone(), unannounced.clone()));
             for _ in 0..WRITERS {
-                tokio::spawn(write(self.pool.clone(), receive.clone()));
+                tokio::spawn(write(self.pool.clone(), receive.clone(), unannounced.clone()));
             }
             send
         });
@@ -84,7 +96,26 @@ impl Ingest {
     }
 }
 
-async fn write(pool: PgPool, inbox: Arc<Mutex<mpsc::Receiver<Job>>>) {
+/// Announces committed batches, coalescing those that commit meanwhile.
+async fn announce(pool: PgPool, unannounced: Arc<Unannounced>) {
+    loop {
+        unannounced.0.notified().await;
+        for attempt in 1..=3 {
+            let sent = async { db::change_triggers::announce(&mut *pool.acquire().await?, "pages").await }.await;
+            match sent {
+                Ok(()) => break,
+                Err(e) => {
+                    // Other processes' caches keep stale pages until their
+                    // entries expire (30 s) if this never goes out.
+                    tracing::warn!(error = %e, attempt, "could not announce new pages to other processes");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn write(pool: PgPool, inbox: Arc<Mutex<mpsc::Receiver<Job>>>, unannounced: Arc<Unannounced>) {
     loop {
         let mut batch = Vec::new();
         {
@@ -99,7 +130,7 @@ async fn write(pool: PgPool, inbox: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
-        if let Err(e) = write_batch(&pool, batch).await {
+        if let Err(e) = write_batch(&pool, batch, &unannounced).await {
             tracing::warn!(error = %e, "a batch of pages failed; its requests record one at a time");
         }
     }
@@ -107,7 +138,7 @@ async fn write(pool: PgPool, inbox: Arc<Mutex<mpsc::Receiver<Job>>>) {
 
 /// Records the batch and answers every job in it (`None` on failure, so
 /// each request falls back to its own transaction).
-async fn write_batch(pool: &PgPool, batch: Vec<Job>) -> AppResult<()> {
+async fn write_batch(pool: &PgPool, batch: Vec<Job>, unannounced: &Unannounced) -> AppResult<()> {
     // The first report of each key is batched; repeats merge afterwards.
     let mut seen = HashSet::new();
     let (first, repeats): (Vec<Job>, Vec<Job>) = batch
@@ -116,15 +147,17 @@ async fn write_batch(pool: &PgPool, batch: Vec<Job>) -> AppResult<()> {
     for job in repeats {
         let _ = job.answer.send(None);
     }
-    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
+    db::change_triggers::announce_after_commit(&mut tx).await?;
     let reports: Vec<&Report> = first.iter().map(|j| &j.report).collect();
     let engaged: Vec<(DateTime<Utc>, DateTime<Utc>)> = first.iter().map(|j| j.engaged).collect();
-    let pages = db::pages::insert_new_batch(&mut conn, &reports, &engaged).await?;
+    let pages = db::pages::insert_new_batch(&mut tx, &reports, &engaged).await?;
     let mut rules = HashMap::new();
     for team_id in pages.iter().map(|p| p.team_id).collect::<BTreeSet<_>>() {
-        rules.insert(team_id, db::holidays::rules(&mut conn, team_id).await?);
+        rules.insert(team_id, db::holidays::rules(&mut tx, team_id).await?);
     }
-    drop(conn);
+    tx.commit().await?;
+    unannounced.0.notify_one();
     let mut by_key: HashMap<(i64, String, String), Page> = pages
         .into_iter()
         .map(|p| ((p.team_id, p.source.clone(), p.dedup_key.clone()), p))

@@ -62,6 +62,23 @@ async fn a_repeated_body_is_answered_from_one_read_and_writes_nothing() {
     }
     assert_eq!(count(&team, version).await, before, "the page row was not rewritten");
     assert_eq!(count(&team, "SELECT count(*) FROM recovery_dirty").await, 0);
+    // The answer is kept in memory only until a page changes: once the page
+    // is deleted, the same body is answered without it.
+    let id = first["pages"][0].as_i64().unwrap();
+    let res = api()
+        .delete(team.app.url(&format!("/api/v1/pages/{id}")))
+        .bearer_auth(&team.manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (status, again) = deliver(&team, "alertmanager", &firing).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again, json!({"pages": []}), "a deleted page's repeat is left out");
+    sqlx::query("UPDATE pages SET deleted_at = NULL")
+        .execute(&team.app.db)
+        .await
+        .unwrap();
     // Anything new in the body is written as before.
     let (status, _) = deliver(&team, "alertmanager", &sample("alertmanager-resolved.json")).await;
     assert_eq!(status, StatusCode::OK);
@@ -98,4 +115,55 @@ async fn a_storm_on_one_responder_drained_by_two_jobs_at_once_grants_one_day_per
             .unwrap();
     let one = |d: &str| (d.parse().unwrap(), 1);
     assert_eq!(nights, [one("2026-02-25"), one("2026-02-26"), one("2026-02-27")]);
+}
+
+/// Sends `payload` on the caches' channel as another process would, and
+/// waits until this server has heard it: everything announced before has
+/// been heard too.
+async fn heard_sentinel(team: &Team, payload: &str) {
+    let mut heard = team.app.caches.heard();
+    sqlx::query("SELECT pg_notify('rota_changed', $1)")
+        .bind(payload)
+        .execute(&team.app.db)
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), heard.wait_for(|p| p == payload))
+        .await
+        .expect("the sentinel arrives")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_of_new_pages_is_announced_once_committed_and_other_writes_still_announce() {
+    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    team.app.caches_on().await;
+    heard_sentinel(&team, "before").await;
+    let mut heard = team.app.caches.heard();
+    heard.borrow_and_update();
+    // A tool's new page goes through the batch writers, whose transaction
+    // does not NOTIFY; the announcer sends `pages` after the commit.
+    let res = api()
+        .post(team.app.url("/api/v1/teams/platform/pages"))
+        .bearer_auth(&team.hook_token)
+        .json(&json!({"dedup_key": "disk-1", "summary": "Disk full", "fired_at": "2026-03-03T02:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = split(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    tokio::time::timeout(std::time::Duration::from_secs(10), heard.wait_for(|p| p == "pages"))
+        .await
+        .expect("other processes hear of the new page")
+        .unwrap();
+    // Anything else that writes pages is announced by its trigger still.
+    heard_sentinel(&team, "between").await;
+    heard.borrow_and_update();
+    sqlx::query("UPDATE pages SET summary = summary")
+        .execute(&team.app.db)
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), heard.wait_for(|p| p == "pages"))
+        .await
+        .expect("a change in plain SQL is announced by the trigger")
+        .unwrap();
 }
