@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::db::rotations::Version;
-use crate::domain::markdown::{MATCH_START, MATCH_STOP};
 use crate::domain::role::Role;
 
 /// A handoff as stored, with the names a reader needs.
@@ -73,8 +72,12 @@ pub async fn holders(conn: &mut PgConnection, keys: &[(i64, DateTime<Utc>)]) -> 
                 s.starts_at <= b.at AND s.ends_at > b.at AS incoming,
                 s.user_id, u.name, u.email, u.timezone
          FROM UNNEST($1::bigint[], $2::timestamptz[]) AS b(rotation_id, at)
-         JOIN shifts s ON s.rotation_id = b.rotation_id
-              AND tstzrange(s.starts_at, s.ends_at) && tstzrange(b.at - interval '1 microsecond', b.at, '[]')
+         CROSS JOIN (VALUES ('primary'), ('secondary')) AS r(role)
+         -- A role's shifts never overlap: the two latest to start by the
+         -- boundary are the one ending there and the one going on.
+         JOIN LATERAL (SELECT * FROM shifts s
+                       WHERE s.rotation_id = b.rotation_id AND s.role = r.role AND s.starts_at <= b.at
+                       ORDER BY s.starts_at DESC LIMIT 2) s ON s.ends_at >= b.at
          JOIN users u ON u.id = s.user_id",
     )
     .bind(&rotations)
@@ -284,8 +287,8 @@ pub async fn acknowledge(
     Ok(done.rows_affected() == 1)
 }
 
-/// A search match with its rank and a snippet whose matches are wrapped in
-/// [`MATCH_START`] and [`MATCH_STOP`].
+/// A search match with its rank, its body and the query's lexemes (the
+/// stemmed words a snippet marks; see `domain::markdown::snippet`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Hit {
     pub id: i64,
@@ -293,30 +296,32 @@ pub struct Hit {
     pub handoff_at: DateTime<Utc>,
     pub week_start: NaiveDate,
     pub rank: f32,
-    pub snippet: String,
+    pub body: String,
+    pub lexemes: Vec<String>,
 }
 
 /// The team's handoffs matching `query` (web search syntax: words,
 /// "quoted phrases", -excluded, or), best first. Only the best `limit`
-/// get a snippet, as that is the costly part.
+/// are read whole. Snippets are cut in Rust from the body: Postgres's
+/// `ts_headline` parses each body again, about a quarter of a millisecond
+/// per handoff, most of a search's time.
 pub async fn search(conn: &mut PgConnection, team_id: i64, query: &str, limit: i64) -> sqlx::Result<Vec<Hit>> {
-    let options = format!(
-        "StartSel={MATCH_START}, StopSel={MATCH_STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \""
-    );
+    // The lexemes as the query's text shows them: 'disk' & 'full', a quote
+    // inside one doubled.
     sqlx::query_as(
-        "SELECT m.id, m.rotation_id, m.handoff_at, m.week_start, m.rank,
-                ts_headline('english', h.body, m.q, $4) AS snippet
+        r#"SELECT m.id, m.rotation_id, m.handoff_at, m.week_start, m.rank, h.body,
+                ARRAY(SELECT replace(w[1], '''''', '''')
+                      FROM regexp_matches(m.q::text, '''((?:[^'']|'''')+)''', 'g') AS w) AS lexemes
          FROM (SELECT h.id, h.rotation_id, h.handoff_at, h.week_start, q, ts_rank(h.search, q) AS rank
                FROM handoffs h, websearch_to_tsquery('english', $2) AS q
                WHERE h.team_id = $1 AND h.search @@ q
                ORDER BY rank DESC, h.handoff_at DESC LIMIT $3) m
          JOIN handoffs h ON h.id = m.id
-         ORDER BY m.rank DESC, m.handoff_at DESC",
+         ORDER BY m.rank DESC, m.handoff_at DESC"#,
     )
     .bind(team_id)
     .bind(query)
     .bind(limit)
-    .bind(options)
     .fetch_all(conn)
     .await
 }

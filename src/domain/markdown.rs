@@ -56,6 +56,95 @@ pub fn to_html(markdown: &str) -> String {
 pub const MATCH_START: char = '\u{E000}';
 pub const MATCH_STOP: char = '\u{E001}';
 
+/// Words in one fragment of a snippet, and how many come before its match.
+const FRAGMENT_WORDS: usize = 35;
+const WORDS_BEFORE: usize = 8;
+/// Fragments in one snippet.
+const FRAGMENTS: usize = 2;
+
+/// Whether a word of the text matches a lexeme of the query (the English
+/// stem Postgres made of a query word): the stem begins the word
+/// ("disk" in "disks", "export" in "exporter"), or ends in the `i`
+/// Snowball makes of a final `y` ("happi" for "happy").
+fn matches(word: &str, lexemes: &[String]) -> bool {
+    let word = word.to_lowercase();
+    lexemes.iter().filter(|l| !l.is_empty()).any(|l| {
+        word.starts_with(l.as_str())
+            || l.strip_suffix('i')
+                .is_some_and(|stem| !stem.is_empty() && word.starts_with(&format!("{stem}y")))
+    })
+}
+
+/// A search snippet of `body`: up to two fragments of about 35 words
+/// around the first matches of the query's `lexemes`, joined by " … ",
+/// each match wrapped in [`MATCH_START`] and [`MATCH_STOP`]; the first
+/// words when nothing matches. Whitespace is folded to single spaces.
+pub fn snippet(body: &str, lexemes: &[String]) -> String {
+    // Words: runs of letters and digits, by their byte ranges.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, c) in body.char_indices().chain(std::iter::once((body.len(), ' '))) {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let hit: Vec<bool> = words.iter().map(|&(s, e)| matches(&body[s..e], lexemes)).collect();
+    let mut fragments: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    while fragments.len() < FRAGMENTS {
+        let Some(first) = (from..words.len()).find(|&i| hit[i]) else {
+            break;
+        };
+        let begin = first.saturating_sub(WORDS_BEFORE).max(from);
+        let end = (begin + FRAGMENT_WORDS).min(words.len());
+        fragments.push((begin, end));
+        from = end;
+    }
+    if fragments.is_empty() && !words.is_empty() {
+        fragments.push((0, FRAGMENT_WORDS.min(words.len())));
+    }
+    let mut out = String::new();
+    for (n, &(begin, end)) in fragments.iter().enumerate() {
+        if n > 0 {
+            out.push_str(" … ");
+        }
+        for i in begin..end {
+            let (s, e) = words[i];
+            if i > begin {
+                // What lies between two words, each run of whitespace as one space.
+                let mut space = false;
+                for c in body[words[i - 1].1..s].chars() {
+                    if c.is_whitespace() {
+                        space = true;
+                    } else {
+                        if space {
+                            out.push(' ');
+                            space = false;
+                        }
+                        out.push(c);
+                    }
+                }
+                if space {
+                    out.push(' ');
+                }
+            }
+            if hit[i] {
+                out.push(MATCH_START);
+            }
+            out.push_str(&body[s..e]);
+            if hit[i] {
+                out.push(MATCH_STOP);
+            }
+        }
+    }
+    out
+}
+
 /// A search snippet as HTML: the text escaped, and only the matches marked
 /// with `<mark>`, always balanced whatever the text held.
 pub fn snippet_html(snippet: &str) -> String {
@@ -152,6 +241,32 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains(r#"href="https://grafana.example.com/d/1""#), "{html}");
         assert!(html.contains(">graph</a>"), "{html}");
+    }
+
+    #[test]
+    fn a_snippet_marks_the_words_of_each_stem_around_the_first_matches() {
+        let lex = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = |w: &str| format!("{MATCH_START}{w}{MATCH_STOP}");
+        assert_eq!(
+            snippet(
+                "Two  disks\nfilled up; the Exporter is happy.",
+                &lex(&["disk", "export", "happi"])
+            ),
+            format!("Two {} filled up; the {} is {}", m("disks"), m("Exporter"), m("happy"))
+        );
+        // Around the first match, then the next one after that fragment.
+        let long: String = (0..100).map(|i| format!("w{i} ")).collect::<String>() + "kafka lag";
+        let s = snippet(&format!("kafka {long}"), &lex(&["kafka"]));
+        assert!(s.starts_with(&m("kafka")), "{s}");
+        assert!(
+            s.contains(&format!(" … w92 w93 w94 w95 w96 w97 w98 w99 {} lag", m("kafka"))),
+            "{s}"
+        );
+        assert_eq!(s.split_whitespace().filter(|w| w.contains(MATCH_START)).count(), 2);
+        // Nothing matched (a stem Snowball makes irregularly): the first words.
+        let first = snippet(&long, &lex(&["zeppelin"]));
+        assert!(first.starts_with("w0 w1") && first.ends_with("w34"), "{first}");
+        assert_eq!(snippet("", &lex(&["disk"])), "");
     }
 
     #[test]

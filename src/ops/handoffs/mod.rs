@@ -394,7 +394,10 @@ pub async fn search(conn: &mut PgConnection, team: &Team, query: &str, limit: i6
             Some(Found {
                 handoff,
                 rank: hit.rank,
-                snippet_html: crate::domain::markdown::snippet_html(&hit.snippet),
+                snippet_html: crate::domain::markdown::snippet_html(&crate::domain::markdown::snippet(
+                    &hit.body,
+                    &hit.lexemes,
+                )),
             })
         })
         .collect())
