@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod change_triggers;
 pub mod changes;
+pub mod contact_methods;
 mod enums;
 pub mod handoff_webhooks;
 pub mod handoffs;
