@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the handlers' own types.
 
 pub mod contact;
+pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;
 pub mod hooks;
@@ -57,6 +58,14 @@ pub fn router() -> Router<AppState> {
         .route("/hooks/pagerduty", post(hooks::pagerduty))
         .route("/teams/{team}/pages", get(pages::list_pages).post(pages::create_page))
         .route("/pages/{id}", patch(pages::correct_page).delete(pages::delete_page))
+        .route("/pages/{id}/acknowledge", post(escalation::acknowledge_page))
+        .route("/pages/{id}/resolve", post(escalation::resolve_page))
+        .route("/pages/{id}/escalate", post(escalation::escalate_page))
+        .route("/pages/{id}/notifications", get(escalation::list_notifications))
+        .route(
+            "/teams/{team}/escalation",
+            get(escalation::show_escalation).put(escalation::put_escalation),
+        )
         .route(
             "/me/contact-methods",
             get(contact::list_contact_methods).post(contact::add_contact_method),
@@ -177,6 +186,12 @@ pub fn router() -> Router<AppState> {
         contact::delete_contact_method,
         contact::list_rules,
         contact::put_rules,
+        escalation::show_escalation,
+        escalation::put_escalation,
+        escalation::acknowledge_page,
+        escalation::resolve_page,
+        escalation::escalate_page,
+        escalation::list_notifications,
     ),
     components(schemas(crate::error::ErrorBody, swaps::SwapState, swaps::SwapAction)),
     modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),

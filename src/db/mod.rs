@@ -15,6 +15,7 @@ pub mod leave;
 pub mod metrics;
 pub mod notifications;
 pub mod pages;
+pub mod paging;
 pub mod recovery;
 pub mod recovery_dirty;
 pub mod rotations;

@@ -42,6 +42,8 @@ pub struct Recorded {
 struct Job {
     report: Report,
     engaged: (DateTime<Utc>, DateTime<Utc>),
+    /// When it was received: its escalation, if it pages, starts then.
+    now: DateTime<Utc>,
     answer: oneshot::Sender<Option<Recorded>>,
 }
 
@@ -64,7 +66,12 @@ impl Ingest {
     /// `None` when it must be merged one at a time instead: its key is
     /// known, or the writers are gone or failed (the merge then reports
     /// what is wrong).
-    pub async fn record_new(&self, report: Report, engaged: (DateTime<Utc>, DateTime<Utc>)) -> Option<Recorded> {
+    pub async fn record_new(
+        &self,
+        report: Report,
+        engaged: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+    ) -> Option<Recorded> {
         let inbox = self.inbox.get_or_init(|| {
             let (send, receive) = mpsc::channel(4 * BATCH);
             let receive = Arc::new(Mutex::new(receive));
@@ -77,6 +84,7 @@ impl Ingest {
         let job = Job {
             report,
             engaged,
+            now,
             answer,
         };
         inbox.send(job).await.ok()?;
@@ -119,7 +127,9 @@ async fn write_batch(pool: &PgPool, batch: Vec<Job>) -> AppResult<()> {
     let mut conn = pool.acquire().await?;
     let reports: Vec<&Report> = first.iter().map(|j| &j.report).collect();
     let engaged: Vec<(DateTime<Utc>, DateTime<Utc>)> = first.iter().map(|j| j.engaged).collect();
-    let pages = db::pages::insert_new_batch(&mut conn, &reports, &engaged).await?;
+    // Escalations start at the latest receipt in the batch (moments apart).
+    let now = first.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
+    let pages = db::pages::insert_new_batch(&mut conn, &reports, &engaged, now).await?;
     let mut rules = HashMap::new();
     for team_id in pages.iter().map(|p| p.team_id).collect::<BTreeSet<_>>() {
         rules.insert(team_id, db::holidays::rules(&mut conn, team_id).await?);

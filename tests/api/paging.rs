@@ -1,6 +1,7 @@
 //! Issue 12: Rota pages the person on call. Local receivers on 127.0.0.1
 //! speak ntfy's publish API (JSON to the server root, with the topic) and
-//! take generic webhooks.
+//! take generic webhooks; the worker is driven by the test's clock
+//! (`settle_paging`), as `settle_recovery` drives the recovery job.
 //!
 //! Primary Alex and secondary Sam, SLAs 5 and 30 minutes: the rotation
 //! began Tuesday 24 February 2026 (Alex leads week 0, to 3 March 10:00),
@@ -14,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use rota::db::teams::TeamRole;
@@ -21,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::net::TcpListener;
 
-use crate::common::{TestApp, spawn_app_allowing, t};
+use crate::common::{TestApp, api, spawn_app_allowing, t};
 
 /// The sample's firing, and when Alertmanager tells Rota (48 s later).
 const RECEIVED: &str = "2026-03-03T03:08:00Z";
@@ -44,6 +46,8 @@ struct Receiver {
     base: String,
     got: Arc<Mutex<Vec<Got>>>,
     failing: Arc<AtomicUsize>,
+    /// How many requests it has taken, for tests that wait for one.
+    count: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Receiver {
@@ -53,6 +57,7 @@ impl Receiver {
             base: format!("http://{}", listener.local_addr().unwrap()),
             got: Arc::default(),
             failing: Arc::default(),
+            count: Arc::new(tokio::sync::watch::channel(0).0),
         };
         async fn take(
             State(r): State<Receiver>,
@@ -68,6 +73,7 @@ impl Receiver {
                 body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
                 raw,
             });
+            r.count.send_modify(|n| *n += 1);
             let fail = r
                 .failing
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -99,6 +105,11 @@ impl Receiver {
             .collect()
     }
 
+    /// Pages (not tests) pushed to `topic`.
+    fn pages(&self, topic: &str) -> Vec<Value> {
+        self.pushes(topic).into_iter().filter(|b| b["priority"] == 5).collect()
+    }
+
     fn hooks(&self) -> Vec<Got> {
         self.got
             .lock()
@@ -115,6 +126,8 @@ struct Paging {
     rx: Receiver,
     alex: String,
     sam: String,
+    manager: String,
+    hook: String,
 }
 
 fn code_in(message: &str) -> String {
@@ -184,12 +197,231 @@ async fn setup() -> Paging {
     let p = Paging {
         alex: app.token(&alex).await,
         sam: app.token(&sam).await,
+        hook: body["token"].as_str().unwrap().to_owned(),
+        manager,
         app,
         rx,
     };
     confirmed_push(&p, &p.alex.clone(), "alex").await;
     confirmed_push(&p, &p.sam.clone(), "sam").await;
     p
+}
+
+impl Paging {
+    /// Alertmanager's firing sample, as Alertmanager sends it; the page's id.
+    async fn fire(&self) -> i64 {
+        let body = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/samples/alertmanager-firing.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let res = api()
+            .post(self.app.url("/api/v1/hooks/alertmanager"))
+            .bearer_auth(&self.hook)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = crate::common::split(res).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["pages"][0].as_i64().unwrap()
+    }
+
+    /// Moves the clock to `after` past the receipt and runs the worker.
+    async fn at(&self, after: Duration) {
+        self.app.clock.set(t(RECEIVED) + after);
+        self.app.settle_paging().await;
+    }
+
+    async fn timeline(&self, page: i64) -> Vec<Value> {
+        let (status, body) = self
+            .app
+            .get_json(&self.manager, &format!("/api/v1/pages/{page}/notifications"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().unwrap().clone()
+    }
+
+    async fn acknowledged(&self, page: i64) -> (Option<DateTime<Utc>>, Option<String>) {
+        sqlx::query_as(
+            "SELECT p.acknowledged_at, u.email FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by WHERE p.id = $1",
+        )
+        .bind(page)
+        .fetch_one(&self.app.db)
+        .await
+        .unwrap()
+    }
+}
+
+/// The token an ntfy page message's Acknowledge action posts.
+fn ack_token(push: &Value) -> String {
+    let action = &push["actions"][0];
+    assert_eq!(action["action"], "http");
+    assert_eq!(action["label"], "Acknowledge");
+    assert_eq!(action["method"], "POST");
+    action["body"].as_str().unwrap().trim_start_matches("token=").to_owned()
+}
+
+#[tokio::test]
+async fn the_primary_is_pushed_at_once_and_the_secondary_after_the_primary_sla() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let alex = p.rx.pages("alex");
+    assert_eq!(alex.len(), 1, "{alex:?}");
+    assert!(
+        alex[0]["title"].as_str().unwrap().contains("Checkout p99 latency"),
+        "{}",
+        alex[0]
+    );
+    assert!(alex[0]["click"].as_str().unwrap().starts_with(&p.app.url("/ack/")));
+    assert!(p.rx.pages("sam").is_empty());
+
+    // Nobody acknowledges: Sam at the primary's SLA, not a second before.
+    p.at(Duration::minutes(5) - Duration::seconds(1)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    p.at(Duration::minutes(5)).await;
+    let sam = p.rx.pages("sam");
+    assert_eq!(sam.len(), 1);
+    assert_eq!(p.rx.pages("alex").len(), 1, "Alex is not paged twice");
+
+    // Sam acknowledges with the action's POST, signed in nowhere.
+    p.app.clock.set(t(RECEIVED) + Duration::minutes(6));
+    let res = reqwest::Client::new()
+        .post(p.app.url("/ack"))
+        .form(&[("token", ack_token(&sam[0]))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("sam@example.com"));
+    assert_eq!(
+        p.acknowledged(page).await,
+        (Some(t(RECEIVED) + Duration::minutes(6)), Some("sam@example.com".into()))
+    );
+
+    // Nothing more: not the managers at 35 minutes, not a repeat.
+    p.at(Duration::hours(3)).await;
+    assert_eq!((p.rx.pages("alex").len(), p.rx.pages("sam").len()), (1, 1));
+    let timeline = p.timeline(page).await;
+    let who: Vec<(&str, i64, &str)> = timeline
+        .iter()
+        .map(|e| {
+            (
+                e["email"].as_str().unwrap(),
+                e["step"].as_i64().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("alex@example.com", 0, "delivered"),
+            ("sam@example.com", 1, "delivered")
+        ]
+    );
+    assert_eq!(timeline[1]["at"], json!("2026-03-03T03:13:00Z"));
+    assert_eq!(timeline[1]["kind"], "ntfy");
+}
+
+#[tokio::test]
+async fn the_primary_acknowledging_in_time_means_the_secondary_is_never_paged() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    p.app.clock.set(t("2026-03-03T03:09:37Z"));
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{page}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged_by"], "alex@example.com");
+    assert_eq!(body["acknowledged_at"], "2026-03-03T03:09:37Z");
+    p.at(Duration::hours(2)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    // Acknowledged 2 min 25 s after it fired: the primary's SLA is met.
+    let (_, pages) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/pages?from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z",
+        )
+        .await;
+    assert_eq!(pages[0]["sla"], "met", "{pages}");
+    // Resolving ends it for good; a second resolve conflicts.
+    let path = format!("/api/v1/pages/{page}/resolve");
+    assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::OK);
+    assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn opening_the_acknowledge_link_changes_nothing() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let link = p.rx.pages("alex")[0]["click"].as_str().unwrap().to_owned();
+    // A mail scanner or chat unfurler follows the link, twice.
+    for _ in 0..2 {
+        let res = reqwest::Client::new().get(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("<button type=\"submit\">Acknowledge</button>"), "{html}");
+        assert!(html.contains("method=\"post\""));
+    }
+    assert_eq!(p.acknowledged(page).await, (None, None));
+    p.at(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1, "the escalation went on");
+    // A forged or altered token is refused.
+    let res = reqwest::Client::new()
+        .post(p.app.url("/ack"))
+        .form(&[("token", format!("{page}.1.99999999999.00"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(p.acknowledged(page).await, (None, None));
+}
+
+#[tokio::test]
+async fn a_provider_answering_500_is_retried_with_backoff_and_the_failure_is_on_the_timeline() {
+    let p = setup().await;
+    p.rx.failing.store(2, Ordering::SeqCst);
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Not again before the wait.
+    p.at(Duration::seconds(9)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    p.at(Duration::seconds(10)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    p.at(Duration::seconds(29)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    p.at(Duration::seconds(30)).await;
+    assert_eq!(p.rx.pages("alex").len(), 3);
+    let states: Vec<(String, String)> = p
+        .timeline(page)
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["state"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert_eq!(states[0].0, "failed");
+    assert!(
+        states[0].1.contains("500") && states[0].1.contains("trying again in 10 s"),
+        "{states:?}"
+    );
+    assert!(states[1].1.contains("trying again in 20 s"), "{states:?}");
+    assert_eq!(states[2].0, "delivered");
+    // The next rule is still on time: Sam at five minutes.
+    p.at(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
 }
 
 #[tokio::test]
@@ -280,4 +512,92 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
     }
     let (_, rules) = p.app.get_json(&p.alex, "/api/v1/me/notification-rules").await;
     assert_eq!(rules, json!([{"contact_method_id": mine, "after_minutes": 0}]));
+
+    // Escalation: the default follows the SLAs; no steps is refused.
+    let path = "/api/v1/teams/platform/escalation";
+    let (status, policy) = p.app.get_json(&p.alex, path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        policy["steps"],
+        json!([{"target": "primary", "after_minutes": 0}, {"target": "secondary", "after_minutes": 5},
+               {"target": "managers", "after_minutes": 35}])
+    );
+    assert_eq!(policy["custom"], false);
+    let (status, res) = p
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &p.manager,
+            path,
+            json!({"steps": [], "repeat": 0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+    assert!(res["error"]["message"].as_str().unwrap().contains("at least one step"));
+    assert_eq!(p.app.get_json(&p.alex, path).await.1, policy);
+    // Members read it; only managers set it.
+    let one = json!({"steps": [{"target": "primary", "after_minutes": 0}], "repeat": 0});
+    let (status, _) = p.app.send_json(reqwest::Method::PUT, &p.alex, path, one.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, res) = p.app.send_json(reqwest::Method::PUT, &p.manager, path, one).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["custom"], true);
+}
+
+#[tokio::test]
+async fn a_page_reported_with_notify_pages_and_one_without_does_not() {
+    let p = setup().await;
+    let report = |key: &str, notify: bool| json!({"dedup_key": key, "summary": format!("disk full {key}"), "fired_at": RECEIVED, "notify": notify});
+    let (status, body) = p
+        .app
+        .post_json(&p.hook, "/api/v1/teams/platform/pages", report("quiet", false))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    let (status, body) = p
+        .app
+        .post_json(&p.hook, "/api/v1/teams/platform/pages", report("loud", true))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::zero()).await;
+    let pages = p.rx.pages("alex");
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0]["title"].as_str().unwrap().contains("disk full loud"));
+    // Escalating by hand pages the next step now.
+    let id = body["id"].as_i64().unwrap();
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{id}/escalate"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    p.at(Duration::seconds(1)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
+}
+
+#[tokio::test]
+async fn the_running_worker_wakes_on_notify_and_pushes_the_primary_within_a_second() {
+    let p = setup().await;
+    let worker = tokio::spawn(rota::jobs::paging::run(p.app.state.clone()));
+    let mut count = p.rx.count.subscribe();
+    let before = *count.borrow_and_update();
+    let started = std::time::Instant::now();
+    p.fire().await;
+    tokio::time::timeout(std::time::Duration::from_secs(1), count.wait_for(|n| *n > before))
+        .await
+        .expect("Alex's push within a second")
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Now idle until the next step (5 minutes away): a new page wakes it.
+    let before = *count.borrow_and_update();
+    let report = json!({"dedup_key": "disk", "summary": "Disk full", "fired_at": RECEIVED, "notify": true});
+    let (status, body) = p.app.post_json(&p.hook, "/api/v1/teams/platform/pages", report).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    tokio::time::timeout(std::time::Duration::from_secs(1), count.wait_for(|n| *n > before))
+        .await
+        .expect("the second push within a second")
+        .unwrap();
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    worker.abort();
 }
