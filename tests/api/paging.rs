@@ -601,3 +601,50 @@ async fn the_running_worker_wakes_on_notify_and_pushes_the_primary_within_a_seco
     assert_eq!(p.rx.pages("alex").len(), 2);
     worker.abort();
 }
+
+#[tokio::test]
+async fn a_primary_on_leave_is_skipped_to_the_secondary_and_the_skip_is_on_the_timeline() {
+    let p = setup().await;
+    let (status, body) = p
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &p.alex,
+            "/api/v1/me/leave/2026-03-03",
+            json!({"end_date": "2026-03-04"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("sam").len(), 1, "the secondary at once, not at 5 minutes");
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[0]["state"], "skipped", "{timeline:?}");
+    assert_eq!(timeline[0]["email"], "alex@example.com");
+    assert!(timeline[0]["detail"].as_str().unwrap().contains("on leave"));
+    assert_eq!(timeline[1]["state"], "delivered");
+    assert_eq!(timeline[1]["email"], "sam@example.com");
+}
+
+#[tokio::test]
+async fn a_primary_on_a_recovery_day_off_is_skipped() {
+    let p = setup().await;
+    sqlx::query(
+        "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
+         SELECT t.id, u.id, 'night', '2026-03-02', '2026-03-03', 'a night page'
+         FROM teams t, users u WHERE t.slug = 'platform' AND u.email = 'alex@example.com'",
+    )
+    .execute(&p.app.db)
+    .await
+    .unwrap();
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("sam").len(), 1);
+    let timeline = p.timeline(page).await;
+    assert!(
+        timeline[0]["detail"].as_str().unwrap().contains("recovery day off"),
+        "{timeline:?}"
+    );
+}
