@@ -648,3 +648,27 @@ async fn a_primary_on_a_recovery_day_off_is_skipped() {
         "{timeline:?}"
     );
 }
+
+#[tokio::test]
+async fn the_page_view_shows_who_was_paged_and_acknowledges_with_one_button() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let sam = p.app.sign_in("sam@example.com").await;
+    let path = format!("/teams/platform/pages/{page}");
+    let html = sam.get(p.app.url(&path)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Who was paged"), "{html}");
+    assert!(html.contains("alex@example.com") && html.contains("delivered"));
+    let csrf = crate::common::csrf_of(&html);
+    let res = sam
+        .post(p.app.url(&format!("{path}/acknowledge")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.acknowledged(page).await.1.as_deref(), Some("sam@example.com"));
+    let html = sam.get(p.app.url(&path)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("by sam@example.com"), "{html}");
+    assert!(!html.contains("/acknowledge\""), "no button once acknowledged");
+}
