@@ -4,6 +4,7 @@ pub mod ack;
 pub mod admin;
 pub mod assets;
 pub mod charts;
+pub mod contact_methods;
 pub mod fmt;
 pub mod forms;
 pub mod handoffs;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(team_settings::router())
         .merge(team_alerting::router())
         .merge(profile::router())
+        .merge(contact_methods::router())
         .merge(admin::router())
         .merge(metrics::router())
 }

@@ -672,3 +672,77 @@ async fn the_page_view_shows_who_was_paged_and_acknowledges_with_one_button() {
     assert!(html.contains("by sam@example.com"), "{html}");
     assert!(!html.contains("/acknowledge\""), "no button once acknowledged");
 }
+
+#[tokio::test]
+async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
+    let p = setup().await;
+    let alex = p.app.sign_in("alex@example.com").await;
+    let page = || async {
+        alex.get(p.app.url("/profile/contact-methods"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = page().await;
+    let csrf = crate::common::csrf_of(&html);
+    // A refused address re-renders the page saying what to fix.
+    let res = alex
+        .post(p.app.url("/profile/contact-methods"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "webhook"),
+            ("target", "http://169.254.169.254/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("never sends"));
+    let target = format!("{}/alex-laptop", p.rx.base);
+    let res = alex
+        .post(p.app.url("/profile/contact-methods"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "ntfy"),
+            ("label", "laptop"),
+            ("target", &target),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page().await;
+    assert!(
+        html.contains("A test message went to laptop") && html.contains("waiting for its code"),
+        "{html}"
+    );
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["label"] == "laptop")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let code = code_in(p.rx.pushes("alex-laptop")[0]["message"].as_str().unwrap());
+    let res = alex
+        .post(p.app.url(&format!("/profile/contact-methods/{id}/verify")))
+        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(page().await.contains("laptop is confirmed"));
+    let res = alex
+        .post(p.app.url(&format!("/profile/contact-methods/{id}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(!page().await.contains("alex-laptop"));
+}
