@@ -746,3 +746,20 @@ async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(!page().await.contains("alex-laptop"));
 }
+
+#[tokio::test]
+async fn team_settings_flag_who_cannot_be_paged() {
+    let p = setup().await;
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = mona
+        .get(p.app.url("/teams/platform/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Alex and Sam confirmed a push method in setup; Mona has none.
+    assert!(html.contains("Mona cannot be paged"), "{html}");
+    assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"));
+}
