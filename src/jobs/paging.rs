@@ -125,6 +125,11 @@ async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::R
                 }
             }
         };
+        let outcome = match (state, retry_at) {
+            ("pending", Some(_)) => "retrying",
+            (s, _) => s,
+        };
+        crate::service_metrics::page_message(&m.kind, outcome);
         if db::paging::finish(&mut conn, &m, state, retry_at).await? {
             db::paging::event(
                 &mut conn,

@@ -419,6 +419,19 @@ async fn a_provider_answering_500_is_retried_with_backoff_and_the_failure_is_on_
     );
     assert!(states[1].1.contains("trying again in 20 s"), "{states:?}");
     assert_eq!(states[2].0, "delivered");
+    // And in Rota's own metrics.
+    let metrics = api()
+        .get(p.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rota_page_messages_total{kind=\"ntfy\",outcome=\"retrying\"}"),
+        "{metrics}"
+    );
     // The next rule is still on time: Sam at five minutes.
     p.at(Duration::minutes(5)).await;
     assert_eq!(p.rx.pages("sam").len(), 1);
@@ -762,4 +775,54 @@ async fn team_settings_flag_who_cannot_be_paged() {
     // Alex and Sam confirmed a push method in setup; Mona has none.
     assert!(html.contains("Mona cannot be paged"), "{html}");
     assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"));
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_send_every_message_once() {
+    let p = setup().await;
+    for n in 0..40 {
+        let report = json!({"dedup_key": format!("storm-{n}"), "summary": format!("storm {n}"),
+                            "fired_at": RECEIVED, "notify": true});
+        let (status, body) = p.app.post_json(&p.hook, "/api/v1/teams/platform/pages", report).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Two processes' workers, at the same moments.
+    for after in [Duration::zero(), Duration::minutes(5)] {
+        p.app.clock.set(t(RECEIVED) + after);
+        let (a, b) = tokio::join!(p.app.settle_paging(), p.app.settle_paging());
+        assert!(a.steps + b.steps >= 40, "{a:?} {b:?}");
+    }
+    assert_eq!(p.rx.pages("alex").len(), 40);
+    assert_eq!(p.rx.pages("sam").len(), 40);
+    let mut titles: Vec<String> = p.rx.pages("sam").iter().map(|b| b["title"].to_string()).collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 40, "each page once");
+}
+
+#[tokio::test]
+async fn a_message_whose_sender_died_mid_send_goes_out_once_when_its_claim_lapses() {
+    let p = setup().await;
+    let page = p.fire().await;
+    // A process runs the step and claims the message, then dies before
+    // sending it (its claim is committed; nothing was sent).
+    let mut tx = p.app.db.begin().await.unwrap();
+    rota::ops::paging::escalate_due(&mut tx, p.app.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = p.app.db.acquire().await.unwrap();
+    let claimed = rota::db::paging::claim_messages(&mut conn, p.app.clock.now(), Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    drop(conn);
+    // Another process finds nothing to send while the claim holds.
+    p.at(Duration::seconds(59)).await;
+    assert!(p.rx.pages("alex").is_empty());
+    // When it lapses, the message goes out, once.
+    p.at(Duration::seconds(60)).await;
+    p.at(Duration::seconds(61)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    assert_eq!(p.timeline(page).await.len(), 1);
 }
