@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::net::TcpListener;
 
-use crate::common::{TestApp, api, spawn_app_allowing, t};
+use crate::common::{TestApp, api, spawn_app_configured, t};
 
 /// The sample's firing, and when Alertmanager tells Rota (48 s later).
 const RECEIVED: &str = "2026-03-03T03:08:00Z";
@@ -166,8 +166,18 @@ async fn confirmed_push(p: &Paging, token: &str, topic: &str) -> i64 {
 }
 
 async fn setup() -> Paging {
+    setup_with(None).await
+}
+
+/// As [`setup`], sending e-mail to `smtp_url` when given.
+async fn setup_with(smtp_url: Option<String>) -> Paging {
     let rx = Receiver::start().await;
-    let app = spawn_app_allowing(t(RECEIVED), rx.host_port()).await;
+    let policy = rota::outgoing::Policy::new(false, rx.host_port()).unwrap();
+    let app = spawn_app_configured(t(RECEIVED), |s| {
+        s.outgoing = policy;
+        s.smtp_url = smtp_url;
+    })
+    .await;
     let team = app.team("platform", "Europe/London").await;
     let mona = app.user("mona@example.com", "Mona", "Europe/London", false).await;
     let alex = app.user("alex@example.com", "Alex", "Europe/London", false).await;
@@ -825,4 +835,34 @@ async fn a_message_whose_sender_died_mid_send_goes_out_once_when_its_claim_lapse
     p.at(Duration::seconds(61)).await;
     assert_eq!(p.rx.pages("alex").len(), 1);
     assert_eq!(p.timeline(page).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_email_method_is_confirmed_by_its_code_and_pages_carry_the_acknowledge_link() {
+    let (smtp, inbox) = crate::mail::smtp_sink().await;
+    let p = setup_with(Some(smtp)).await;
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.alex,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "email", "target": "alex.pager@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["test_message"], "sent", "{body}");
+    let mail = inbox.lock().unwrap().last().cloned().expect("the test message");
+    assert!(mail.to.iter().any(|t| t.contains("alex.pager@example.com")), "{mail:?}");
+    let code = code_in(&mail.data);
+    let id = body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/me/contact-methods/{id}/verify");
+    let (status, res) = p.app.post_json(&p.alex, &path, json!({"code": "000000"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+    let (status, res) = p.app.post_json(&p.alex, &path, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    p.fire().await;
+    p.at(Duration::zero()).await;
+    let page = inbox.lock().unwrap().last().cloned().unwrap();
+    assert!(page.data.contains("Checkout p99 latency"), "{page:?}");
+    assert!(page.data.contains(&p.app.url("/ack/")), "{page:?}");
 }
