@@ -185,7 +185,7 @@ pub async fn list_notifications(
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<NotificationInfo>>> {
     let mut conn = state.db.acquire().await?;
-    let page = db::paging::lock_page(&mut conn, id)
+    let page = db::paging::read_page(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("page"))?;
     if !paging::may_respond(&mut conn, &page, caller.0.id, caller.0.is_admin).await? {

@@ -428,11 +428,21 @@ pub struct PageState {
 }
 
 pub async fn lock_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Option<PageState>> {
-    sqlx::query_as(
+    page_state(conn, page_id, true).await
+}
+
+/// The page as acknowledging sees it, read without a lock.
+pub async fn read_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Option<PageState>> {
+    page_state(conn, page_id, false).await
+}
+
+async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::Result<Option<PageState>> {
+    sqlx::query_as(&format!(
         "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email, p.resolved_at
          FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
-         WHERE p.id = $1 AND p.deleted_at IS NULL FOR UPDATE OF p",
-    )
+         WHERE p.id = $1 AND p.deleted_at IS NULL{}",
+        if lock { " FOR UPDATE OF p" } else { "" }
+    ))
     .bind(page_id)
     .fetch_optional(conn)
     .await

@@ -72,7 +72,7 @@ async fn view(state: &AppState, token: &str) -> AppResult<Result<(AckLink, PageV
     let Some(p) = db::pages::by_id(&mut conn, link.page_id).await? else {
         return Ok(Err("This page has been removed".into()));
     };
-    let settled = db::paging::lock_page(&mut conn, link.page_id).await?;
+    let settled = db::paging::read_page(&mut conn, link.page_id).await?;
     let acknowledged = p.acknowledged_at.map(|at| {
         let by = settled.and_then(|s| s.acknowledged_by_email);
         format!(

@@ -43,7 +43,7 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
 
 /// Who acknowledged through Rota, if anyone.
 pub async fn acknowledged_by(conn: &mut PgConnection, page_id: i64) -> AppResult<Option<String>> {
-    Ok(db::paging::lock_page(conn, page_id)
+    Ok(db::paging::read_page(conn, page_id)
         .await?
         .and_then(|p| p.acknowledged_by_email))
 }
