@@ -201,3 +201,30 @@ async fn a_primary_on_a_recovery_day_off_is_skipped() {
         "{timeline:?}"
     );
 }
+
+#[tokio::test]
+async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Sam is taken ill: the manager puts herself in as secondary.
+    let mona = p.manager.clone();
+    confirmed_push(&p, &mona, "mona").await;
+    p.app.clock.set(t(RECEIVED) + Duration::minutes(2));
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.manager,
+            "/api/v1/teams/platform/overrides",
+            json!({"rotation": "weekly", "role": "secondary", "email": "mona@example.com",
+                   "starts_at": "2026-03-03T03:10:00Z", "ends_at": "2026-03-03T10:00:00Z", "reason": "Sam is ill"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::minutes(5)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    assert_eq!(p.rx.pages("mona").len(), 1);
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[1]["email"], "mona@example.com", "{timeline:?}");
+}
