@@ -170,6 +170,7 @@ pub async fn send_test(pager: &Pager, added: &Added, email: &str, name: &str) ->
         click: Some(format!("{}/profile", pager.base_url.trim_end_matches('/'))),
         ack_token: None,
         page: None,
+        idempotency_key: None,
     };
     let to = To {
         kind,

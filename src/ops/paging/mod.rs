@@ -173,6 +173,7 @@ pub fn page_message(pager: &Pager, m: &Claimed, key: &[u8], now: DateTime<Utc>) 
             "link": m.link,
         })),
         ack_token: Some(token),
+        idempotency_key: Some(format!("rota-page-message-{}", m.id)),
     }
 }
 

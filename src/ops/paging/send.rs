@@ -43,6 +43,9 @@ pub struct Message {
     pub ack_token: Option<String>,
     /// The page, for webhook receivers.
     pub page: Option<serde_json::Value>,
+    /// The same for every attempt at one message, so a receiver that got a
+    /// retry of what it already took can tell (webhooks' `Idempotency-Key`).
+    pub idempotency_key: Option<String>,
 }
 
 /// How it went: `Ok((state, detail))` with `sent` or `delivered`;
@@ -135,7 +138,12 @@ impl Pager {
         if let Some(token) = &m.ack_token {
             body["acknowledge_url"] = json!(self.ack_url(token));
         }
-        self.post("the webhook", to.target, &body, &[], to.secret).await
+        let headers: Vec<(&str, String)> = m
+            .idempotency_key
+            .iter()
+            .map(|k| ("Idempotency-Key", k.clone()))
+            .collect();
+        self.post("the webhook", to.target, &body, &headers, to.secret).await
     }
 
     async fn post(

@@ -151,3 +151,52 @@ async fn an_email_method_is_confirmed_by_its_code_and_pages_carry_the_acknowledg
     assert!(page.data.contains("Checkout p99 latency"), "{page:?}");
     assert!(page.data.contains(&p.app.url("/ack/")), "{page:?}");
 }
+
+#[tokio::test]
+async fn a_webhook_page_carries_the_page_the_acknowledge_link_and_one_key_across_retries() {
+    let p = setup().await;
+    let (_, body) = p
+        .app
+        .post_json(
+            &p.alex,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "webhook", "target": format!("{}/hook", p.rx.base)}),
+        )
+        .await;
+    let id = body["id"].as_i64().unwrap();
+    let code = code_in(p.rx.hooks()[0].body["message"].as_str().unwrap());
+    let path = format!("/api/v1/me/contact-methods/{id}/verify");
+    assert_eq!(
+        p.app.post_json(&p.alex, &path, json!({"code": code})).await.0,
+        StatusCode::OK
+    );
+    // Only the webhook, so the failure is its.
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    let push = list.as_array().unwrap().iter().find(|m| m["kind"] == "ntfy").unwrap()["id"].clone();
+    let (status, _) = p
+        .app
+        .send_json(
+            reqwest::Method::DELETE,
+            &p.alex,
+            &format!("/api/v1/me/contact-methods/{push}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    p.rx.failing.store(1, Ordering::SeqCst);
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    p.at(Duration::seconds(10)).await;
+    let hooks: Vec<Got> = p.rx.hooks().into_iter().filter(|g| g.body["event"] == "page").collect();
+    assert_eq!(hooks.len(), 2, "a first try and a retry");
+    assert_eq!(hooks[0].body["page"]["id"], page);
+    assert!(
+        hooks[0].body["acknowledge_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&p.app.url("/ack/"))
+    );
+    assert!(hooks[0].idempotency.is_some());
+    assert_eq!(hooks[0].idempotency, hooks[1].idempotency);
+    assert!(hooks[0].signature.is_some());
+}

@@ -39,6 +39,7 @@ struct Got {
     path: String,
     signature: Option<String>,
     authorization: Option<String>,
+    idempotency: Option<String>,
     raw: Bytes,
     body: Value,
 }
@@ -75,6 +76,7 @@ impl Receiver {
                 path: uri.path().to_owned(),
                 signature: header("x-rota-signature"),
                 authorization: header("authorization"),
+                idempotency: header("idempotency-key"),
                 body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
                 raw,
             });
