@@ -22,6 +22,7 @@ pub mod rota;
 pub mod sign_in;
 pub mod swaps;
 pub mod team_alerting;
+pub mod team_escalation;
 pub mod team_settings;
 
 use axum::Router;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(handoffs::router())
         .merge(team_settings::router())
         .merge(team_alerting::router())
+        .merge(team_escalation::router())
         .merge(profile::router())
         .merge(contact_methods::router())
         .merge(admin::router())

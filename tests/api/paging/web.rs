@@ -117,3 +117,44 @@ async fn team_settings_flag_who_cannot_be_paged() {
     assert!(html.contains("Mona cannot be paged"), "{html}");
     assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"));
 }
+
+#[tokio::test]
+async fn managers_set_the_escalation_on_a_page_and_members_read_it() {
+    let p = setup().await;
+    let mona = p.app.sign_in("mona@example.com").await;
+    let url = p.app.url("/teams/platform/escalation");
+    let html = mona.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("The secondary, after 5 minutes") && html.contains("from the rotation"),
+        "{html}"
+    );
+    let csrf = crate::common::csrf_of(&html);
+    let res = mona
+        .post(&url)
+        .form(&[("csrf", csrf.as_str()), ("steps", "boss 3"), ("repeat", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("primary, secondary or managers"));
+    let res = mona
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("steps", "primary 0\r\nmanagers 10"),
+            ("repeat", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, policy) = p.app.get_json(&p.alex, "/api/v1/teams/platform/escalation").await;
+    assert_eq!(
+        policy,
+        json!({"steps": [{"target": "primary", "after_minutes": 0}, {"target": "managers", "after_minutes": 10}],
+               "repeat": 2, "custom": true})
+    );
+    let alex = p.app.sign_in("alex@example.com").await;
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("managers, after 10 minutes") && !html.contains("Save the escalation"));
+}
