@@ -57,20 +57,25 @@ CREATE TABLE escalations (
 );
 CREATE INDEX escalations_due ON escalations (due_at) WHERE due_at IS NOT NULL;
 
--- Each message of a page: one per step, person and method (a skip has no
--- method), so nothing is sent twice. Claimed under a lease while sending.
+-- Each message of a page: one per step, person, method and rule (a
+-- person's rule may use one method twice: at once and again after ten
+-- minutes; a skip has no method), so nothing is sent twice. Claimed under
+-- a lease while sending.
 CREATE TABLE page_messages (
     id                bigserial PRIMARY KEY,
     page_id           bigint NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
     step              integer NOT NULL,
     user_id           bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     contact_method_id bigint REFERENCES contact_methods(id) ON DELETE CASCADE,
+    -- The rule's minutes after the person was paged.
+    after_minutes     integer NOT NULL DEFAULT 0,
     state             text NOT NULL
         CHECK (state IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'skipped', 'cancelled')),
     due_at            timestamptz NOT NULL,
     attempts          integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL,
-    CONSTRAINT page_messages_once UNIQUE NULLS NOT DISTINCT (page_id, step, user_id, contact_method_id)
+    CONSTRAINT page_messages_once
+        UNIQUE NULLS NOT DISTINCT (page_id, step, user_id, contact_method_id, after_minutes)
 );
 CREATE INDEX page_messages_due ON page_messages (due_at) WHERE state IN ('pending', 'sending');
 

@@ -212,25 +212,27 @@ pub async fn rules_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec
     .await
 }
 
-/// Queues messages `(method, due)` for a person at a step, each once.
+/// Queues a person's messages at a step, `(method, after_minutes)` from
+/// their rules, each once, due `after_minutes` after `now`.
 pub async fn queue(
     conn: &mut PgConnection,
     page_id: i64,
     step: i32,
     user_id: i64,
-    messages: &[(i64, DateTime<Utc>)],
+    rules: &[(i64, i32)],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
     sqlx::query(
-        "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, state, due_at, created_at)
-         SELECT $1, $2, $3, m, 'pending', d, $6 FROM UNNEST($4::bigint[], $5::timestamptz[]) AS x(m, d)
+        "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, after_minutes, state, due_at, created_at)
+         SELECT $1, $2, $3, m, a, 'pending', $6 + make_interval(mins => a), $6
+         FROM UNNEST($4::bigint[], $5::int[]) AS x(m, a)
          ON CONFLICT ON CONSTRAINT page_messages_once DO NOTHING",
     )
     .bind(page_id)
     .bind(step)
     .bind(user_id)
-    .bind(messages.iter().map(|m| m.0).collect::<Vec<_>>())
-    .bind(messages.iter().map(|m| m.1).collect::<Vec<_>>())
+    .bind(rules.iter().map(|m| m.0).collect::<Vec<_>>())
+    .bind(rules.iter().map(|m| m.1).collect::<Vec<_>>())
     .bind(now)
     .execute(conn)
     .await

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route(PATH, get(show_methods).post(add_method))
         .route("/profile/contact-methods/{id}/verify", post(verify_method))
         .route("/profile/contact-methods/{id}/delete", post(delete_method))
+        .route("/profile/notification-rules", post(save_rules))
 }
 
 struct MethodRow {
@@ -34,6 +35,8 @@ struct MethodRow {
     label: String,
     target: String,
     verified: bool,
+    /// Its rules' minutes, as the rules form shows them ("0, 10").
+    minutes: String,
 }
 
 #[derive(Template)]
@@ -43,6 +46,7 @@ struct MethodsPage {
     error: Option<String>,
     new_secret: Option<String>,
     methods: Vec<MethodRow>,
+    any_verified: bool,
     mail: bool,
 }
 
@@ -54,17 +58,24 @@ async fn page(
     status: StatusCode,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
+    let rules = db::contact_methods::rules(&mut conn, user.id).await?;
     let methods = db::contact_methods::for_user(&mut conn, user.id)
         .await?
         .into_iter()
         .map(|m| MethodRow {
+            minutes: rules
+                .iter()
+                .filter(|r| r.contact_method_id == m.id)
+                .map(|r| r.after_minutes.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             id: m.id,
             verified: m.verified_at.is_some(),
             kind: m.kind,
             label: m.label,
             target: m.target,
         })
-        .collect();
+        .collect::<Vec<MethodRow>>();
     drop(conn);
     let layout = Layout::new(state, session, "How Rota pages you", Some(user)).await?;
     Ok(render_with(
@@ -73,6 +84,7 @@ async fn page(
             layout,
             error,
             new_secret,
+            any_verified: methods.iter().any(|m| m.verified),
             methods,
             mail: state.mailer.is_some(),
         },
@@ -185,5 +197,39 @@ async fn delete_method(
         return Err(AppError::not_found("contact method"));
     }
     flash(&session, "Removed").await;
+    Ok(Redirect::to(PATH).into_response())
+}
+
+/// The rules form: `after_<method id>` = minutes, comma-separated; empty
+/// leaves the method out.
+async fn save_rules(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let mut rules = Vec::new();
+    for (name, value) in &fields {
+        let Some(id) = name.strip_prefix("after_").and_then(|i| i.parse::<i64>().ok()) else {
+            continue;
+        };
+        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Ok(after_minutes) = part.parse::<i32>() else {
+                let e = AppError::Unprocessable(format!("\"{part}\" is not a number of minutes; write them as 0, 10"));
+                return refused(&state, &session, &user, e).await;
+            };
+            rules.push(db::contact_methods::Rule {
+                contact_method_id: id,
+                after_minutes,
+            });
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    if let Err(e) = methods::set_rules(&mut tx, user.id, &rules).await {
+        drop(tx);
+        return refused(&state, &session, &user, e).await;
+    }
+    tx.commit().await?;
+    flash(&session, "Saved: Rota pages you this way from now on").await;
     Ok(Redirect::to(PATH).into_response())
 }

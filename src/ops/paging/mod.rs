@@ -141,11 +141,7 @@ async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
             continue;
         }
-        let messages: Vec<(i64, DateTime<Utc>)> = rules
-            .iter()
-            .map(|(method, after)| (*method, now + chrono::Duration::minutes(i64::from(*after))))
-            .collect();
-        db::paging::queue(conn, d.page_id, n, person, &messages, now).await?;
+        db::paging::queue(conn, d.page_id, n, person, &rules, now).await?;
         reached += 1;
     }
     Ok(reached)

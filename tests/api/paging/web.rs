@@ -158,3 +158,45 @@ async fn managers_set_the_escalation_on_a_page_and_members_read_it() {
     let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("managers, after 10 minutes") && !html.contains("Save the escalation"));
 }
+
+#[tokio::test]
+async fn a_person_sets_when_each_method_is_used_on_their_profile() {
+    let p = setup().await;
+    let alex = p.app.sign_in("alex@example.com").await;
+    let url = p.app.url("/profile/contact-methods");
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("When each is used"), "{html}");
+    let csrf = crate::common::csrf_of(&html);
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    let id = list[0]["id"].as_i64().unwrap();
+    let field = format!("after_{id}");
+    let rules = p.app.url("/profile/notification-rules");
+    let res = alex
+        .post(&rules)
+        .form(&[("csrf", csrf.as_str()), (field.as_str(), "0, soon")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = alex
+        .post(&rules)
+        .form(&[("csrf", csrf.as_str()), (field.as_str(), "0, 10")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, saved) = p.app.get_json(&p.alex, "/api/v1/me/notification-rules").await;
+    assert_eq!(
+        saved,
+        json!([{"contact_method_id": id, "after_minutes": 0}, {"contact_method_id": id, "after_minutes": 10}])
+    );
+    // Unacknowledged, Alex's phone is pushed again after ten minutes.
+    p.fire().await;
+    p.at(Duration::zero()).await;
+    p.at(Duration::minutes(4)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    p.at(Duration::minutes(10)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("value=\"0, 10\""), "{html}");
+}
