@@ -73,6 +73,7 @@ async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
         html.contains("A test message went to laptop") && html.contains("waiting for its code"),
         "{html}"
     );
+    assert!(!html.contains("None is confirmed yet"), "Alex's phone is confirmed");
     let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
     let id = list
         .as_array()
@@ -199,4 +200,28 @@ async fn a_person_sets_when_each_method_is_used_on_their_profile() {
     assert_eq!(p.rx.pages("alex").len(), 2);
     let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("value=\"0, 10\""), "{html}");
+}
+
+#[tokio::test]
+async fn someone_with_no_confirmed_method_is_told_nobody_can_page_them() {
+    let p = setup().await;
+    let (status, _) = p
+        .app
+        .post_json(
+            &p.manager,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "sms", "target": "+447700900123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = mona
+        .get(p.app.url("/profile/contact-methods"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("None is confirmed yet: nobody can page you"), "{html}");
 }
