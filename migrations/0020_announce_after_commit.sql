@@ -18,3 +18,16 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+-- The same for the paging worker's wake-up (migration 0018): a batch that
+-- starts escalations wakes the workers after its commit.
+CREATE OR REPLACE FUNCTION rota_paging_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('rota.announce', true) IS NOT DISTINCT FROM 'after' THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM added) THEN
+        PERFORM pg_notify('rota_paging', '');
+    END IF;
+    RETURN NULL;
+END $$;

@@ -182,6 +182,7 @@ pub async fn create(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Demo> {
                 acknowledged_at: Some(fired + Duration::minutes(2)),
                 resolved_at: Some((fired + Duration::minutes(*minutes)).min(now)),
                 worked_until: None,
+                page: false,
             };
             record(&mut tx, &report, None, Derive::Now, now).await.map_err(err)?;
         }

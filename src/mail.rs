@@ -56,6 +56,20 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Sends one message at once (pages and contact-method tests, which
+    /// cannot wait for the notification queue): `Err` says why not.
+    pub async fn send_now(&self, email: &str, name: &str, subject: &str, body: &str) -> Result<(), String> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(recipient(name, email).map_err(|e| e.to_string())?)
+            .subject(subject_of(subject))
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())?;
+        self.transport.send(message).await.map(drop).map_err(|e| e.to_string())
+    }
+}
+
 enum SendError {
     Unsendable(Unsendable),
     /// The mail server could not be reached or refused it: tried again.
@@ -78,6 +92,19 @@ pub enum Unsendable {
     Build(String),
 }
 
+/// The mailbox for a person, refusing what lettre cannot put in a header
+/// (see [`build_message`]).
+fn recipient(name: &str, email: &str) -> Result<Mailbox, Unsendable> {
+    if name.chars().any(char::is_control) {
+        return Err(Unsendable::ControlCharacterInName);
+    }
+    let address: Address = email
+        .parse()
+        .map_err(|e: lettre::address::AddressError| Unsendable::BadAddress(e.to_string()))?;
+    let name = name.trim();
+    Ok(Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address))
+}
+
 /// The subject: the notice's first 120 characters on one line.
 fn subject_of(message: &str) -> String {
     let line: String = message
@@ -98,15 +125,7 @@ fn subject_of(message: &str) -> String {
 /// rewrite. The subject is Rota's summary of the notice, so a control
 /// character there (a team or rotation name, say) becomes a space.
 pub fn build_message(from: &Mailbox, base_url: &str, mail: &db::notifications::Mail) -> Result<Message, Unsendable> {
-    if mail.name.chars().any(char::is_control) {
-        return Err(Unsendable::ControlCharacterInName);
-    }
-    let address: Address = mail
-        .email
-        .parse()
-        .map_err(|e: lettre::address::AddressError| Unsendable::BadAddress(e.to_string()))?;
-    let name = mail.name.trim();
-    let to = Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address);
+    let to = recipient(&mail.name, &mail.email)?;
     let body = format!(
         "{}\n\n{}{}\n\n-- \nRota. You get this because you are in a team on Rota; your inbox in Rota has every notice.\n",
         mail.message, base_url, mail.link

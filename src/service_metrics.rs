@@ -37,7 +37,16 @@ pub const JOB_PANICS: &str = "rota_job_panics_total";
 /// before a first run.
 pub const JOBS: [&str; 3] = ["extend_schedules", "send_mail", "handoff_reminders"];
 /// Every supervised job, so its panic series exists (at 0) before a panic.
-pub const SUPERVISED_JOBS: [&str; 4] = ["extend_schedules", "send_mail", "handoff_reminders", "handoff_webhooks"];
+pub const SUPERVISED_JOBS: [&str; 5] = [
+    "extend_schedules",
+    "send_mail",
+    "handoff_reminders",
+    "handoff_webhooks",
+    "paging",
+];
+/// Page messages sent, by contact-method kind and outcome (`delivered`,
+/// `sent`, `retrying`, `failed`): a provider that is down shows here.
+pub const PAGE_MESSAGES: &str = "rota_page_messages_total";
 
 const BUCKETS: [f64; 12] = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -139,6 +148,11 @@ pub fn job_ran<E>(job: &'static str, started: Instant, outcome: &Result<bool, E>
     };
     counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(1);
     histogram!(JOB_LATENCY, "job" => job).record(started.elapsed().as_secs_f64());
+}
+
+/// Records one attempt to send a page message.
+pub fn page_message(kind: &str, outcome: &'static str) {
+    counter!(PAGE_MESSAGES, "kind" => kind.to_owned(), "outcome" => outcome).increment(1);
 }
 
 /// Records that a background job panicked (and is being restarted).

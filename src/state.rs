@@ -32,6 +32,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What sends pages and test messages.
+    pub fn pager(&self) -> crate::ops::paging::Pager {
+        crate::ops::paging::Pager {
+            outgoing: self.outgoing.clone(),
+            mailer: self.mailer.clone(),
+            base_url: self.settings.base_url.clone(),
+        }
+    }
+
     /// What the use cases in `ops` need besides a connection.
     pub fn ctx(&self) -> Ctx {
         Ctx {

@@ -110,6 +110,7 @@ async fn record_all(
             acknowledged_at: a.acknowledged_at,
             resolved_at: a.resolved_at,
             worked_until: None,
+            page: true,
         })
         .collect();
     // A tool resending what is known (Alertmanager repeats firing alerts)

@@ -1,6 +1,8 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod contact;
+pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;
 pub mod hooks;
@@ -56,6 +58,24 @@ pub fn router() -> Router<AppState> {
         .route("/hooks/pagerduty", post(hooks::pagerduty))
         .route("/teams/{team}/pages", get(pages::list_pages).post(pages::create_page))
         .route("/pages/{id}", patch(pages::correct_page).delete(pages::delete_page))
+        .route("/pages/{id}/acknowledge", post(escalation::acknowledge_page))
+        .route("/pages/{id}/resolve", post(escalation::resolve_page))
+        .route("/pages/{id}/escalate", post(escalation::escalate_page))
+        .route("/pages/{id}/notifications", get(escalation::list_notifications))
+        .route(
+            "/teams/{team}/escalation",
+            get(escalation::show_escalation).put(escalation::put_escalation),
+        )
+        .route(
+            "/me/contact-methods",
+            get(contact::list_contact_methods).post(contact::add_contact_method),
+        )
+        .route("/me/contact-methods/{id}", delete(contact::delete_contact_method))
+        .route("/me/contact-methods/{id}/verify", post(contact::verify_contact_method))
+        .route(
+            "/me/notification-rules",
+            get(contact::list_rules).put(contact::put_rules),
+        )
         .route("/teams/{team}/recovery-days", get(recovery::list_recovery_days))
         .route("/recovery-days/{id}", patch(recovery::choose_recovery))
         .route("/teams/{team}/swaps", get(swaps::list_swaps).post(swaps::create_swap))
@@ -160,6 +180,18 @@ pub fn router() -> Router<AppState> {
         handoffs::show_version,
         handoff_webhook::show_handoff_webhook,
         handoff_webhook::put_handoff_webhook,
+        contact::list_contact_methods,
+        contact::add_contact_method,
+        contact::verify_contact_method,
+        contact::delete_contact_method,
+        contact::list_rules,
+        contact::put_rules,
+        escalation::show_escalation,
+        escalation::put_escalation,
+        escalation::acknowledge_page,
+        escalation::resolve_page,
+        escalation::escalate_page,
+        escalation::list_notifications,
     ),
     components(schemas(crate::error::ErrorBody, swaps::SwapState, swaps::SwapAction)),
     modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),
@@ -174,6 +206,7 @@ pub fn router() -> Router<AppState> {
         (name = "swaps", description = "Swaps, covers, overrides, leave, the audit log and notifications"),
         (name = "metrics", description = "HumanOps metrics: load, sleep, SLA, fairness, recovery, pay"),
         (name = "handoffs", description = "Weekly handoffs: written by the outgoing on-call, acknowledged by the incoming"),
+        (name = "paging", description = "Paging the on-call: contact methods, notification rules, escalation, acknowledging"),
     )
 )]
 pub struct ApiDoc;

@@ -86,6 +86,9 @@ pub struct NewPage {
     pub rotation: Option<String>,
     pub link: Option<String>,
     pub severity: Option<String>,
+    /// Page the on-call: a new, firing page starts its team's escalation.
+    #[serde(default)]
+    pub notify: bool,
 }
 
 #[utoipa::path(
@@ -185,6 +188,7 @@ pub async fn create_page(
         acknowledged_at: body.acknowledged_at,
         resolved_at: body.resolved_at,
         worked_until: body.worked_until,
+        page: body.notify,
     };
     let now = state.clock.now();
     // A tool's report of a new page: one statement, no transaction, its

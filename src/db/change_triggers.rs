@@ -40,10 +40,12 @@ pub async fn announce_after_commit(conn: &mut PgConnection) -> sqlx::Result<()> 
 }
 
 /// Announces a committed change to `table` on the caches' channel, as its
-/// trigger would have.
-pub async fn announce(conn: &mut PgConnection, table: &str) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify('rota_changed', $1)")
+/// trigger would have; with `wake_paging`, wakes the paging workers too
+/// (escalations were started).
+pub async fn announce(conn: &mut PgConnection, table: &str, wake_paging: bool) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify('rota_changed', $1), CASE WHEN $2 THEN pg_notify('rota_paging', '') END")
         .bind(table)
+        .bind(wake_paging)
         .execute(conn)
         .await
         .map(drop)

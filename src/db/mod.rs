@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod change_triggers;
 pub mod changes;
+pub mod contact_methods;
 mod enums;
 pub mod handoff_webhooks;
 pub mod handoffs;
@@ -14,6 +15,7 @@ pub mod leave;
 pub mod metrics;
 pub mod notifications;
 pub mod pages;
+pub mod paging;
 pub mod recovery;
 pub mod recovery_dirty;
 pub mod rotations;

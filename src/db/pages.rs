@@ -19,6 +19,9 @@ pub struct Report {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub worked_until: Option<DateTime<Utc>>,
+    /// Page the on-call when this makes a new page that is firing (not
+    /// acknowledged or resolved): its escalation starts.
+    pub page: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -317,21 +320,24 @@ pub async fn unchanged(conn: &mut PgConnection, reports: &[Report]) -> sqlx::Res
 /// (no transaction needed): each page with its rotation's primary at the
 /// firing as responder, and, when it has one, the recovery derivation it
 /// makes due (`recovery_dirty`, with the engagement given, in the same
-/// order). Returns the pages inserted; a report whose key is known is left
+/// order), and the escalation of each firing page that asks to page (started
+/// at `now`). Returns the pages inserted; a report whose key is known is left
 /// out, having written nothing: [`upsert`] merges it.
 pub async fn insert_new_batch(
     conn: &mut PgConnection,
     reports: &[&Report],
     engaged: &[(DateTime<Utc>, DateTime<Utc>)],
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Page>> {
     let times = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(|r| f(r)).collect::<Vec<_>>();
     sqlx::query_as(&format!(
         "WITH r AS (
             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                                  $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-                                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+                                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::bool[])
                  WITH ORDINALITY AS r(team_id, rotation_id, source, dedup_key, summary, link, severity, fired_at,
-                                      acknowledged_at, resolved_at, worked_until, engaged_from, engaged_until, n)),
+                                      acknowledged_at, resolved_at, worked_until, engaged_from, engaged_until, page,
+                                      n)),
          new AS (
             INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
                                fired_at, acknowledged_at, resolved_at, worked_until,
@@ -353,7 +359,12 @@ pub async fn insert_new_batch(
             INSERT INTO recovery_dirty (user_id, team_id, fired_at, engaged_from, engaged_until)
             SELECT new.responder_id, new.team_id, new.fired_at, r.engaged_from, r.engaged_until
             FROM new JOIN r USING (team_id, source, dedup_key)
-            WHERE new.responder_id IS NOT NULL)
+            WHERE new.responder_id IS NOT NULL),
+         paged AS (
+            INSERT INTO escalations (page_id, started_at, due_at)
+            SELECT new.id, $15, $15
+            FROM new JOIN r USING (team_id, source, dedup_key)
+            WHERE r.page AND new.acknowledged_at IS NULL AND new.resolved_at IS NULL)
          {}",
         SELECT.replace("FROM pages p", "FROM new p")
     ))
@@ -370,6 +381,8 @@ pub async fn insert_new_batch(
     .bind(times(|r| r.worked_until))
     .bind(engaged.iter().map(|e| e.0).collect::<Vec<_>>())
     .bind(engaged.iter().map(|e| e.1).collect::<Vec<_>>())
+    .bind(reports.iter().map(|r| r.page).collect::<Vec<_>>())
+    .bind(now)
     .fetch_all(conn)
     .await
 }

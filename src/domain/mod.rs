@@ -5,6 +5,7 @@ pub mod handoff;
 pub mod holidays;
 pub mod markdown;
 pub mod metrics;
+pub mod paging;
 pub mod recovery;
 pub mod role;
 pub mod schedule;

@@ -2,6 +2,7 @@
 //! each run takes a transaction-scoped advisory lock, so only one does the
 //! work and the others skip that round.
 
+pub mod paging;
 pub mod recovery;
 pub mod supervise;
 pub mod webhooks;
@@ -159,6 +160,8 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         jobs.spawn(supervise("recovery", BACKOFF, move || recovery::run(s.clone())));
         let s = state.clone();
         jobs.spawn(supervise("handoff_webhooks", BACKOFF, move || webhooks::run(s.clone())));
+        let s = state.clone();
+        jobs.spawn(supervise("paging", BACKOFF, move || paging::run(s.clone())));
         jobs.spawn(supervise("extend_schedules", BACKOFF, move || {
             extend_schedules_every(state.clone())
         }));

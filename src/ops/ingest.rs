@@ -17,12 +17,14 @@
 //!
 //! A batch's transaction does not NOTIFY: a NOTIFY holds a database-wide
 //! lock through its commit's flush, which would let only one batch commit
-//! at a time. An announcer sends `pages` on the caches' channel once a
-//! batch has committed, one announcement for all the batches that
+//! at a time. An announcer sends `pages` on the caches' channel (and wakes
+//! the paging workers when a batch started escalations) once a batch has
+//! committed, one announcement for all the batches that
 //! committed while the last was being sent (this process clears its own
 //! caches when it answers, as for any write).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -49,6 +51,8 @@ pub struct Recorded {
 struct Job {
     report: Report,
     engaged: (DateTime<Utc>, DateTime<Utc>),
+    /// When it was received: its escalation, if it pages, starts then.
+    now: DateTime<Utc>,
     answer: oneshot::Sender<Option<Recorded>>,
 }
 
@@ -59,8 +63,9 @@ pub struct Ingest {
     inbox: Arc<OnceLock<mpsc::Sender<Job>>>,
 }
 
-/// Batches committed and not yet announced.
-struct Unannounced(Notify);
+/// Batches committed and not yet announced, and whether any of them
+/// started an escalation (the paging workers are woken too).
+struct Unannounced(Notify, AtomicBool);
 
 impl Ingest {
     pub fn new(pool: PgPool) -> Self {
@@ -74,11 +79,16 @@ impl Ingest {
     /// `None` when it must be merged one at a time instead: its key is
     /// known, or the writers are gone or failed (the merge then reports
     /// what is wrong).
-    pub async fn record_new(&self, report: Report, engaged: (DateTime<Utc>, DateTime<Utc>)) -> Option<Recorded> {
+    pub async fn record_new(
+        &self,
+        report: Report,
+        engaged: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+    ) -> Option<Recorded> {
         let inbox = self.inbox.get_or_init(|| {
             let (send, receive) = mpsc::channel(4 * BATCH);
             let receive = Arc::new(Mutex::new(receive));
-            let unannounced = Arc::new(Unannounced(Notify::new()));
+            let unannounced = Arc::new(Unannounced(Notify::new(), AtomicBool::new(false)));
             tokio::spawn(announce(self.pool.clone(), unannounced.clone()));
             for _ in 0..WRITERS {
                 tokio::spawn(write(self.pool.clone(), receive.clone(), unannounced.clone()));
@@ -89,6 +99,7 @@ impl Ingest {
         let job = Job {
             report,
             engaged,
+            now,
             answer,
         };
         inbox.send(job).await.ok()?;
@@ -100,8 +111,10 @@ impl Ingest {
 async fn announce(pool: PgPool, unannounced: Arc<Unannounced>) {
     loop {
         unannounced.0.notified().await;
+        let wake_paging = unannounced.1.swap(false, Ordering::AcqRel);
         for attempt in 1..=3 {
-            let sent = async { db::change_triggers::announce(&mut *pool.acquire().await?, "pages").await }.await;
+            let sent =
+                async { db::change_triggers::announce(&mut *pool.acquire().await?, "pages", wake_paging).await }.await;
             match sent {
                 Ok(()) => break,
                 Err(e) => {
@@ -151,12 +164,20 @@ async fn write_batch(pool: &PgPool, batch: Vec<Job>, unannounced: &Unannounced) 
     db::change_triggers::announce_after_commit(&mut tx).await?;
     let reports: Vec<&Report> = first.iter().map(|j| &j.report).collect();
     let engaged: Vec<(DateTime<Utc>, DateTime<Utc>)> = first.iter().map(|j| j.engaged).collect();
-    let pages = db::pages::insert_new_batch(&mut tx, &reports, &engaged).await?;
+    // Escalations start at the latest receipt in the batch (moments apart).
+    let now = first.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
+    let pages = db::pages::insert_new_batch(&mut tx, &reports, &engaged, now).await?;
     let mut rules = HashMap::new();
     for team_id in pages.iter().map(|p| p.team_id).collect::<BTreeSet<_>>() {
         rules.insert(team_id, db::holidays::rules(&mut tx, team_id).await?);
     }
     tx.commit().await?;
+    if reports
+        .iter()
+        .any(|r| r.page && r.acknowledged_at.is_none() && r.resolved_at.is_none())
+    {
+        unannounced.1.store(true, Ordering::Release);
+    }
     unannounced.0.notify_one();
     let mut by_key: HashMap<(i64, String, String), Page> = pages
         .into_iter()

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod notify;
 pub mod overrides;
 pub mod pages;
+pub mod paging;
 pub mod policy;
 pub mod profile;
 pub mod rebalance;

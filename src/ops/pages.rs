@@ -91,7 +91,7 @@ pub async fn record_new(ingest: &Ingest, report: &Report, now: DateTime<Utc>) ->
     let r = clean(report.clone());
     check_times(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until, now)?;
     let engaged = db::pages::engagement(r.fired_at, r.acknowledged_at, r.resolved_at, r.worked_until);
-    Ok(ingest.record_new(r, engaged).await)
+    Ok(ingest.record_new(r, engaged, now).await)
 }
 
 /// The pages of a body that repeats only what is known (a tool resending
@@ -156,8 +156,17 @@ pub async fn record_many(
     reports.sort_by(|a, b| (&a.1.source, &a.1.dedup_key).cmp(&(&b.1.source, &b.1.dedup_key)));
     let mut ids = vec![None; reports.len()];
     let mut due = Vec::new();
+    let mut paging = Vec::new();
     for (i, report) in &reports {
-        let id = match db::pages::upsert(conn, report, responder.is_none()).await? {
+        let upserted = db::pages::upsert(conn, report, responder.is_none()).await?;
+        if let Upserted::New { id, .. } = upserted
+            && report.page
+            && report.acknowledged_at.is_none()
+            && report.resolved_at.is_none()
+        {
+            paging.push(id);
+        }
+        let id = match upserted {
             Upserted::Deleted => continue,
             Upserted::Same(id) if responder.is_none() => {
                 // A retry of what is known changes nothing downstream either.
@@ -195,6 +204,7 @@ pub async fn record_many(
         Derive::Now => derive_due(conn, &due, now).await?,
         Derive::Queued => db::recovery_dirty::mark(conn, &due).await?,
     }
+    db::paging::start(conn, &paging, now).await?;
     Ok(ids)
 }
 

@@ -181,6 +181,21 @@ impl Outgoing {
     /// Posts `body` as JSON to `url`. Any answer is `Ok`, whatever its
     /// status; redirects are not followed.
     pub async fn post_json<T: Serialize + ?Sized>(&self, url: &str, body: &T) -> Result<reqwest::Response, Failure> {
+        let body = serde_json::to_vec(body).map_err(|e| Failure::Unreachable {
+            seconds: 0,
+            detail: e.to_string(),
+        })?;
+        self.post_signed(url, body, &[]).await
+    }
+
+    /// Posts a JSON `body` already encoded, with extra `headers` (a
+    /// signature, an access token). As [`Outgoing::post_json`] otherwise.
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+    ) -> Result<reqwest::Response, Failure> {
         let url = Url::parse(url).map_err(|_| Failure::NotAllowed)?;
         // An IP address in the URL is never resolved, so it is judged here;
         // names are judged by the resolver, at each connection.
@@ -189,7 +204,14 @@ impl Outgoing {
             Ok(Allowed::ByName) => &self.by_name,
             Err(Refusal::NotWeb | Refusal::Address { .. }) => return Err(Failure::NotAllowed),
         };
-        client.post(url).json(body).send().await.map_err(|e| self.failure(e))
+        let mut request = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send().await.map_err(|e| self.failure(e))
     }
 
     fn failure(&self, e: reqwest::Error) -> Failure {

@@ -33,6 +33,15 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// "Ravi", "Ravi and Sam", "Ravi, Sam and Lee"; `None` for no names.
+pub fn and_list(names: &[&str]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some((*one).to_owned()),
+        [rest @ .., last] => Some(format!("{} and {last}", rest.join(", "))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

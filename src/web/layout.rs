@@ -72,7 +72,9 @@ impl Layout {
         }
     }
 
-    fn bare(title: &str) -> Self {
+    /// For a page that signs nobody in and keeps no session (an
+    /// acknowledge link).
+    pub fn bare(title: &str) -> Self {
         Layout {
             title: title.into(),
             user_name: None,

@@ -1,8 +1,10 @@
 //! HTML pages. Each area has its own router; they are merged here.
 
+pub mod ack;
 pub mod admin;
 pub mod assets;
 pub mod charts;
+pub mod contact_methods;
 pub mod fmt;
 pub mod forms;
 pub mod handoffs;
@@ -20,6 +22,7 @@ pub mod rota;
 pub mod sign_in;
 pub mod swaps;
 pub mod team_alerting;
+pub mod team_escalation;
 pub mod team_settings;
 
 use axum::Router;
@@ -29,6 +32,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(ack::router())
         .merge(now::router())
         .merge(rota::router())
         .merge(swaps::router())
@@ -41,7 +45,9 @@ pub fn router() -> Router<AppState> {
         .merge(handoffs::router())
         .merge(team_settings::router())
         .merge(team_alerting::router())
+        .merge(team_escalation::router())
         .merge(profile::router())
+        .merge(contact_methods::router())
         .merge(admin::router())
         .merge(metrics::router())
 }

@@ -64,6 +64,8 @@ struct SettingsPage {
     team_slug: String,
     error: Option<String>,
     members: Vec<Member>,
+    /// "Ravi cannot be paged", when members have no confirmed contact method.
+    unpageable: Option<String>,
     rotations: Vec<RotationSummary>,
     new_rotation: RotationFormValues,
     weekdays: [&'static str; 7],
@@ -120,6 +122,14 @@ pub async fn settings_page(
     let team = &m.0.team;
     let mut conn = state.db.acquire().await?;
     let members = db::teams::members(&mut conn, team.id).await?;
+    let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+    let silent = db::contact_methods::unpageable(&mut conn, &ids).await?;
+    let names: Vec<&str> = members
+        .iter()
+        .filter(|m| silent.contains(&m.user_id))
+        .map(|m| m.name.as_str())
+        .collect();
+    let unpageable = crate::web::fmt::and_list(&names).map(|n| format!("{n} cannot be paged"));
     let rotations = db::rotations::for_team(&mut conn, team.id)
         .await?
         .into_iter()
@@ -168,6 +178,7 @@ pub async fn settings_page(
             team_slug: team.slug.clone(),
             error: shown.error,
             members,
+            unpageable,
             rotations,
             new_rotation,
             weekdays: WEEKDAYS,

@@ -14,6 +14,7 @@ mod jobs;
 mod mail;
 mod metrics;
 mod pages;
+mod paging;
 mod pool;
 mod reads;
 mod recovery;

@@ -37,6 +37,8 @@ pub struct TestApp {
     pub mailer: Option<std::sync::Arc<rota::mail::Mailer>>,
     /// What the server sends chat posts through (its outgoing policy).
     pub outgoing: rota::outgoing::Outgoing,
+    /// The server's shared state, for tests that start one of its jobs.
+    pub state: rota::state::AppState,
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -157,6 +159,7 @@ async fn spawn_app_full(
     let caches = app.state().caches.clone();
     let mailer = app.state().mailer.clone();
     let outgoing = app.state().outgoing.clone();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         caches,
@@ -166,6 +169,7 @@ async fn spawn_app_full(
         base_url: address,
         mailer,
         outgoing,
+        state,
     }
 }
 
@@ -230,6 +234,20 @@ impl TestApp {
         rota::jobs::recovery::drain(&self.db, self.clock.now())
             .await
             .expect("the recovery job runs")
+    }
+
+    /// Runs the paging worker until nothing is due at the clock's time, as
+    /// the server's worker would when woken: due escalation steps are paged
+    /// and due messages sent when this returns.
+    pub async fn settle_paging(&self) -> rota::jobs::paging::Round {
+        let pager = rota::ops::paging::Pager {
+            outgoing: self.outgoing.clone(),
+            mailer: self.mailer.clone(),
+            base_url: self.base_url.clone(),
+        };
+        rota::jobs::paging::drain(&self.db, &pager, self.clock.now())
+            .await
+            .expect("the paging worker runs")
     }
 
     pub fn url(&self, path: &str) -> String {

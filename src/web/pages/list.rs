@@ -319,6 +319,7 @@ async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &L
         acknowledged_at,
         resolved_at: None,
         worked_until: Some(worked_until),
+        page: false,
     };
     let id = record(&mut tx, &report, Some(user.id), Derive::Now, now)
         .await?

@@ -2,6 +2,7 @@
 //! hand, and one page's view with its correction form.
 
 mod list;
+mod respond;
 mod view;
 
 use axum::Router;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
             get(view::show_page).post(view::correct_page),
         )
         .route("/teams/{team}/pages/{id}/delete", post(view::delete_page))
+        .route("/teams/{team}/pages/{id}/acknowledge", post(respond::acknowledge_page))
 }
 
 /// One page as a row of the list, times in the reader's zone.

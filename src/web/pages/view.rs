@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
+use super::respond::{TimelineRow, acknowledged_by, timeline};
 use super::{PageRow, datetime_local, parse_datetime_local};
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
@@ -64,6 +65,12 @@ struct PageView {
     can_change: bool,
     form: TimesForm,
     error: Option<String>,
+    /// Who acknowledged through Rota.
+    acknowledged_by: Option<String>,
+    /// Firing still: the Acknowledge button shows.
+    open: bool,
+    /// Who was paged, when, how, and how it went.
+    timeline: Vec<TimelineRow>,
 }
 
 /// The page `id` if it is the team's; otherwise 404, as for any page the
@@ -104,6 +111,8 @@ async fn page_view(
         .link
         .clone()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    let timeline = timeline(&mut conn, page.id, tz).await?;
+    let acknowledged_by = acknowledged_by(&mut conn, page.id).await?;
     // No connection is held while the layout takes one of its own.
     drop(conn);
     let layout = Layout::new(state, session, page.summary.clone(), Some(user)).await?;
@@ -127,6 +136,9 @@ async fn page_view(
             can_change,
             form: form.unwrap_or_else(|| TimesForm::of(&page, tz)),
             error,
+            acknowledged_by,
+            open: page.acknowledged_at.is_none() && page.resolved_at.is_none(),
+            timeline,
         },
     ))
 }

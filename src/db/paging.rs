@@ -1,0 +1,487 @@
+//! Escalation state: the teams' policies, each page's escalation, the
+//! messages it sends (claimed with `FOR UPDATE SKIP LOCKED`, one per page,
+//! step, person and method) and its timeline.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use crate::domain::paging::{Policy, Step};
+
+/// The team's own policy, if it set one.
+pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Option<Policy>> {
+    let row: Option<(Json<Vec<Step>>, i32)> =
+        sqlx::query_as("SELECT steps, repeat FROM escalation_policies WHERE team_id = $1")
+            .bind(team_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(steps, repeat)| Policy { steps: steps.0, repeat }))
+}
+
+pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO escalation_policies (team_id, steps, repeat, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (team_id) DO UPDATE SET steps = EXCLUDED.steps, repeat = EXCLUDED.repeat,
+             updated_at = EXCLUDED.updated_at",
+    )
+    .bind(team_id)
+    .bind(Json(&p.steps))
+    .bind(p.repeat)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Starts the escalation of each page (one statement); a page already
+/// escalating keeps its own.
+pub async fn start(conn: &mut PgConnection, page_ids: &[i64], now: DateTime<Utc>) -> sqlx::Result<()> {
+    if page_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO escalations (page_id, started_at, due_at) SELECT id, $2, $2 FROM UNNEST($1::bigint[]) AS id
+         ON CONFLICT (page_id) DO NOTHING",
+    )
+    .bind(page_ids)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A due escalation step, claimed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueStep {
+    pub page_id: i64,
+    pub team_id: i64,
+    pub rotation_id: Option<i64>,
+    pub summary: String,
+    pub team_name: String,
+    pub started_at: DateTime<Utc>,
+    pub next_step: i32,
+    /// The page is acknowledged, resolved or deleted: the escalation ends.
+    pub settled: bool,
+}
+
+/// Claims escalations due at `now` for this transaction, skipping those
+/// another process holds.
+pub async fn claim_due_steps(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueStep>> {
+    sqlx::query_as(
+        "SELECT e.page_id, p.team_id, p.rotation_id, p.summary, t.name AS team_name, e.started_at, e.next_step,
+                (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL) AS settled
+         FROM escalations e JOIN pages p ON p.id = e.page_id JOIN teams t ON t.id = p.team_id
+         WHERE e.due_at <= $1
+         ORDER BY e.due_at LIMIT $2
+         FOR UPDATE OF e SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves the escalation to step `next`, due at `due`; `None` ends it.
+pub async fn advance(
+    conn: &mut PgConnection,
+    page_id: i64,
+    next: i32,
+    due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    reason: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE escalations SET next_step = $2, due_at = $3,
+             ended_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END, ended_reason = $5
+         WHERE page_id = $1",
+    )
+    .bind(page_id)
+    .bind(next)
+    .bind(due)
+    .bind(now)
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Ends the page's escalation and cancels what it has not sent.
+pub async fn end(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>, reason: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE escalations SET due_at = NULL, ended_at = $2, ended_reason = $3
+         WHERE page_id = $1 AND due_at IS NOT NULL",
+    )
+    .bind(page_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE page_messages SET state = 'cancelled' WHERE page_id = $1 AND state = 'pending'")
+        .bind(page_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Makes the next step due now, starting an escalation if the page has
+/// none running. Whether one was already running.
+pub async fn escalate_now(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let running = sqlx::query("UPDATE escalations SET due_at = $2 WHERE page_id = $1 AND due_at IS NOT NULL")
+        .bind(page_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        > 0;
+    if !running {
+        sqlx::query(
+            "INSERT INTO escalations (page_id, started_at, due_at) VALUES ($1, $2, $2)
+             ON CONFLICT (page_id) DO UPDATE SET started_at = $2, due_at = $2, next_step = 0,
+                 ended_at = NULL, ended_reason = NULL",
+        )
+        .bind(page_id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    }
+    Ok(running)
+}
+
+/// Who holds `role` of the rotation at `at`.
+pub async fn holder(
+    conn: &mut PgConnection,
+    rotation_id: i64,
+    role: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM shifts WHERE rotation_id = $1 AND role = $2 AND starts_at <= $3 AND ends_at > $3 LIMIT 1",
+    )
+    .bind(rotation_id)
+    .bind(role)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The team's managers.
+pub async fn managers(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1 AND role = 'manager' ORDER BY user_id")
+        .bind(team_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Why the person cannot be paged at `at`: on leave, or on a recovery day
+/// they take off (in their own zone). `None`: they can.
+pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT CASE
+            WHEN EXISTS (SELECT 1 FROM leave l WHERE l.user_id = u.id AND l.starts_at <= $2 AND l.ends_at > $2)
+              THEN 'on leave'
+            WHEN EXISTS (SELECT 1 FROM recovery_days r WHERE r.user_id = u.id AND r.state = 'granted'
+                           AND r.form = 'day_off' AND NOT r.worked_anyway
+                           AND r.day = ($2 AT TIME ZONE u.timezone)::date)
+              THEN 'on a recovery day off'
+            END
+         FROM users u WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+    .map(Option::flatten)
+}
+
+/// The person's notification rules over confirmed methods; with none set,
+/// every confirmed method at once.
+pub async fn rules_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<(i64, i32)>> {
+    sqlx::query_as(
+        "SELECT r.contact_method_id, r.after_minutes FROM notification_rules r
+           JOIN contact_methods m ON m.id = r.contact_method_id AND m.verified_at IS NOT NULL
+         WHERE r.user_id = $1
+         UNION ALL
+         SELECT m.id, 0 FROM contact_methods m
+         WHERE m.user_id = $1 AND m.verified_at IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM notification_rules r JOIN contact_methods c ON c.id = r.contact_method_id
+                           WHERE r.user_id = $1 AND c.verified_at IS NOT NULL)
+         ORDER BY 2, 1",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Queues a person's messages at a step, `(method, after_minutes)` from
+/// their rules, each once, due `after_minutes` after `now`.
+pub async fn queue(
+    conn: &mut PgConnection,
+    page_id: i64,
+    step: i32,
+    user_id: i64,
+    rules: &[(i64, i32)],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, after_minutes, state, due_at, created_at)
+         SELECT $1, $2, $3, m, a, 'pending', $6 + make_interval(mins => a), $6
+         FROM UNNEST($4::bigint[], $5::int[]) AS x(m, a)
+         ON CONFLICT ON CONSTRAINT page_messages_once DO NOTHING",
+    )
+    .bind(page_id)
+    .bind(step)
+    .bind(user_id)
+    .bind(rules.iter().map(|m| m.0).collect::<Vec<_>>())
+    .bind(rules.iter().map(|m| m.1).collect::<Vec<_>>())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|d| d.rows_affected())
+}
+
+/// Records a skip once (page, step, person); whether it is new.
+pub async fn skip(
+    conn: &mut PgConnection,
+    page_id: i64,
+    step: i32,
+    user_id: i64,
+    now: DateTime<Utc>,
+    detail: &str,
+) -> sqlx::Result<bool> {
+    let new = sqlx::query(
+        "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, state, due_at, created_at)
+         VALUES ($1, $2, $3, NULL, 'skipped', $4, $4)
+         ON CONFLICT ON CONSTRAINT page_messages_once DO NOTHING",
+    )
+    .bind(page_id)
+    .bind(step)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    if new {
+        event(conn, page_id, now, Some(user_id), Some(step), None, "skipped", detail).await?;
+    }
+    Ok(new)
+}
+
+/// Appends to the page's timeline.
+#[allow(clippy::too_many_arguments)]
+pub async fn event(
+    conn: &mut PgConnection,
+    page_id: i64,
+    at: DateTime<Utc>,
+    user_id: Option<i64>,
+    step: Option<i32>,
+    kind: Option<&str>,
+    state: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO page_events (page_id, at, user_id, step, kind, state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(page_id)
+    .bind(at)
+    .bind(user_id)
+    .bind(step)
+    .bind(kind)
+    .bind(state)
+    .bind(detail)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A message claimed for sending, with what sending it needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub page_id: i64,
+    pub step: i32,
+    pub user_id: i64,
+    pub attempts: i32,
+    pub kind: String,
+    pub target: String,
+    pub secret: Option<String>,
+    pub email: String,
+    pub name: String,
+    pub team_name: String,
+    pub summary: String,
+    pub link: Option<String>,
+    pub fired_at: DateTime<Utc>,
+}
+
+/// Cancels the pending messages of settled pages, then claims up to
+/// `limit` due messages under a lease (committed at once: pass a plain
+/// connection), skipping those another process is claiming. A claim whose
+/// lease lapsed (its process stopped mid-send) is due again.
+pub async fn claim_messages(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query(
+        "UPDATE page_messages m SET state = 'cancelled' FROM pages p
+         WHERE p.id = m.page_id AND m.state = 'pending' AND m.due_at <= $1
+           AND (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL)",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_as(
+        "WITH due AS (
+            SELECT id FROM page_messages WHERE state IN ('pending', 'sending') AND due_at <= $1
+            ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED),
+         claimed AS (
+            UPDATE page_messages m SET state = 'sending', attempts = m.attempts + 1, due_at = $1 + $2
+            FROM due WHERE m.id = due.id RETURNING m.*)
+         SELECT c.id, c.page_id, c.step, c.user_id, c.attempts, k.kind, k.target, k.secret,
+                u.email, u.name, t.name AS team_name, p.summary, p.link, p.fired_at
+         FROM claimed c JOIN contact_methods k ON k.id = c.contact_method_id JOIN users u ON u.id = c.user_id
+              JOIN pages p ON p.id = c.page_id JOIN teams t ON t.id = p.team_id
+         ORDER BY c.id",
+    )
+    .bind(now)
+    .bind(lease)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records how a claimed attempt went: `state` for good (`sent`,
+/// `delivered`, `failed`), or `pending` again at `retry_at`. Only the
+/// holder of the claim (its attempt number) records.
+pub async fn finish(
+    conn: &mut PgConnection,
+    m: &Claimed,
+    state: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE page_messages SET state = $3, due_at = COALESCE($4, due_at)
+         WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+    )
+    .bind(m.id)
+    .bind(m.attempts)
+    .bind(state)
+    .bind(retry_at)
+    .execute(conn)
+    .await
+    .map(|d| d.rows_affected() > 0)
+}
+
+/// The earliest time something is due: a step or a message.
+pub async fn next_due(conn: &mut PgConnection) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "SELECT LEAST((SELECT min(due_at) FROM escalations WHERE due_at IS NOT NULL),
+                      (SELECT min(due_at) FROM page_messages WHERE state IN ('pending', 'sending')))",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// One line of a page's timeline.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub email: Option<String>,
+    pub step: Option<i32>,
+    pub kind: Option<String>,
+    pub state: String,
+    pub detail: String,
+}
+
+pub async fn timeline(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as(
+        "SELECT e.at, u.email, e.step, e.kind, e.state, e.detail FROM page_events e
+         LEFT JOIN users u ON u.id = e.user_id WHERE e.page_id = $1 ORDER BY e.at, e.id",
+    )
+    .bind(page_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The key acknowledge links are signed with: the stored one, or `fresh`
+/// stored now (the first process to ask wins; every process signs alike).
+pub async fn signing_key(conn: &mut PgConnection, purpose: &str, fresh: &[u8]) -> sqlx::Result<Vec<u8>> {
+    sqlx::query("INSERT INTO signing_keys (purpose, key) VALUES ($1, $2) ON CONFLICT (purpose) DO NOTHING")
+        .bind(purpose)
+        .bind(fresh)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("SELECT key FROM signing_keys WHERE purpose = $1")
+        .bind(purpose)
+        .fetch_one(conn)
+        .await
+}
+
+/// The page as acknowledging sees it, locked.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PageState {
+    pub id: i64,
+    pub team_id: i64,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_by_email: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+pub async fn lock_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Option<PageState>> {
+    page_state(conn, page_id, true).await
+}
+
+/// The page as acknowledging sees it, read without a lock.
+pub async fn read_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Option<PageState>> {
+    page_state(conn, page_id, false).await
+}
+
+async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::Result<Option<PageState>> {
+    sqlx::query_as(&format!(
+        "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email, p.resolved_at
+         FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
+         WHERE p.id = $1 AND p.deleted_at IS NULL{}",
+        if lock { " FOR UPDATE OF p" } else { "" }
+    ))
+    .bind(page_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the acknowledgement (with `ack`) and the resolve (with `resolve`)
+/// where they are not set yet.
+pub async fn settle(
+    conn: &mut PgConnection,
+    page_id: i64,
+    by: i64,
+    now: DateTime<Utc>,
+    (ack, resolve): (bool, bool),
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE pages SET
+            acknowledged_by = CASE WHEN $4 AND acknowledged_at IS NULL THEN $2 ELSE acknowledged_by END,
+            acknowledged_at = CASE WHEN $4 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END,
+            resolved_at = CASE WHEN $5 THEN COALESCE(resolved_at, $3) ELSE resolved_at END,
+            updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(page_id)
+    .bind(by)
+    .bind(now)
+    .bind(ack)
+    .bind(resolve)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether the person was paged for the page (any message or skip).
+pub async fn was_paged(conn: &mut PgConnection, page_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM page_messages WHERE page_id = $1 AND user_id = $2)")
+        .bind(page_id)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}

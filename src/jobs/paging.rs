@@ -1,0 +1,193 @@
+//! The paging worker: runs due escalation steps and sends due messages.
+//! It wakes on `NOTIFY rota_paging` (a page started escalating, a message
+//! was queued, in any process) or at the next due time, not on a poll.
+//! Steps are claimed with `FOR UPDATE SKIP LOCKED` and messages under a
+//! lease, one row per page, step, person and method, so several processes
+//! send each once and a restart loses none.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::task::JoinSet;
+
+use crate::db;
+use crate::domain::paging::retry_delay;
+use crate::ops::paging::{self, Pager};
+use crate::state::AppState;
+
+/// A claimed message is another process's to send after this (well over
+/// the providers' time limits).
+const LEASE: Duration = Duration::minutes(1);
+/// Messages one round sends at most (at once, each with its own limit).
+const BATCH: i64 = 50;
+/// The longest the worker sleeps with nothing due (in case a NOTIFY was
+/// missed while its connection was down).
+const IDLE: StdDuration = StdDuration::from_secs(30);
+/// Without a listening connection it looks this often instead.
+const DEAF: StdDuration = StdDuration::from_secs(2);
+/// A send that takes longer than this has failed (providers time out sooner).
+const SEND_LIMIT: StdDuration = StdDuration::from_secs(15);
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub steps: usize,
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Runs the steps due at `now`, then sends the messages due.
+pub async fn run_once(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<Round> {
+    let mut tx = pool.begin().await?;
+    let steps = paging::escalate_due(&mut tx, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    let (sent, failed) = send_due(pool, pager, now).await?;
+    Ok(Round { steps, sent, failed })
+}
+
+/// Runs rounds until nothing more is due at `now` (tests settle with it).
+pub async fn drain(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<Round> {
+    let mut total = Round::default();
+    for _ in 0..100 {
+        let r = run_once(pool, pager, now).await?;
+        if r == Round::default() {
+            break;
+        }
+        total.steps += r.steps;
+        total.sent += r.sent;
+        total.failed += r.failed;
+    }
+    Ok(total)
+}
+
+/// Sends the due messages at once, each on its own (one slow provider
+/// delays no other), and records each outcome on the page's timeline.
+async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<(usize, usize)> {
+    let (claimed, key) = {
+        let mut conn = pool.acquire().await?;
+        let claimed = db::paging::claim_messages(&mut conn, now, LEASE, BATCH).await?;
+        if claimed.is_empty() {
+            return Ok((0, 0));
+        }
+        (
+            claimed,
+            paging::ack_key(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+    };
+    let mut sends = JoinSet::new();
+    for m in claimed {
+        let pager = pager.clone();
+        let message = paging::page_message(&pager, &m, &key, now);
+        sends.spawn(async move {
+            let outcome = match paging::recipient(&m) {
+                None => Err(format!("unknown contact method kind {}", m.kind)),
+                Some(to) => tokio::time::timeout(SEND_LIMIT, pager.send(&to, &message))
+                    .await
+                    .unwrap_or_else(|_| Err(format!("no answer within {} seconds", SEND_LIMIT.as_secs()))),
+            };
+            (m, outcome)
+        });
+    }
+    let (mut sent, mut failed) = (0, 0);
+    while let Some(done) = sends.join_next().await {
+        let (m, outcome) = done?;
+        let mut conn = pool.acquire().await?;
+        let (state, event, detail, retry_at) = match outcome {
+            Ok((state, detail)) => {
+                sent += 1;
+                (state, state, detail, None)
+            }
+            Err(why) => {
+                failed += 1;
+                tracing::warn!(message = m.id, attempts = m.attempts, error = %why, "a page message failed");
+                match retry_delay(m.attempts) {
+                    Some(wait) => (
+                        "pending",
+                        "failed",
+                        format!(
+                            "{why}; attempt {} of {}, trying again in {} s",
+                            m.attempts,
+                            crate::domain::paging::MAX_SEND_ATTEMPTS,
+                            wait.num_seconds()
+                        ),
+                        Some(now + wait),
+                    ),
+                    None => (
+                        "failed",
+                        "failed",
+                        format!("{why}; given up after {} attempts", m.attempts),
+                        None,
+                    ),
+                }
+            }
+        };
+        let outcome = match (state, retry_at) {
+            ("pending", Some(_)) => "retrying",
+            (s, _) => s,
+        };
+        crate::service_metrics::page_message(&m.kind, outcome);
+        if db::paging::finish(&mut conn, &m, state, retry_at).await? {
+            db::paging::event(
+                &mut conn,
+                m.page_id,
+                now,
+                Some(m.user_id),
+                Some(m.step),
+                Some(&m.kind),
+                event,
+                &detail,
+            )
+            .await?;
+        }
+    }
+    Ok((sent, failed))
+}
+
+/// Runs until the task is stopped: a round, then sleep until the next due
+/// time or a NOTIFY, whichever is first.
+pub async fn run(state: AppState) {
+    let pager = state.pager();
+    let mut listener = listen(&state.db).await;
+    loop {
+        let started = std::time::Instant::now();
+        let outcome = drain(&state.db, &pager, state.clock.now()).await;
+        if outcome.as_ref().is_ok_and(|r| *r != Round::default()) || outcome.is_err() {
+            crate::service_metrics::job_ran("paging", started, &outcome.as_ref().map(|_| true));
+        }
+        if let Err(e) = &outcome {
+            tracing::warn!(error = ?e, "paging failed; will retry");
+        }
+        let next = match state.db.acquire().await {
+            Ok(mut conn) => db::paging::next_due(&mut conn).await.ok().flatten(),
+            Err(_) => None,
+        };
+        let mut wait = next.map_or(IDLE, |at| {
+            (at - state.clock.now()).to_std().unwrap_or(StdDuration::ZERO)
+        });
+        if outcome.is_err() {
+            wait = wait.max(DEAF);
+        }
+        match listener.as_mut() {
+            Some(l) => {
+                tokio::select! {
+                    heard = l.recv() => if heard.is_err() { listener = None },
+                    () = tokio::time::sleep(wait.min(IDLE)) => {}
+                }
+            }
+            None => {
+                tokio::time::sleep(wait.min(DEAF)).await;
+                listener = listen(&state.db).await;
+            }
+        }
+    }
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut l = PgListener::connect_with(pool).await.ok()?;
+    l.listen("rota_paging").await.ok()?;
+    Some(l)
+}

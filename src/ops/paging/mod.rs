@@ -1,0 +1,265 @@
+//! Paging the person on call: each due escalation step finds who holds the
+//! role at that moment and queues their notification rules' messages (or
+//! records why they were skipped); acknowledging or resolving ends it.
+//! `jobs::paging` runs the steps and sends the messages.
+
+pub mod methods;
+pub mod send;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::db;
+use crate::db::paging::{Claimed, DueStep, PageState};
+use crate::db::recovery_dirty::Due;
+use crate::domain::paging::{AckLink, Policy, Step, Target};
+use crate::error::{AppError, AppResult};
+pub use send::Pager;
+use send::{Message, To};
+
+/// Due steps one transaction takes.
+const STEP_BATCH: i64 = 100;
+
+/// The key acknowledge links are signed with, shared by every process.
+pub async fn ack_key(conn: &mut PgConnection) -> AppResult<Vec<u8>> {
+    let mut fresh = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut fresh);
+    Ok(db::paging::signing_key(conn, "ack-links", &fresh).await?)
+}
+
+/// The escalation a page of `rotation_id` follows, and whether the team
+/// set it (otherwise it follows the rotation's role SLAs, or the first
+/// rotation's when none is given).
+pub async fn policy_for(conn: &mut PgConnection, team_id: i64, rotation_id: Option<i64>) -> AppResult<(Policy, bool)> {
+    if let Some(p) = db::paging::policy(conn, team_id).await? {
+        return Ok((p, true));
+    }
+    let version = match rotation_id {
+        Some(r) => db::rotations::latest_version(conn, r).await?,
+        None => db::rotations::for_team(conn, team_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, v)| v),
+    };
+    let (primary, secondary) = version.map_or((5, 30), |v| (v.primary_sla_minutes, v.secondary_sla_minutes));
+    Ok((Policy::from_slas(primary, secondary), false))
+}
+
+/// Sets the team's policy; nothing is stored when it is refused.
+pub async fn set_policy(
+    conn: &mut PgConnection,
+    team_id: i64,
+    actor_id: i64,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if let Some(problem) = policy.problem() {
+        return Err(AppError::Unprocessable(problem));
+    }
+    let before = db::paging::policy(conn, team_id).await?;
+    db::paging::set_policy(conn, team_id, policy, now).await?;
+    db::audit::record(
+        conn,
+        team_id,
+        Some(actor_id),
+        now,
+        "team.escalation",
+        before.map(|b| json!(b)),
+        Some(json!(policy)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs the escalation steps due at `now` (in the caller's transaction):
+/// how many it took.
+pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    let due = db::paging::claim_due_steps(conn, now, STEP_BATCH).await?;
+    for d in &due {
+        if d.settled {
+            db::paging::advance(conn, d.page_id, d.next_step, None, now, Some("settled")).await?;
+            continue;
+        }
+        let (policy, _) = policy_for(conn, d.team_id, d.rotation_id).await?;
+        let mut n = d.next_step;
+        loop {
+            let Some((step, _)) = policy.step(n, d.started_at) else {
+                db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
+                break;
+            };
+            let paged = page_step(conn, d, n, step, now).await?;
+            n += 1;
+            match policy.step(n, d.started_at) {
+                None => {
+                    db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
+                    break;
+                }
+                // Everyone at this step was skipped: the next step now.
+                Some(_) if paged == 0 => {}
+                Some((_, at)) => {
+                    db::paging::advance(conn, d.page_id, n, Some(at.max(now)), now, None).await?;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(due.len())
+}
+
+/// Pages whoever step `n` names at `now`; how many people it reached
+/// (others are skipped, and the skip is on the timeline).
+async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now: DateTime<Utc>) -> AppResult<usize> {
+    let people = match (step.target, d.rotation_id) {
+        (Target::Managers, _) => db::paging::managers(conn, d.team_id).await?,
+        (role, Some(rotation)) => db::paging::holder(conn, rotation, role.as_str(), now)
+            .await?
+            .into_iter()
+            .collect(),
+        (_, None) => Vec::new(),
+    };
+    if people.is_empty() {
+        let detail = format!("Nobody is {} now; skipped to the next step", step.target.as_str());
+        db::paging::event(conn, d.page_id, now, None, Some(n), None, "skipped", &detail).await?;
+        return Ok(0);
+    }
+    let mut reached = 0;
+    for person in people {
+        if let Some(why) = db::paging::away(conn, person, now).await? {
+            let detail = format!("{} {why}; skipped to the next step", step.target.as_str());
+            db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
+            continue;
+        }
+        let rules = db::paging::rules_of(conn, person).await?;
+        if rules.is_empty() {
+            let detail = format!(
+                "{} has no confirmed contact method and cannot be paged",
+                step.target.as_str()
+            );
+            db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
+            continue;
+        }
+        db::paging::queue(conn, d.page_id, n, person, &rules, now).await?;
+        reached += 1;
+    }
+    Ok(reached)
+}
+
+/// The message a claimed page message carries.
+pub fn page_message(pager: &Pager, m: &Claimed, key: &[u8], now: DateTime<Utc>) -> Message {
+    let token = AckLink::new(m.page_id, m.user_id, now).sign(key);
+    Message {
+        event: "page",
+        title: format!("{}: {}", m.team_name, m.summary),
+        body: format!(
+            "{} fired at {} UTC for {}. Acknowledge to stop the escalation.",
+            m.summary,
+            m.fired_at.format("%Y-%m-%d %H:%M"),
+            m.team_name
+        ),
+        priority: 5,
+        click: Some(pager.ack_url(&token)),
+        page: Some(json!({
+            "id": m.page_id,
+            "team": m.team_name,
+            "summary": m.summary,
+            "fired_at": m.fired_at,
+            "link": m.link,
+        })),
+        ack_token: Some(token),
+        idempotency_key: Some(format!("rota-page-message-{}", m.id)),
+    }
+}
+
+/// Where a claimed message goes.
+pub fn recipient(m: &Claimed) -> Option<To<'_>> {
+    Some(To {
+        kind: crate::domain::paging::MethodKind::parse(&m.kind)?,
+        target: &m.target,
+        secret: m.secret.as_deref(),
+        email: &m.email,
+        name: &m.name,
+    })
+}
+
+/// What a person does with a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Acknowledge,
+    Resolve,
+    Escalate,
+}
+
+/// Acknowledges, resolves or escalates the page for `user_id` (who may:
+/// the handler checked). 409 once it is resolved.
+pub async fn respond(
+    conn: &mut PgConnection,
+    page_id: i64,
+    user_id: i64,
+    action: Action,
+    now: DateTime<Utc>,
+) -> AppResult<PageState> {
+    let page = db::paging::lock_page(conn, page_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("page"))?;
+    if page.resolved_at.is_some() {
+        return Err(AppError::Conflict("This page is already resolved".into()));
+    }
+    let (name, reason) = match action {
+        Action::Acknowledge => ("page.acknowledge", "acknowledged"),
+        Action::Resolve => ("page.resolve", "resolved"),
+        Action::Escalate => ("page.escalate", ""),
+    };
+    match action {
+        Action::Escalate => {
+            if let Some(by) = &page.acknowledged_by_email {
+                return Err(AppError::Conflict(format!(
+                    "{by} has acknowledged this page; it escalates no further"
+                )));
+            }
+            db::paging::escalate_now(conn, page_id, now).await?;
+        }
+        Action::Acknowledge | Action::Resolve => {
+            let ack = action == Action::Acknowledge;
+            db::paging::settle(conn, page_id, user_id, now, (ack, !ack)).await?;
+            db::paging::end(conn, page_id, now, reason).await?;
+            // The engagement starts at the acknowledgement: re-derive.
+            if let Some(p) = db::pages::by_id(conn, page_id).await?
+                && let Some(responder) = p.responder_id
+            {
+                let (engaged_from, engaged_until) = p.engagement();
+                let due = Due {
+                    user_id: responder,
+                    team_id: p.team_id,
+                    fired_at: p.fired_at,
+                    engaged_from,
+                    engaged_until,
+                };
+                db::recovery_dirty::mark(conn, &[due]).await?;
+            }
+        }
+    }
+    db::audit::record(
+        conn,
+        page.team_id,
+        Some(user_id),
+        now,
+        name,
+        None,
+        Some(json!({"page": page_id})),
+    )
+    .await?;
+    db::paging::lock_page(conn, page_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("page"))
+}
+
+/// Whether `user_id` may act on the page: a member of its team, an
+/// admin, or someone it paged.
+pub async fn may_respond(conn: &mut PgConnection, page: &PageState, user_id: i64, is_admin: bool) -> AppResult<bool> {
+    Ok(is_admin
+        || db::teams::role_of(conn, page.team_id, user_id).await?.is_some()
+        || db::paging::was_paged(conn, page.id, user_id).await?)
+}

@@ -1,0 +1,230 @@
+//! Who is paged when: the primary at once, the secondary after the
+//! primary's SLA, acknowledging ends it, skips for leave and recovery days.
+
+use super::*;
+
+#[tokio::test]
+async fn the_primary_is_pushed_at_once_and_the_secondary_after_the_primary_sla() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let alex = p.rx.pages("alex");
+    assert_eq!(alex.len(), 1, "{alex:?}");
+    assert!(
+        alex[0]["title"].as_str().unwrap().contains("Checkout p99 latency"),
+        "{}",
+        alex[0]
+    );
+    assert!(alex[0]["click"].as_str().unwrap().starts_with(&p.app.url("/ack/")));
+    assert!(p.rx.pages("sam").is_empty());
+
+    // Nobody acknowledges: Sam at the primary's SLA, not a second before.
+    p.at(Duration::minutes(5) - Duration::seconds(1)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    p.at(Duration::minutes(5)).await;
+    let sam = p.rx.pages("sam");
+    assert_eq!(sam.len(), 1);
+    assert_eq!(p.rx.pages("alex").len(), 1, "Alex is not paged twice");
+
+    // Sam acknowledges with the action's POST, signed in nowhere.
+    p.app.clock.set(t(RECEIVED) + Duration::minutes(6));
+    let res = reqwest::Client::new()
+        .post(p.app.url("/ack"))
+        .form(&[("token", ack_token(&sam[0]))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("sam@example.com"));
+    assert_eq!(
+        p.acknowledged(page).await,
+        (Some(t(RECEIVED) + Duration::minutes(6)), Some("sam@example.com".into()))
+    );
+
+    // Nothing more: not the managers at 35 minutes, not a repeat.
+    p.at(Duration::hours(3)).await;
+    assert_eq!((p.rx.pages("alex").len(), p.rx.pages("sam").len()), (1, 1));
+    let timeline = p.timeline(page).await;
+    let who: Vec<(&str, i64, &str)> = timeline
+        .iter()
+        .map(|e| {
+            (
+                e["email"].as_str().unwrap(),
+                e["step"].as_i64().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("alex@example.com", 0, "delivered"),
+            ("sam@example.com", 1, "delivered")
+        ]
+    );
+    assert_eq!(timeline[1]["at"], json!("2026-03-03T03:13:00Z"));
+    assert_eq!(timeline[1]["kind"], "ntfy");
+}
+
+#[tokio::test]
+async fn the_primary_acknowledging_in_time_means_the_secondary_is_never_paged() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    p.app.clock.set(t("2026-03-03T03:09:37Z"));
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{page}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acknowledged_by"], "alex@example.com");
+    assert_eq!(body["acknowledged_at"], "2026-03-03T03:09:37Z");
+    p.at(Duration::hours(2)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    // Acknowledged 2 min 25 s after it fired: the primary's SLA is met.
+    let (_, pages) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/pages?from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z",
+        )
+        .await;
+    assert_eq!(pages[0]["sla"], "met", "{pages}");
+    // Resolving ends it for good; a second resolve conflicts.
+    let path = format!("/api/v1/pages/{page}/resolve");
+    assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::OK);
+    assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn opening_the_acknowledge_link_changes_nothing() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let link = p.rx.pages("alex")[0]["click"].as_str().unwrap().to_owned();
+    // A mail scanner or chat unfurler follows the link, twice.
+    for _ in 0..2 {
+        let res = reqwest::Client::new().get(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("<button type=\"submit\">Acknowledge</button>"), "{html}");
+        assert!(html.contains("method=\"post\""));
+    }
+    assert_eq!(p.acknowledged(page).await, (None, None));
+    p.at(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1, "the escalation went on");
+    // A forged or altered token is refused.
+    let res = reqwest::Client::new()
+        .post(p.app.url("/ack"))
+        .form(&[("token", format!("{page}.1.99999999999.00"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(p.acknowledged(page).await, (None, None));
+}
+
+#[tokio::test]
+async fn a_page_reported_with_notify_pages_and_one_without_does_not() {
+    let p = setup().await;
+    let report = |key: &str, notify: bool| json!({"dedup_key": key, "summary": format!("disk full {key}"), "fired_at": RECEIVED, "notify": notify});
+    let (status, body) = p
+        .app
+        .post_json(&p.hook, "/api/v1/teams/platform/pages", report("quiet", false))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    let (status, body) = p
+        .app
+        .post_json(&p.hook, "/api/v1/teams/platform/pages", report("loud", true))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::zero()).await;
+    let pages = p.rx.pages("alex");
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0]["title"].as_str().unwrap().contains("disk full loud"));
+    // Escalating by hand pages the next step now.
+    let id = body["id"].as_i64().unwrap();
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{id}/escalate"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    p.at(Duration::seconds(1)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
+}
+
+#[tokio::test]
+async fn a_primary_on_leave_is_skipped_to_the_secondary_and_the_skip_is_on_the_timeline() {
+    let p = setup().await;
+    let (status, body) = p
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &p.alex,
+            "/api/v1/me/leave/2026-03-03",
+            json!({"end_date": "2026-03-04"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("sam").len(), 1, "the secondary at once, not at 5 minutes");
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[0]["state"], "skipped", "{timeline:?}");
+    assert_eq!(timeline[0]["email"], "alex@example.com");
+    assert!(timeline[0]["detail"].as_str().unwrap().contains("on leave"));
+    assert_eq!(timeline[1]["state"], "delivered");
+    assert_eq!(timeline[1]["email"], "sam@example.com");
+}
+
+#[tokio::test]
+async fn a_primary_on_a_recovery_day_off_is_skipped() {
+    let p = setup().await;
+    sqlx::query(
+        "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
+         SELECT t.id, u.id, 'night', '2026-03-02', '2026-03-03', 'a night page'
+         FROM teams t, users u WHERE t.slug = 'platform' AND u.email = 'alex@example.com'",
+    )
+    .execute(&p.app.db)
+    .await
+    .unwrap();
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("sam").len(), 1);
+    let timeline = p.timeline(page).await;
+    assert!(
+        timeline[0]["detail"].as_str().unwrap().contains("recovery day off"),
+        "{timeline:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Sam is taken ill: the manager puts herself in as secondary.
+    let mona = p.manager.clone();
+    confirmed_push(&p, &mona, "mona").await;
+    p.app.clock.set(t(RECEIVED) + Duration::minutes(2));
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.manager,
+            "/api/v1/teams/platform/overrides",
+            json!({"rotation": "weekly", "role": "secondary", "email": "mona@example.com",
+                   "starts_at": "2026-03-03T03:10:00Z", "ends_at": "2026-03-03T10:00:00Z", "reason": "Sam is ill"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    p.at(Duration::minutes(5)).await;
+    assert!(p.rx.pages("sam").is_empty());
+    assert_eq!(p.rx.pages("mona").len(), 1);
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[1]["email"], "mona@example.com", "{timeline:?}");
+}

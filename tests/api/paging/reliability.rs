@@ -1,0 +1,134 @@
+//! Retries with backoff, the running worker woken by NOTIFY, exactly once
+//! with two workers, and a sender dying mid-send.
+
+use super::*;
+
+#[tokio::test]
+async fn a_provider_answering_500_is_retried_with_backoff_and_the_failure_is_on_the_timeline() {
+    let p = setup().await;
+    p.rx.failing.store(2, Ordering::SeqCst);
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Not again before the wait.
+    p.at(Duration::seconds(9)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    p.at(Duration::seconds(10)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    p.at(Duration::seconds(29)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    p.at(Duration::seconds(30)).await;
+    assert_eq!(p.rx.pages("alex").len(), 3);
+    let states: Vec<(String, String)> = p
+        .timeline(page)
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["state"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert_eq!(states[0].0, "failed");
+    assert!(
+        states[0].1.contains("500") && states[0].1.contains("trying again in 10 s"),
+        "{states:?}"
+    );
+    assert!(states[1].1.contains("trying again in 20 s"), "{states:?}");
+    assert_eq!(states[2].0, "delivered");
+    // And in Rota's own metrics.
+    let metrics = api()
+        .get(p.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rota_page_messages_total{kind=\"ntfy\",outcome=\"retrying\"}"),
+        "{metrics}"
+    );
+    // The next rule is still on time: Sam at five minutes.
+    p.at(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
+}
+
+#[tokio::test]
+async fn the_running_worker_wakes_on_notify_and_pushes_the_primary_within_a_second() {
+    let p = setup().await;
+    let worker = tokio::spawn(rota::jobs::paging::run(p.app.state.clone()));
+    let mut count = p.rx.count.subscribe();
+    let before = *count.borrow_and_update();
+    let started = std::time::Instant::now();
+    p.fire().await;
+    tokio::time::timeout(std::time::Duration::from_secs(1), count.wait_for(|n| *n > before))
+        .await
+        .expect("Alex's push within a second")
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    // Now idle until the next step (5 minutes away): a new page wakes it.
+    let before = *count.borrow_and_update();
+    let report = json!({"dedup_key": "disk", "summary": "Disk full", "fired_at": RECEIVED, "notify": true});
+    let (status, body) = p.app.post_json(&p.hook, "/api/v1/teams/platform/pages", report).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    tokio::time::timeout(std::time::Duration::from_secs(1), count.wait_for(|n| *n > before))
+        .await
+        .expect("the second push within a second")
+        .unwrap();
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    worker.abort();
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_send_every_message_once() {
+    let p = setup().await;
+    for n in 0..40 {
+        let report = json!({"dedup_key": format!("storm-{n}"), "summary": format!("storm {n}"),
+                            "fired_at": RECEIVED, "notify": true});
+        let (status, body) = p.app.post_json(&p.hook, "/api/v1/teams/platform/pages", report).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Two processes' workers, at the same moments.
+    for after in [Duration::zero(), Duration::minutes(5)] {
+        p.app.clock.set(t(RECEIVED) + after);
+        let (a, b) = tokio::join!(p.app.settle_paging(), p.app.settle_paging());
+        assert!(a.steps + b.steps >= 40, "{a:?} {b:?}");
+    }
+    assert_eq!(p.rx.pages("alex").len(), 40);
+    assert_eq!(p.rx.pages("sam").len(), 40);
+    let mut titles: Vec<String> = p.rx.pages("sam").iter().map(|b| b["title"].to_string()).collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 40, "each page once");
+}
+
+#[tokio::test]
+async fn a_message_whose_sender_died_mid_send_goes_out_once_when_its_claim_lapses() {
+    let p = setup().await;
+    let page = p.fire().await;
+    // A process runs the step and claims the message, then dies before
+    // sending it (its claim is committed; nothing was sent).
+    let mut tx = p.app.db.begin().await.unwrap();
+    rota::ops::paging::escalate_due(&mut tx, p.app.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = p.app.db.acquire().await.unwrap();
+    let claimed = rota::db::paging::claim_messages(&mut conn, p.app.clock.now(), Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    drop(conn);
+    // Another process finds nothing to send while the claim holds.
+    p.at(Duration::seconds(59)).await;
+    assert!(p.rx.pages("alex").is_empty());
+    // When it lapses, the message goes out, once.
+    p.at(Duration::seconds(60)).await;
+    p.at(Duration::seconds(61)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    assert_eq!(p.timeline(page).await.len(), 1);
+}

@@ -1,0 +1,227 @@
+//! The pages: the page view's timeline and button, the profile's contact
+//! methods, the team settings' "cannot be paged".
+
+use super::*;
+
+#[tokio::test]
+async fn the_page_view_shows_who_was_paged_and_acknowledges_with_one_button() {
+    let p = setup().await;
+    let page = p.fire().await;
+    p.at(Duration::zero()).await;
+    let sam = p.app.sign_in("sam@example.com").await;
+    let path = format!("/teams/platform/pages/{page}");
+    let html = sam.get(p.app.url(&path)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Who was paged"), "{html}");
+    assert!(html.contains("alex@example.com") && html.contains("delivered"));
+    let csrf = crate::common::csrf_of(&html);
+    let res = sam
+        .post(p.app.url(&format!("{path}/acknowledge")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.acknowledged(page).await.1.as_deref(), Some("sam@example.com"));
+    let html = sam.get(p.app.url(&path)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("by sam@example.com"), "{html}");
+    assert!(!html.contains("/acknowledge\""), "no button once acknowledged");
+}
+
+#[tokio::test]
+async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
+    let p = setup().await;
+    let alex = p.app.sign_in("alex@example.com").await;
+    let page = || async {
+        alex.get(p.app.url("/profile/contact-methods"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = page().await;
+    let csrf = crate::common::csrf_of(&html);
+    // A refused address re-renders the page saying what to fix.
+    let res = alex
+        .post(p.app.url("/profile/contact-methods"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "webhook"),
+            ("target", "http://169.254.169.254/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("never sends"));
+    let target = format!("{}/alex-laptop", p.rx.base);
+    let res = alex
+        .post(p.app.url("/profile/contact-methods"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "ntfy"),
+            ("label", "laptop"),
+            ("target", &target),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page().await;
+    assert!(
+        html.contains("A test message went to laptop") && html.contains("waiting for its code"),
+        "{html}"
+    );
+    assert!(!html.contains("None is confirmed yet"), "Alex's phone is confirmed");
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["label"] == "laptop")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let code = code_in(p.rx.pushes("alex-laptop")[0]["message"].as_str().unwrap());
+    let res = alex
+        .post(p.app.url(&format!("/profile/contact-methods/{id}/verify")))
+        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(page().await.contains("laptop is confirmed"));
+    let res = alex
+        .post(p.app.url(&format!("/profile/contact-methods/{id}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(!page().await.contains("alex-laptop"));
+}
+
+#[tokio::test]
+async fn team_settings_flag_who_cannot_be_paged() {
+    let p = setup().await;
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = mona
+        .get(p.app.url("/teams/platform/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Alex and Sam confirmed a push method in setup; Mona has none.
+    assert!(html.contains("Mona cannot be paged"), "{html}");
+    assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"));
+}
+
+#[tokio::test]
+async fn managers_set_the_escalation_on_a_page_and_members_read_it() {
+    let p = setup().await;
+    let mona = p.app.sign_in("mona@example.com").await;
+    let url = p.app.url("/teams/platform/escalation");
+    let html = mona.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("The secondary, after 5 minutes") && html.contains("from the rotation"),
+        "{html}"
+    );
+    let csrf = crate::common::csrf_of(&html);
+    let res = mona
+        .post(&url)
+        .form(&[("csrf", csrf.as_str()), ("steps", "boss 3"), ("repeat", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("primary, secondary or managers"));
+    let res = mona
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("steps", "primary 0\r\nmanagers 10"),
+            ("repeat", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, policy) = p.app.get_json(&p.alex, "/api/v1/teams/platform/escalation").await;
+    assert_eq!(
+        policy,
+        json!({"steps": [{"target": "primary", "after_minutes": 0}, {"target": "managers", "after_minutes": 10}],
+               "repeat": 2, "custom": true})
+    );
+    let alex = p.app.sign_in("alex@example.com").await;
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("managers, after 10 minutes") && !html.contains("Save the escalation"));
+}
+
+#[tokio::test]
+async fn a_person_sets_when_each_method_is_used_on_their_profile() {
+    let p = setup().await;
+    let alex = p.app.sign_in("alex@example.com").await;
+    let url = p.app.url("/profile/contact-methods");
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("When each is used"), "{html}");
+    let csrf = crate::common::csrf_of(&html);
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    let id = list[0]["id"].as_i64().unwrap();
+    let field = format!("after_{id}");
+    let rules = p.app.url("/profile/notification-rules");
+    let res = alex
+        .post(&rules)
+        .form(&[("csrf", csrf.as_str()), (field.as_str(), "0, soon")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = alex
+        .post(&rules)
+        .form(&[("csrf", csrf.as_str()), (field.as_str(), "0, 10")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, saved) = p.app.get_json(&p.alex, "/api/v1/me/notification-rules").await;
+    assert_eq!(
+        saved,
+        json!([{"contact_method_id": id, "after_minutes": 0}, {"contact_method_id": id, "after_minutes": 10}])
+    );
+    // Unacknowledged, Alex's phone is pushed again after ten minutes.
+    p.fire().await;
+    p.at(Duration::zero()).await;
+    p.at(Duration::minutes(4)).await;
+    assert_eq!(p.rx.pages("alex").len(), 1);
+    p.at(Duration::minutes(10)).await;
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    let html = alex.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("value=\"0, 10\""), "{html}");
+}
+
+#[tokio::test]
+async fn someone_with_no_confirmed_method_is_told_nobody_can_page_them() {
+    let p = setup().await;
+    let (status, _) = p
+        .app
+        .post_json(
+            &p.manager,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "sms", "target": "+447700900123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = mona
+        .get(p.app.url("/profile/contact-methods"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("None is confirmed yet: nobody can page you"), "{html}");
+}
