@@ -28,17 +28,6 @@ pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<V
     .await
 }
 
-/// Makes this transaction's changes unannounced by their triggers: the
-/// caller announces them itself once the transaction has committed
-/// ([`announce`]), so that transactions committing at the same time need
-/// not queue for the NOTIFY lock (migration 0020).
-pub async fn announce_after_commit(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SELECT set_config('rota.announce', 'after', true)")
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
 /// Announces a committed change to `table` on the caches' channel, as its
 /// trigger would have; with `wake_paging`, wakes the paging workers too
 /// (escalations were started).

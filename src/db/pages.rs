@@ -322,7 +322,9 @@ pub async fn unchanged(conn: &mut PgConnection, reports: &[Report]) -> sqlx::Res
 /// makes due (`recovery_dirty`, with the engagement given, in the same
 /// order), and the escalation of each firing page that asks to page (started
 /// at `now`). Returns the pages inserted; a report whose key is known is left
-/// out, having written nothing: [`upsert`] merges it.
+/// out, having written nothing: [`upsert`] merges it. The statement's
+/// triggers announce nothing: the caller announces `pages` (and wakes the
+/// paging workers) once it has committed.
 pub async fn insert_new_batch(
     conn: &mut PgConnection,
     reports: &[&Report],
@@ -337,7 +339,12 @@ pub async fn insert_new_batch(
                                  $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::bool[])
                  WITH ORDINALITY AS r(team_id, rotation_id, source, dedup_key, summary, link, severity, fired_at,
                                       acknowledged_at, resolved_at, worked_until, engaged_from, engaged_until, page,
-                                      n)),
+                                      n)
+            -- Read before any row is written, so before the statement's
+            -- triggers run: they leave announcing to the caller, after
+            -- the commit (see migration 0020). Local to this statement's
+            -- own transaction.
+            WHERE set_config('rota.announce', 'after', true) = 'after'),
          new AS (
             INSERT INTO pages (team_id, rotation_id, source, dedup_key, summary, link, severity,
                                fired_at, acknowledged_at, resolved_at, worked_until,
