@@ -56,11 +56,17 @@ pub struct AddedMethod {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewMethodBody {
     /// `email`, `ntfy`, `sms`, `voice` or `webhook`.
+    #[schema(value_type = crate::domain::paging::MethodKind)]
     pub kind: String,
+    /// One line; the kind when absent.
+    #[schema(max_length = 100)]
     pub label: Option<String>,
-    /// An e-mail address, an ntfy topic URL, an E.164 number or a URL.
+    /// An e-mail address, an ntfy topic URL, an E.164 number or a URL (which
+    /// of them the kind says).
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub target: String,
     /// An ntfy access token for a protected topic.
+    #[schema(max_length = 200)]
     pub token: Option<String>,
 }
 
@@ -131,6 +137,7 @@ pub async fn add_contact_method(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     /// The six digits from the test message.
+    #[schema(pattern = "^\\s*[0-9]{6}\\s*$")]
     pub code: String,
 }
 
@@ -188,8 +195,11 @@ pub async fn delete_contact_method(
 
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleBody {
+    /// One of the caller's confirmed contact methods.
+    #[schema(minimum = 1)]
     pub contact_method_id: i64,
     /// Minutes after the caller is paged, if still unacknowledged (0–1440).
+    #[schema(minimum = 0, maximum = 1440)]
     pub after_minutes: i32,
 }
 

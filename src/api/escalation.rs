@@ -154,7 +154,7 @@ pub async fn escalate_page(
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct NotificationInfo {
+pub struct PageNotification {
     pub at: DateTime<Utc>,
     /// Who was paged (absent when nobody held the role).
     pub email: Option<String>,
@@ -175,7 +175,7 @@ pub struct NotificationInfo {
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The page's id")),
     responses(
-        (status = 200, description = "Every notification and skip, oldest first", body = [NotificationInfo]),
+        (status = 200, description = "Every notification and skip, oldest first", body = [PageNotification]),
         (status = 404, description = "No such page in the caller's teams", body = ErrorBody),
     )
 )]
@@ -183,7 +183,7 @@ pub async fn list_notifications(
     State(state): State<AppState>,
     caller: ApiUser,
     Path(id): Path<i64>,
-) -> AppResult<Json<Vec<NotificationInfo>>> {
+) -> AppResult<Json<Vec<PageNotification>>> {
     let mut conn = state.db.acquire().await?;
     let page = db::paging::read_page(&mut conn, id)
         .await?
@@ -195,7 +195,7 @@ pub async fn list_notifications(
     Ok(Json(
         events
             .into_iter()
-            .map(|e| NotificationInfo {
+            .map(|e| PageNotification {
                 at: e.at,
                 email: e.email,
                 step: e.step,

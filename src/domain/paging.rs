@@ -104,7 +104,9 @@ impl Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Step {
     pub target: Target,
-    /// Minutes after the escalation (or its repeat) starts.
+    /// Minutes after the escalation (or its repeat) starts; each step at
+    /// least the one before.
+    #[schema(minimum = 0, maximum = 1440)]
     pub after_minutes: i32,
 }
 
@@ -112,7 +114,10 @@ pub struct Step {
 /// again from the top when nobody acknowledges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Policy {
+    #[schema(min_items = 1, max_items = 10)]
     pub steps: Vec<Step>,
+    /// Times it starts again from the top.
+    #[schema(minimum = 0, maximum = 10)]
     pub repeat: i32,
 }
 
