@@ -36,7 +36,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/me", get(me::show_me))
-        .route("/users", post(users::create_user))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{email}/deactivate", post(users::deactivate_user))
+        .route("/users/{email}/reactivate", post(users::reactivate_user))
         .route("/teams", get(teams::list_teams).post(teams::create_team))
         .route("/teams/{team}", get(teams::show_team))
         .route(
@@ -133,6 +135,9 @@ pub fn router() -> Router<AppState> {
     paths(
         me::show_me,
         users::create_user,
+        users::list_users,
+        users::deactivate_user,
+        users::reactivate_user,
         teams::create_team,
         teams::list_teams,
         teams::show_team,

@@ -91,7 +91,8 @@ impl FromRequestParts<AppState> for WebUser {
             Some(u) => is_current_epoch(&session, u).await,
             None => false,
         };
-        let Some(user) = user.filter(|_| current) else {
+        // A deactivated account (a leaver) has no session any more.
+        let Some(user) = user.filter(|u| current && u.is_active()) else {
             let _ = session.flush().await;
             return Err(sign_in_redirect(&parts.uri));
         };
@@ -107,7 +108,13 @@ impl FromRequestParts<AppState> for WebUser {
                 let _ = session.insert(SESSION_SIGNED_IN, now).await;
             }
         }
-        touch(&session, now, touch_every_secs(state.settings.session_idle.as_secs())).await;
+        touch(
+            state,
+            &session,
+            now,
+            touch_every_secs(state.settings.session_idle.as_secs()),
+        )
+        .await;
         Ok(WebUser(user))
     }
 }
@@ -118,33 +125,113 @@ async fn is_current_epoch(session: &Session, user: &User) -> bool {
     epoch == user.session_epoch
 }
 
+/// The session's sign-in id: its row in the person's list of sessions.
+const SESSION_SIGN_IN_ID: &str = "sign_in_id";
+
+/// How and from where someone signed in, for their list of sessions.
+pub struct SignInVia {
+    /// `password`, `sso`, `setup`, `invitation` or `reset`.
+    pub method: &'static str,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl SignInVia {
+    pub fn new(method: &'static str, client: &client::ClientAddr, headers: &axum::http::HeaderMap) -> Self {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(300).collect());
+        SignInVia {
+            method,
+            ip: Some(client.0.to_string()),
+            user_agent,
+        }
+    }
+}
+
 /// Signs `user` in: a new session id (so a planted cookie is worth
-/// nothing), then who they are, when, and under which password.
-pub async fn start_session(session: &Session, user_id: i64, session_epoch: i32, now: i64) -> Result<(), AppError> {
+/// nothing), then who they are, when, and under which password; the
+/// sign-in joins the person's list of sessions.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    session_epoch: i32,
+    via: SignInVia,
+) -> Result<(), AppError> {
     let fail = sessions::session_failed;
+    let now = state.clock.now();
+    let sign_in_id = secrets::random_secret();
     session.cycle_id().await.map_err(fail)?;
     csrf::forget(session).await;
     session.insert(SESSION_USER, user_id).await.map_err(fail)?;
     session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)?;
-    session.insert(SESSION_SIGNED_IN, now).await.map_err(fail)?;
-    session.insert(SESSION_TOUCHED, now).await.map_err(fail)
+    session.insert(SESSION_SIGNED_IN, now.timestamp()).await.map_err(fail)?;
+    session.insert(SESSION_TOUCHED, now.timestamp()).await.map_err(fail)?;
+    session.insert(SESSION_SIGN_IN_ID, &sign_in_id).await.map_err(fail)?;
+    let mut conn = state.db.acquire().await?;
+    crate::db::user_sessions::insert(
+        &mut conn,
+        crate::db::user_sessions::NewSignIn {
+            sign_in_id: &sign_in_id,
+            user_id,
+            at: now,
+            method: via.method,
+            ip: via.ip.as_deref(),
+            user_agent: via.user_agent.as_deref(),
+        },
+    )
+    .await?;
+    crate::db::users::record_sign_in(&mut conn, user_id, now).await?;
+    Ok(())
 }
 
-/// Keeps this session after its password changed (which ended all the
-/// others), under a new id.
-pub async fn keep_session(session: &Session, session_epoch: i32) -> Result<(), AppError> {
+/// This session's sign-in id, if it has one.
+pub async fn sign_in_id(session: &Session) -> Option<String> {
+    session.get(SESSION_SIGN_IN_ID).await.ok().flatten()
+}
+
+/// Keeps this session after the account's session epoch rose (a password
+/// change, or "sign out everywhere else"), under a new id; every other
+/// sign-in of the person leaves their list.
+pub async fn keep_session(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    session_epoch: i32,
+) -> Result<(), AppError> {
     let fail = sessions::session_failed;
     session.cycle_id().await.map_err(fail)?;
-    session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)
+    session.insert(SESSION_EPOCH, session_epoch).await.map_err(fail)?;
+    let keep = sign_in_id(session).await;
+    let mut conn = state.db.acquire().await?;
+    crate::db::user_sessions::end_all_but(&mut conn, user_id, keep.as_deref(), state.clock.now()).await?;
+    Ok(())
+}
+
+/// Ends this session on the server (signing out) and its row in the list.
+pub async fn end_session(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Some(id) = sign_in_id(session).await {
+        let mut conn = state.db.acquire().await?;
+        crate::db::user_sessions::end(&mut conn, &id, state.clock.now()).await?;
+    }
+    session.flush().await.map_err(sessions::session_failed)
 }
 
 /// Keeps a session in use alive: the idle expiry counts from the last
 /// save, and an unchanged session is not saved, so mark it changed now and
-/// then rather than writing it on every request.
-async fn touch(session: &Session, now: i64, every: i64) {
+/// then rather than writing it on every request. The person's list of
+/// sessions learns it was seen at the same pace.
+async fn touch(state: &AppState, session: &Session, now: i64, every: i64) {
     let last: i64 = session.get(SESSION_TOUCHED).await.ok().flatten().unwrap_or(0);
     if now - last >= every {
         let _ = session.insert(SESSION_TOUCHED, now).await;
+        if let Some(id) = sign_in_id(session).await
+            && let Ok(mut conn) = state.db.acquire().await
+        {
+            let _ = crate::db::user_sessions::seen(&mut conn, &id, state.clock.now()).await;
+        }
     }
 }
 

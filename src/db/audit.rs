@@ -52,6 +52,9 @@ pub struct Entry {
     pub at: DateTime<Utc>,
     pub actor_email: Option<String>,
     pub actor_name: Option<String>,
+    /// The actor's account was deactivated (they left).
+    #[sqlx(default)]
+    pub actor_left: bool,
     pub action: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
@@ -78,7 +81,8 @@ pub async fn for_team(
         Order::NewestFirst => "DESC",
     };
     sqlx::query_as(&format!(
-        "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name, a.action, a.before, a.after
+        "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name,
+                u.deactivated_at IS NOT NULL AS actor_left, a.action, a.before, a.after
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
          WHERE a.team_id = $1 AND a.at >= $2 AND a.at < $3 ORDER BY a.at {direction}, a.id {direction} LIMIT $4"
     ))

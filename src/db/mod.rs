@@ -24,6 +24,7 @@ pub mod sign_ins;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;
+pub mod user_sessions;
 pub mod users;
 
 use sqlx::migrate::MigrateDatabase;

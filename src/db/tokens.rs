@@ -68,7 +68,7 @@ pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Optio
         "SELECT t.id AS token_id, t.read_only, t.expires_at, t.last_used_at,
                 u.id, u.email, u.name, u.timezone, u.is_admin, u.calendar_secret
          FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL",
     )
     .bind(hash)
     .fetch_optional(conn)
@@ -108,4 +108,14 @@ pub async fn revoke(conn: &mut PgConnection, user_id: i64, token_id: i64) -> sql
             .execute(conn)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every live token of the person (a leaver); how many.
+pub async fn revoke_all_for(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
 }

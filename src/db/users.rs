@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
@@ -14,15 +15,38 @@ pub struct User {
     /// Raised when the password changes; sessions from before are over.
     #[sqlx(default)]
     pub session_epoch: i32,
+    /// Set when an admin deactivated the account (a leaver): no sign-in,
+    /// no session, no token; history keeps the person.
+    #[sqlx(default)]
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// Optional contact details shown to teammates.
+    #[sqlx(default)]
+    pub phone: Option<String>,
+    #[sqlx(default)]
+    pub chat_handle: Option<String>,
 }
 
 impl User {
     pub fn tz(&self) -> Tz {
         self.timezone.parse().unwrap_or(Tz::UTC)
     }
+
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+
+    /// The name as history shows it: "Priya Shah (left)" for a leaver.
+    pub fn display_name(&self) -> String {
+        if self.is_active() {
+            self.name.clone()
+        } else {
+            format!("{} (left)", self.name)
+        }
+    }
 }
 
-const COLUMNS: &str = "id, email, name, timezone, is_admin, calendar_secret, session_epoch";
+const COLUMNS: &str =
+    "id, email, name, timezone, is_admin, calendar_secret, session_epoch, deactivated_at, phone, chat_handle";
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -79,9 +103,13 @@ pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::
         .await
 }
 
-/// The account's id, password hash (if it has one) and session epoch.
-pub async fn password_hash(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<(i64, Option<String>, i32)>> {
-    sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = lower($1)")
+/// The account's id, password hash (if it has one), session epoch and
+/// whether it is active.
+pub async fn password_hash(
+    conn: &mut PgConnection,
+    email: &str,
+) -> sqlx::Result<Option<(i64, Option<String>, i32, bool)>> {
+    sqlx::query_as("SELECT id, password_hash, session_epoch, deactivated_at IS NULL FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
@@ -106,14 +134,85 @@ pub async fn any_exist(conn: &mut PgConnection) -> sqlx::Result<bool> {
         .await
 }
 
-pub async fn update_profile(conn: &mut PgConnection, id: i64, name: &str, timezone: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET name = $2, timezone = $3 WHERE id = $1")
+pub struct ProfileUpdate<'a> {
+    pub name: &'a str,
+    pub timezone: &'a str,
+    pub phone: Option<&'a str>,
+    pub chat_handle: Option<&'a str>,
+}
+
+pub async fn update_profile(conn: &mut PgConnection, id: i64, p: ProfileUpdate<'_>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET name = $2, timezone = $3, phone = $4, chat_handle = $5 WHERE id = $1")
         .bind(id)
-        .bind(name)
-        .bind(timezone)
+        .bind(p.name)
+        .bind(p.timezone)
+        .bind(p.phone)
+        .bind(p.chat_handle)
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// An account as the admin's list of people shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// Every account, active first, by name.
+pub async fn accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(
+        "SELECT email, name, is_admin, deactivated_at, last_sign_in_at FROM users
+         ORDER BY deactivated_at IS NOT NULL, lower(name), email",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks the account deactivated (a leaver) and ends its sessions (a new
+/// epoch); `false` when it already was.
+pub async fn deactivate(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE users SET deactivated_at = $2, session_epoch = session_epoch + 1
+         WHERE id = $1 AND deactivated_at IS NULL",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Brings the account back; `false` when it was not deactivated.
+pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Notes a successful sign-in.
+pub async fn record_sign_in(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Raises the session epoch: every session signed in before ends; returns
+/// the new epoch, for the session that asked.
+pub async fn raise_session_epoch(conn: &mut PgConnection, id: i64) -> sqlx::Result<i32> {
+    sqlx::query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
+        .bind(id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Sets a new password and ends every session signed in under the old one;
@@ -161,4 +260,12 @@ pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// When the account last signed in (`Some(None)`: never).
+pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Option<DateTime<Utc>>>> {
+    sqlx::query_scalar("SELECT last_sign_in_at FROM users WHERE email = lower($1)")
+        .bind(email.trim())
+        .fetch_optional(conn)
+        .await
 }

@@ -52,6 +52,24 @@ pub fn name(s: &str) -> Result<String, Invalid> {
     line("A name", s, 100)
 }
 
+/// A phone number as people write it ("+44 20 7946 0000"): a leading `+`,
+/// digits, spaces, hyphens, dots and brackets, with 6 to 15 digits (the
+/// E.164 limit). Stored as written, trimmed.
+pub fn phone(s: &str) -> Result<String, Invalid> {
+    let t = s.trim();
+    let digits = t.chars().filter(char::is_ascii_digit).count();
+    let allowed = t
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && i == 0));
+    if allowed && (6..=15).contains(&digits) && t.len() <= 32 {
+        Ok(t.to_owned())
+    } else {
+        Err(Invalid(format!(
+            "\"{s}\" does not look like a phone number; write it with the country code, e.g. +44 20 7946 0000"
+        )))
+    }
+}
+
 /// Single-line text a person typed: a name, a label, a reason. Control
 /// characters (line breaks, tabs, NUL…) are refused rather than stored,
 /// since such text ends up in e-mail headers, chat posts and CSV files.

@@ -2,6 +2,7 @@
 //! input, changes the database inside the caller's transaction, and audits
 //! what it changed.
 
+pub mod accounts;
 pub mod changes;
 pub mod classify;
 pub mod handoffs;

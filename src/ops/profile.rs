@@ -11,27 +11,51 @@ use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::password;
 
-/// Changes the person's name and time zone.
+/// What a person may change about themselves on their profile.
+pub struct ProfileInput<'a> {
+    pub name: &'a str,
+    pub timezone: &'a str,
+    /// Empty or missing: none.
+    pub phone: Option<&'a str>,
+    pub chat_handle: Option<&'a str>,
+}
+
+/// Changes the person's name, time zone and contact details.
 pub async fn update_profile(
     conn: &mut PgConnection,
     user: &User,
-    name: &str,
-    timezone: &str,
+    input: ProfileInput<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let name = validate::name(name)?;
-    let tz = validate::time_zone(timezone)?;
-    if name == user.name && tz.name() == user.timezone {
+    let name = validate::name(input.name)?;
+    let tz = validate::time_zone(input.timezone)?;
+    let phone = given(input.phone).map(validate::phone).transpose()?;
+    let chat_handle = given(input.chat_handle)
+        .map(|h| validate::line("A chat handle", h, 80))
+        .transpose()?;
+    if name == user.name && tz.name() == user.timezone && phone == user.phone && chat_handle == user.chat_handle {
         return Ok(());
     }
-    db::users::update_profile(conn, user.id, &name, tz.name()).await?;
+    db::users::update_profile(
+        conn,
+        user.id,
+        db::users::ProfileUpdate {
+            name: &name,
+            timezone: tz.name(),
+            phone: phone.as_deref(),
+            chat_handle: chat_handle.as_deref(),
+        },
+    )
+    .await?;
     db::audit::record_personal(
         conn,
         user.id,
         now,
         "profile.change",
-        Some(json!({"name": user.name, "timezone": user.timezone})),
-        Some(json!({"name": name, "timezone": tz.name()})),
+        Some(
+            json!({"name": user.name, "timezone": user.timezone, "phone": user.phone, "chat_handle": user.chat_handle}),
+        ),
+        Some(json!({"name": name, "timezone": tz.name(), "phone": phone, "chat_handle": chat_handle})),
     )
     .await?;
     Ok(())
@@ -65,6 +89,19 @@ pub async fn change_password(
     let hash = password::hash(new.to_owned()).await?;
     let epoch = db::users::set_password_hash(conn, user.id, &hash).await?;
     db::audit::record_personal(conn, user.id, now, "profile.password", None, None).await?;
+    Ok(epoch)
+}
+
+/// An optional field: `None` when missing or blank.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Ends every other session of the person; returns the new session epoch
+/// for the session that asked.
+pub async fn sign_out_others(conn: &mut PgConnection, user: &User, now: DateTime<Utc>) -> AppResult<i32> {
+    let epoch = db::users::raise_session_epoch(conn, user.id).await?;
+    db::audit::record_personal(conn, user.id, now, "profile.sign_out_others", None, None).await?;
     Ok(epoch)
 }
 

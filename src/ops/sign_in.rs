@@ -19,6 +19,8 @@ pub enum Outcome {
     Refused { retry_after_secs: u64 },
     /// The e-mail and password do not match (or there is no password).
     NoMatch,
+    /// The password is right but an admin deactivated the account.
+    Deactivated,
     /// Signed in: the account and its session epoch.
     SignedIn { user_id: i64, epoch: i32 },
 }
@@ -59,9 +61,9 @@ pub async fn attempt(
     let mut conn = pool.acquire().await?;
     let found = db::users::password_hash(&mut conn, email).await?;
     drop(conn);
-    let (user_id, stored, epoch) = match found {
-        Some((id, hash, epoch)) => (Some(id), hash, epoch),
-        None => (None, None, 0),
+    let (user_id, stored, epoch, active) = match found {
+        Some((id, hash, epoch, active)) => (Some(id), hash, epoch, active),
+        None => (None, None, 0, false),
     };
     let ok = password::verify(given.to_owned(), stored).await? && user_id.is_some();
     let Some(user_id) = user_id.filter(|_| ok) else {
@@ -69,5 +71,9 @@ pub async fn attempt(
     };
     let mut conn = pool.acquire().await?;
     db::sign_ins::succeeded(&mut conn, attempt).await?;
+    // Said only to whoever knows the password, so it reveals nothing new.
+    if !active {
+        return Ok(Outcome::Deactivated);
+    }
     Ok(Outcome::SignedIn { user_id, epoch })
 }

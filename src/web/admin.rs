@@ -2,14 +2,14 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::auth::csrf::CsrfForm;
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{Admin, WebUser};
 use crate::db;
 use crate::db::teams::Team;
@@ -26,6 +26,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(show_admin))
         .route("/admin/users", post(create_user_form))
         .route("/admin/teams", post(create_team_form))
+        .route(
+            "/admin/users/{email}/deactivate",
+            get(confirm_deactivate).post(deactivate),
+        )
+        .route("/admin/users/{email}/reactivate", post(reactivate))
 }
 
 #[derive(Template)]
@@ -33,6 +38,7 @@ pub fn router() -> Router<AppState> {
 struct AdminPage {
     layout: Layout,
     error: Option<String>,
+    me_id: i64,
     users: Vec<User>,
     teams: Vec<Team>,
     failed_mail: Vec<FailedMail>,
@@ -79,6 +85,7 @@ async fn admin_page(
         &AdminPage {
             layout,
             error,
+            me_id: me.id,
             users,
             teams,
             failed_mail,
@@ -161,6 +168,112 @@ async fn create_team_form(
             drop(conn);
             let status = e.status();
             admin_page(&state, &session, &me, Some(e.to_string()), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/deactivate.html")]
+struct DeactivatePage {
+    layout: Layout,
+    error: Option<String>,
+    name: String,
+    email: String,
+    /// "Platform and Payments".
+    teams: String,
+}
+
+async fn deactivate_page(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+    email: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let user = db::users::by_email(&mut conn, email)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no account for {}", email.trim())))?;
+    let teams = db::teams::for_user(&mut conn, user.id, false).await?;
+    drop(conn);
+    let names: Vec<&str> = teams.iter().map(|t| t.name.as_str()).collect();
+    let layout = Layout::new(state, session, &format!("Deactivate {}", user.name), Some(me)).await?;
+    Ok(render_with(
+        status,
+        &DeactivatePage {
+            layout,
+            error,
+            name: user.name,
+            email: user.email,
+            teams: fmt::and_list(&names).unwrap_or_default(),
+        },
+    ))
+}
+
+async fn confirm_deactivate(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+    Path(email): Path<String>,
+) -> AppResult<Response> {
+    deactivate_page(&state, &session, &me, &email, None, StatusCode::OK).await
+}
+
+async fn deactivate(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+    Path(email): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    match crate::ops::accounts::deactivate(&mut tx, &me, &email, &state.clock).await {
+        Ok(user) => {
+            tx.commit().await?;
+            flash(
+                &session,
+                format!(
+                    "{} is deactivated: signed out, tokens revoked, out of every rotation from the next handoff",
+                    user.name
+                ),
+            )
+            .await;
+            Ok(Redirect::to("/admin#users-h").into_response())
+        }
+        Err(AppError::Conflict(m)) => {
+            drop(tx);
+            deactivate_page(&state, &session, &me, &email, Some(m), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    session: Session,
+    Admin(WebUser(me)): Admin<WebUser>,
+    Path(email): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    match crate::ops::accounts::reactivate(&mut tx, &me, &email, &state.clock).await {
+        Ok(user) => {
+            tx.commit().await?;
+            flash(
+                &session,
+                format!(
+                    "{} can sign in again; add them back to teams and rotations as needed",
+                    user.name
+                ),
+            )
+            .await;
+            Ok(Redirect::to("/admin#users-h").into_response())
+        }
+        Err(AppError::Conflict(m)) => {
+            drop(tx);
+            admin_page(&state, &session, &me, Some(m), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e),
     }

@@ -56,3 +56,58 @@ mod tests {
         assert_eq!(relative(now, now), "now");
     }
 }
+
+/// "Firefox on Linux" from a User-Agent header; "an unknown browser" when
+/// it says nothing we recognise.
+pub fn browser(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or("");
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.is_empty() {
+        return "an unknown browser".into();
+    } else {
+        return ua
+            .split('/')
+            .next()
+            .unwrap_or("an unknown browser")
+            .chars()
+            .take(40)
+            .collect();
+    };
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, os)| *os);
+    match os {
+        Some(os) => format!("{browser} on {os}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod browser_tests {
+    use super::browser;
+
+    #[test]
+    fn user_agents_read_as_browser_and_system() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(browser(Some(firefox)), "Firefox on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(browser(Some(iphone)), "Safari on iOS");
+        assert_eq!(browser(Some("curl/8.5.0")), "curl");
+        assert_eq!(browser(None), "an unknown browser");
+    }
+}

@@ -112,7 +112,11 @@ fn row(e: &Entry, tz: Tz) -> HistoryRow {
     let (what, summary) = describe(&e.action, e.before.as_ref(), e.after.as_ref(), tz);
     HistoryRow {
         at: fmt::local_with_year(e.at, tz),
-        who: e.actor_name.clone().unwrap_or_else(|| "Rota".into()),
+        who: match &e.actor_name {
+            Some(name) if e.actor_left => format!("{name} (left)"),
+            Some(name) => name.clone(),
+            None => "Rota".into(),
+        },
         what,
         summary,
     }

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile/tokens", post(create_token))
         .route("/profile/tokens/{id}/revoke", post(revoke_token))
         .route("/profile/calendar/reset", post(reset_calendar))
+        .route("/profile/sessions/sign-out-others", post(sign_out_others))
 }
 
 pub struct TokenRow {
@@ -40,6 +41,21 @@ pub struct TokenRow {
     pub access: &'static str,
     pub expires: String,
     pub expired: bool,
+}
+
+/// One of the person's sign-ins, as their profile lists it.
+pub struct SessionRow {
+    /// "Tue 1 Dec 14:02".
+    pub signed_in: String,
+    /// "203.0.113.9".
+    pub from: String,
+    /// "Firefox on Linux".
+    pub browser: String,
+    /// "2 hours ago".
+    pub last_seen: String,
+    pub this_one: bool,
+    /// "password", "single sign-on", …
+    pub method: &'static str,
 }
 
 pub struct TeamFeed {
@@ -54,6 +70,10 @@ struct ProfilePage {
     name: String,
     email: String,
     timezone: String,
+    phone: String,
+    chat_handle: String,
+    zones: Vec<&'static str>,
+    sessions: Vec<SessionRow>,
     error: Option<String>,
     new_token: Option<String>,
     tokens: Vec<TokenRow>,
@@ -97,6 +117,26 @@ async fn profile_page(
             url: feed_url(&state.settings.base_url, &t.calendar_secret),
         })
         .collect();
+    let since = now - chrono::Duration::from_std(state.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
+    let this_one = crate::auth::sign_in_id(session).await;
+    let sessions = db::user_sessions::live(&mut conn, user.id, since)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            signed_in: fmt::local(s.signed_in_at, tz),
+            from: s.ip.unwrap_or_else(|| "an unknown address".into()),
+            browser: fmt::browser(s.user_agent.as_deref()),
+            last_seen: fmt::relative(s.last_seen_at, now),
+            this_one: this_one.as_deref() == Some(s.sign_in_id.as_str()),
+            method: match s.method.as_str() {
+                "sso" => "single sign-on",
+                "invitation" => "an invitation",
+                "reset" => "a password reset",
+                "setup" => "the first set-up",
+                _ => "password",
+            },
+        })
+        .collect();
     // No connection is held while the layout takes one of its own.
     drop(conn);
     let layout = Layout::new(state, session, "Profile", Some(user)).await?;
@@ -107,6 +147,10 @@ async fn profile_page(
             name: user.name.clone(),
             email: user.email.clone(),
             timezone: user.timezone.clone(),
+            phone: user.phone.clone().unwrap_or_default(),
+            chat_handle: user.chat_handle.clone().unwrap_or_default(),
+            zones: super::sign_in::zones(),
+            sessions,
             error,
             new_token,
             tokens,
@@ -124,6 +168,10 @@ async fn show_profile(State(state): State<AppState>, session: Session, WebUser(u
 struct ProfileForm {
     name: String,
     timezone: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    chat_handle: String,
 }
 
 async fn update_profile(
@@ -133,7 +181,13 @@ async fn update_profile(
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    match profile::update_profile(&mut tx, &user, &form.name, &form.timezone, state.clock.now()).await {
+    let input = profile::ProfileInput {
+        name: &form.name,
+        timezone: &form.timezone,
+        phone: Some(&form.phone),
+        chat_handle: Some(&form.chat_handle),
+    };
+    match profile::update_profile(&mut tx, &user, input, state.clock.now()).await {
         Ok(()) => tx.commit().await?,
         Err(AppError::Unprocessable(msg)) => {
             drop(tx);
@@ -185,7 +239,7 @@ async fn change_password(
         }
         Err(e) => return Err(e),
     };
-    keep_session(&session, epoch).await?;
+    keep_session(&state, &session, user.id, epoch).await?;
     flash(&session, "Password changed; you were signed out everywhere else").await;
     Ok(Redirect::to("/profile").into_response())
 }
@@ -266,4 +320,24 @@ async fn reset_calendar(
     )
     .await;
     Ok(Redirect::to("/profile").into_response())
+}
+
+/// Ends every other session of the person (a new session epoch), keeping
+/// this one; API tokens are left alone.
+async fn sign_out_others(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let epoch = profile::sign_out_others(&mut tx, &user, state.clock.now()).await?;
+    tx.commit().await?;
+    keep_session(&state, &session, user.id, epoch).await?;
+    flash(
+        &session,
+        "Signed out of every other session; your API tokens still work",
+    )
+    .await;
+    Ok(Redirect::to("/profile#sessions-h").into_response())
 }

@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use crate::auth::client::ClientAddr;
 use crate::auth::csrf::{self, CsrfForm, NoFields};
-use crate::auth::start_session;
+use crate::auth::{SignInVia, end_session, start_session};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::ops::sign_in::{Outcome, attempt};
@@ -140,7 +140,6 @@ async fn sign_in(
     client: ClientAddr,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<Response> {
-    let now = state.clock.now();
     let next = safe_next(form.next.as_deref());
     let limit = state.settings.limits.sign_in_failures;
     let outcome = attempt(
@@ -186,8 +185,19 @@ async fn sign_in(
             )
             .await
         }
+        Outcome::Deactivated => {
+            let msg = "This account has been deactivated. If you need it again, ask an admin to reactivate it.";
+            refuse_sign_in(&state, &session, &headers, StatusCode::FORBIDDEN, msg, form.email, next).await
+        }
         Outcome::SignedIn { user_id, epoch } => {
-            start_session(&session, user_id, epoch, now.timestamp()).await?;
+            start_session(
+                &state,
+                &session,
+                user_id,
+                epoch,
+                SignInVia::new("password", &client, &headers),
+            )
+            .await?;
             Ok(Redirect::to(&next).into_response())
         }
     }
@@ -214,9 +224,13 @@ async fn refuse_sign_in(
     )
 }
 
-async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
     // Deletes the session on the server, not only the cookie.
-    session.flush().await.map_err(crate::auth::sessions::session_failed)?;
+    end_session(&state, &session).await?;
     Ok(Redirect::to("/login").into_response())
 }
 
@@ -231,7 +245,7 @@ struct SetupPage {
     zones: Vec<&'static str>,
 }
 
-fn zones() -> Vec<&'static str> {
+pub(super) fn zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|z| z.name())
@@ -271,6 +285,7 @@ async fn set_up(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,
+    client: ClientAddr,
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
@@ -300,7 +315,8 @@ async fn set_up(
         Err(e) => return Err(e),
     };
     tx.commit().await?;
-    start_session(&session, user.id, user.session_epoch, state.clock.now().timestamp()).await?;
+    let via = SignInVia::new("setup", &client, &headers);
+    start_session(&state, &session, user.id, user.session_epoch, via).await?;
     flash(&session, "Welcome! Create your first team below.").await;
     Ok(Redirect::to("/admin").into_response())
 }

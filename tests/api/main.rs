@@ -11,6 +11,7 @@ mod calendar;
 mod handoffs;
 mod ingest;
 mod jobs;
+mod leavers;
 mod mail;
 mod metrics;
 mod pages;
