@@ -47,17 +47,18 @@ pub async fn update_profile(
         },
     )
     .await?;
-    db::audit::record_personal(
-        conn,
-        user.id,
-        now,
-        "profile.change",
-        Some(
-            json!({"name": user.name, "timezone": user.timezone, "phone": user.phone, "chat_handle": user.chat_handle}),
-        ),
-        Some(json!({"name": name, "timezone": tz.name(), "phone": phone, "chat_handle": chat_handle})),
-    )
-    .await?;
+    // Name and zone always; contact details only when they changed.
+    let mut before = json!({"name": user.name, "timezone": user.timezone});
+    let mut after = json!({"name": name, "timezone": tz.name()});
+    if phone != user.phone {
+        before["phone"] = json!(user.phone);
+        after["phone"] = json!(phone);
+    }
+    if chat_handle != user.chat_handle {
+        before["chat_handle"] = json!(user.chat_handle);
+        after["chat_handle"] = json!(chat_handle);
+    }
+    db::audit::record_personal(conn, user.id, now, "profile.change", Some(before), Some(after)).await?;
     Ok(())
 }
 
