@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the handlers' own types.
 
 pub mod contact;
+pub mod directory;
 pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/me", get(me::show_me))
+        .route("/oncall", get(directory::show_directory))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{email}/deactivate", post(users::deactivate_user))
         .route("/users/{email}/reactivate", post(users::reactivate_user))
@@ -148,6 +150,7 @@ pub fn router() -> Router<AppState> {
         rotations::show_rotation,
         rotations::update_rotation,
         schedule::show_oncall,
+        directory::show_directory,
         schedule::list_shifts,
         hooks::alertmanager,
         hooks::grafana,

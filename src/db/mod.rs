@@ -5,6 +5,7 @@ pub mod audit;
 pub mod change_triggers;
 pub mod changes;
 pub mod contact_methods;
+pub mod directory;
 mod enums;
 pub mod handoff_webhooks;
 pub mod handoffs;

@@ -10,6 +10,9 @@ pub struct Team {
     pub name: String,
     pub timezone: String,
     pub calendar_secret: String,
+    /// Shown in the on-call directory only to its members.
+    #[sqlx(default)]
+    pub private: bool,
 }
 
 impl Team {
@@ -69,7 +72,7 @@ impl MyTeam {
     }
 }
 
-const COLUMNS: &str = "id, slug, name, timezone, calendar_secret";
+const COLUMNS: &str = "id, slug, name, timezone, calendar_secret, private";
 
 /// Inserts a team; `None` when the slug is taken.
 pub async fn insert(conn: &mut PgConnection, slug: &str, name: &str, timezone: &str) -> sqlx::Result<Option<Team>> {
@@ -112,14 +115,21 @@ pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<Team>> {
         .await
 }
 
+#[derive(sqlx::FromRow)]
+struct TeamWithRole {
+    #[sqlx(flatten)]
+    team: Team,
+    role: Option<TeamRole>,
+}
+
 /// The team and the user's role in it, when they are a member.
 pub async fn with_role(
     conn: &mut PgConnection,
     slug: &str,
     user_id: i64,
 ) -> sqlx::Result<Option<(Team, Option<TeamRole>)>> {
-    let row: Option<(i64, String, String, String, String, Option<TeamRole>)> = sqlx::query_as(
-        "SELECT t.id, t.slug, t.name, t.timezone, t.calendar_secret, m.role
+    let row: Option<TeamWithRole> = sqlx::query_as(
+        "SELECT t.id, t.slug, t.name, t.timezone, t.calendar_secret, t.private, m.role
          FROM teams t LEFT JOIN memberships m ON m.team_id = t.id AND m.user_id = $2
          WHERE t.slug = $1",
     )
@@ -127,18 +137,7 @@ pub async fn with_role(
     .bind(user_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(id, slug, name, timezone, calendar_secret, role)| {
-        (
-            Team {
-                id,
-                slug,
-                name,
-                timezone,
-                calendar_secret,
-            },
-            role,
-        )
-    }))
+    Ok(row.map(|r| (r.team, r.role)))
 }
 
 /// The teams a user belongs to; admins see every team, as managers.
@@ -272,4 +271,13 @@ pub async fn member_id_by_email(conn: &mut PgConnection, team_id: i64, email: &s
     .bind(email)
     .fetch_optional(conn)
     .await
+}
+
+pub async fn set_private(conn: &mut PgConnection, team_id: i64, private: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE teams SET private = $2 WHERE id = $1")
+        .bind(team_id)
+        .bind(private)
+        .execute(conn)
+        .await
+        .map(drop)
 }

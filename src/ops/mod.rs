@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod changes;
 pub mod classify;
+pub mod directory;
 pub mod handoffs;
 pub mod ingest;
 pub mod integrations;

@@ -22,3 +22,29 @@ pub async fn reset_calendar(conn: &mut PgConnection, team: &Team, actor_id: i64,
     db::audit::record(conn, team.id, Some(actor_id), now, "calendar.reset", None, None).await?;
     Ok(())
 }
+
+/// Makes the team's on-call visible only to its members in the directory,
+/// or to everyone again.
+pub async fn set_private(
+    conn: &mut PgConnection,
+    team: &Team,
+    actor_id: i64,
+    private: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if team.private == private {
+        return Ok(());
+    }
+    db::teams::set_private(conn, team.id, private).await?;
+    db::audit::record(
+        conn,
+        team.id,
+        Some(actor_id),
+        now,
+        "team.visibility",
+        Some(serde_json::json!({"private": team.private})),
+        Some(serde_json::json!({"private": private})),
+    )
+    .await?;
+    Ok(())
+}

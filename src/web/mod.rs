@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod contact_methods;
+pub mod directory;
 pub mod fmt;
 pub mod forms;
 pub mod handoffs;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(ack::router())
         .merge(now::router())
+        .merge(directory::router())
         .merge(rota::router())
         .merge(swaps::router())
         .merge(overrides::router())

@@ -62,6 +62,8 @@ struct SettingsPage {
     layout: Layout,
     team_name: String,
     team_slug: String,
+    /// Shown in the on-call directory only to its members.
+    team_private: bool,
     error: Option<String>,
     members: Vec<Member>,
     /// "Ravi cannot be paged", when members have no confirmed contact method.
@@ -176,6 +178,7 @@ pub async fn settings_page(
             layout,
             team_name: team.name.clone(),
             team_slug: team.slug.clone(),
+            team_private: team.private,
             error: shown.error,
             members,
             unpageable,

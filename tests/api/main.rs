@@ -8,6 +8,7 @@ mod access;
 mod architecture;
 mod cache;
 mod calendar;
+mod directory;
 mod handoffs;
 mod ingest;
 mod jobs;
