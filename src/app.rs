@@ -11,6 +11,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -85,31 +86,43 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost: every request has an id (the caller's x-request-id, or
+        // a new UUID) before anything logs, and the answer carries it back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// The request's span. Calendar URLs carry their secret in the path, so
-/// that part never reaches a log.
+/// The request's id as logged: the `x-request-id` header, at most 128
+/// characters.
+fn request_id(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect())
+        .unwrap_or_default()
+}
+
+/// The request's span: its method and id. Not the path: calendar feeds,
+/// acknowledgement, invitation and reset links carry secrets in it; the
+/// access line names the route pattern instead.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let path = request.uri().path();
-    let path = if path.starts_with("/calendar/") {
-        "/calendar/[secret]"
-    } else {
-        path
-    };
-    tracing::info_span!("request", method = %request.method(), path = %path)
+    tracing::info_span!("request", method = %request.method(), request_id = %request_id(request.headers()))
 }
 
 /// What every routed request passes through, outermost first: it is
 /// counted and timed, refused if its address holds a NUL, and after a
 /// write the caches are made fresh. One middleware rather than three: each
 /// costs a boxed copy of the router and a boxed future per request.
-async fn every_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn every_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let timing = service_metrics::Timing::start(&request);
+    let id = request_id(request.headers());
+    let user = crate::telemetry::RequestUser::default();
+    request.extensions_mut().insert(user.clone());
     let response = match refuse_nul_in_address(&request) {
         Some(refused) => refused,
         None => fresh_after_writes(&state, request, next).await,
     };
-    timing.finish(&response);
+    timing.finish(&response, &id, user.get());
     response
 }
 

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -101,15 +100,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Middleware: counts each request and times it, by route pattern.
-pub async fn record(request: Request, next: Next) -> Response {
-    let timing = Timing::start(&request);
-    let response = next.run(request).await;
-    timing.finish(&response);
-    response
-}
-
-/// One request being counted and timed (what [`record`] does, for a
+/// One request being counted and timed (for a
 /// middleware that does more around the same call).
 pub struct Timing {
     started: Instant,
@@ -129,12 +120,22 @@ impl Timing {
         }
     }
 
-    pub fn finish(self, response: &Response) {
+    /// Counts and times the request, and writes its access line.
+    pub fn finish(self, response: &Response, request_id: &str, user_id: Option<i64>) {
+        let elapsed = self.started.elapsed();
+        tracing::info!(
+            method = %self.method,
+            route = %self.route,
+            status = response.status().as_u16(),
+            latency_ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+            request_id,
+            user_id,
+            "request"
+        );
         let status = response.status().as_u16().to_string();
         counter!(REQUESTS, "method" => self.method.clone(), "route" => self.route.clone(), "status" => status)
             .increment(1);
-        histogram!(LATENCY, "method" => self.method, "route" => self.route)
-            .record(self.started.elapsed().as_secs_f64());
+        histogram!(LATENCY, "method" => self.method, "route" => self.route).record(elapsed.as_secs_f64());
     }
 }
 

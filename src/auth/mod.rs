@@ -264,7 +264,15 @@ impl FromRequestParts<AppState> for ApiUser {
             let mut conn = state.db.acquire().await?;
             crate::db::tokens::record_use(&mut conn, token.id, now).await?;
         }
+        note_user(parts, token.user.id);
         Ok(ApiUser(token.user))
+    }
+}
+
+/// Tells the access log who made the request.
+fn note_user(parts: &Parts, user_id: i64) {
+    if let Some(slot) = parts.extensions.get::<crate::telemetry::RequestUser>() {
+        slot.set(user_id);
     }
 }
 

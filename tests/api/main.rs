@@ -13,6 +13,7 @@ mod handoffs;
 mod ingest;
 mod jobs;
 mod leavers;
+mod logs;
 mod mail;
 mod metrics;
 mod pages;

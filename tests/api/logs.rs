@@ -1,0 +1,112 @@
+//! Logs an operator can collect (issue 16): with `ROTA_LOG_FORMAT=json`
+//! every request leaves one JSON line naming its route pattern, status,
+//! latency, request id and user — never a calendar secret — and the
+//! `x-request-id` header is echoed or made.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+
+use crate::common::{fixture, t};
+use rota::telemetry::{LogFormat, subscriber};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+// The test's runtime has one thread, which also runs the server it starts,
+// so a subscriber set for this thread hears every request.
+#[tokio::test(flavor = "current_thread")]
+async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _guard =
+        tracing::subscriber::set_default(subscriber(LogFormat::Json, EnvFilter::new("info"), false, move || {
+            writer.clone()
+        }));
+    let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .get(f.app.url("/api/v1/teams/platform/oncall"))
+        .bearer_auth(&f.manager_token)
+        .header("x-request-id", "req-from-the-proxy-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-request-id"], "req-from-the-proxy-1", "echoed");
+    let res = client.get(f.app.url("/healthz")).send().await.unwrap();
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 36, "a UUID when the caller sent none: {made}");
+    let (_, team) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform").await;
+    let feed = team["calendar_url"].as_str().unwrap().to_owned();
+    let secret = feed.rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
+    assert_eq!(client.get(&feed).send().await.unwrap().status(), StatusCode::OK);
+
+    let text = captured.text();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    let oncall = access
+        .iter()
+        .find(|l| l["request_id"] == "req-from-the-proxy-1")
+        .unwrap_or_else(|| panic!("no access line for the request: {text}"));
+    assert_eq!(oncall["route"], "/api/v1/teams/{team}/oncall");
+    assert_eq!(oncall["method"], "GET");
+    assert_eq!(oncall["status"], 200);
+    assert!(oncall["latency_ms"].is_number());
+    assert_eq!(oncall["user_id"], f.manager.id);
+    assert_eq!(oncall["level"], "INFO");
+    assert!(
+        access
+            .iter()
+            .any(|l| l["request_id"] == made.as_str() && l["route"] == "/healthz")
+    );
+    let calendar = access
+        .iter()
+        .find(|l| l["route"].as_str().is_some_and(|r| r.starts_with("/calendar/")))
+        .expect("the feed request is logged");
+    assert_eq!(calendar["status"], 200);
+    assert!(!text.contains(&secret), "the calendar secret never reaches the log");
+    assert!(!text.contains(&f.manager_token), "nor a token");
+    assert!(!text.contains('\u{1b}'), "no colour codes");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn text_logs_written_to_a_file_have_no_colour_codes() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _guard =
+        tracing::subscriber::set_default(subscriber(LogFormat::Text, EnvFilter::new("info"), false, move || {
+            writer.clone()
+        }));
+    let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
+    let (status, _) = f.app.get_json(&f.manager_token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = captured.text();
+    assert!(
+        text.contains("route=/api/v1/me") && text.contains("status=200"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}
