@@ -14,14 +14,19 @@ RUN mkdir src \
 
 # Templates (askama), migrations (sqlx::migrate!) and static files are embedded
 # at compile time, so they are needed here and not in the runtime image.
+COPY build.rs ./
 COPY src/ src/
 COPY migrations/ migrations/
 COPY templates/ templates/
 COPY static/ static/
 # No database is reachable during the image build; sqlx must not try one.
 ENV SQLX_OFFLINE=true
+# The commit `rota --version` and rota_build_info report (.git is not in the
+# build context): docker build --build-arg ROTA_COMMIT=$(git rev-parse --short=12 HEAD) .
+ARG ROTA_COMMIT=unknown
+ENV ROTA_COMMIT=$ROTA_COMMIT
 # touch: COPY keeps old mtimes, which cargo could mistake for the dummy build.
-RUN touch src/main.rs src/lib.rs \
+RUN touch build.rs src/main.rs src/lib.rs \
  && cargo build --release --locked --bin rota \
  && cp target/release/rota /usr/local/bin/rota
 

@@ -156,9 +156,14 @@ fn refuse_nul_in_address(request: &Request) -> Option<Response> {
     None
 }
 
+/// Ready when the database answers and was not migrated past this build
+/// (another replica running a newer Rota): then 503 saying so.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match crate::db::housekeeping::ping(&state.db).await {
-        Ok(_) => "ready".into_response(),
+    match crate::db::applied_version(&state.db).await {
+        Ok(applied) => match crate::db::newer_database(applied) {
+            Some(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+            None => "ready".into_response(),
+        },
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
 }
@@ -169,6 +174,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn shape_errors(uri: Uri, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // Probes read the readiness answer as the plain sentence it is.
+    if uri.path() == "/readyz" {
         return response;
     }
     let info = response.extensions().get::<ErrorInfo>().cloned();

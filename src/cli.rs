@@ -14,7 +14,7 @@ use crate::{db, demo, telemetry};
 #[derive(Parser)]
 #[command(
     name = "rota",
-    version,
+    version = crate::VERSION,
     about = "A self-hosted on-call rota that looks after the people on call"
 )]
 pub struct Cli {

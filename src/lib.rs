@@ -25,3 +25,6 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod web;
+
+/// "0.2.0 (commit 1a2b3c4d5e6f)": the release and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ROTA_COMMIT"), ")");

@@ -28,6 +28,7 @@ pub const REQUESTS: &str = "rota_http_requests_total";
 pub const LATENCY: &str = "rota_http_request_duration_seconds";
 pub const POOL: &str = "rota_db_pool_connections";
 pub const POOL_MAX: &str = "rota_db_pool_max_connections";
+pub const BUILD_INFO: &str = "rota_build_info";
 pub const JOB_RUNS: &str = "rota_job_runs_total";
 pub const JOB_LATENCY: &str = "rota_job_duration_seconds";
 pub const JOB_PANICS: &str = "rota_job_panics_total";
@@ -65,6 +66,11 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             metrics::describe_counter!(REQUESTS, "HTTP requests handled, by method, route and status");
             metrics::describe_histogram!(LATENCY, metrics::Unit::Seconds, "Time to produce a response");
             metrics::describe_gauge!(POOL, "Database connections, by state (idle or in_use)");
+            metrics::describe_gauge!(
+                BUILD_INFO,
+                "Always 1; the labels say which release and commit is running"
+            );
+            gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "commit" => env!("ROTA_COMMIT")).set(1.0);
             metrics::describe_gauge!(POOL_MAX, "The database pool's maximum size");
             metrics::describe_counter!(
                 JOB_RUNS,

@@ -125,9 +125,89 @@ fn ssl_mode_name(mode: PgSslMode) -> &'static str {
     }
 }
 
+/// The migrations this binary carries.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The checksums (SHA-384) migration 0008 had in earlier builds: it was
+/// edited twice after it was first committed, only to tune how handoffs
+/// are stored. A database that applied an earlier text gets the tuning and
+/// the current checksum instead of a refusal to start (see CHANGELOG.md).
+const EARLIER_0008: [&str; 2] = [
+    "81d29180d70e307cc30c6e7e3602e42c481c9cd81bc8122bc57f7f9256230554da850a96919721a4d36b71d97344a485",
+    "083a7878763a40b276476d7b24d3da22e94b0bb2bce513c5e408fe3c1a846f87b24699e4175467a4d45133be27ebbd5e",
+];
+
+/// The newest migration the database has applied (0: none).
+pub async fn applied_version(pool: &PgPool) -> sqlx::Result<i64> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+}
+
+/// The newest migration this binary knows.
+pub fn known_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// A sentence for a database migrated by a newer Rota, or `None`.
+pub fn newer_database(applied: i64) -> Option<String> {
+    let known = known_version();
+    (applied > known).then(|| {
+        format!(
+            "The database was migrated by a newer Rota (migration {applied}; this build knows up to {known}). \
+             Run that newer version, or restore the backup taken before the upgrade; this one will not start on it."
+        )
+    })
+}
+
+/// Gives a database that applied an earlier text of migration 0008 what
+/// the current one adds (storage settings; idempotent) and its checksum.
+async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
+    if applied_version(pool).await? < 8 {
+        return Ok(());
+    }
+    let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 8")
+        .fetch_optional(pool)
+        .await?;
+    let Some(stored) = stored else { return Ok(()) };
+    if !EARLIER_0008.contains(&hex::encode(&stored).as_str()) {
+        return Ok(());
+    }
+    let current = MIGRATOR
+        .iter()
+        .find(|m| m.version == 8)
+        .map(|m| m.checksum.to_vec())
+        .ok_or_else(|| anyhow::anyhow!("migration 0008 is missing from this build"))?;
+    let mut tx = pool.begin().await?;
+    for statement in [
+        "ALTER TABLE handoffs ALTER COLUMN search SET STORAGE MAIN",
+        "ALTER TABLE handoffs ALTER COLUMN body SET STORAGE EXTERNAL",
+        "ALTER TABLE handoffs SET (toast_tuple_target = 4000)",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 8")
+        .bind(current)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!("migration 0008 was applied from an earlier text; brought it up to date (see CHANGELOG.md)");
+    Ok(())
+}
+
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    if let Some(refusal) = newer_database(applied_version(pool).await?) {
+        anyhow::bail!(refusal);
+    }
+    repair_edited_0008(pool).await?;
     // Several processes may start at once: one migrates, the others wait.
-    sqlx::migrate!("./migrations").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
         .migrate()
         .await?;

@@ -27,4 +27,5 @@ mod security;
 mod stored_values;
 mod swaps;
 mod swaps_web;
+mod upgrades;
 mod validation;
