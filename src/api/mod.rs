@@ -6,6 +6,7 @@ pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;
 pub mod hooks;
+pub mod invitations;
 pub mod json;
 pub mod me;
 pub mod metrics;
@@ -37,6 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/me", get(me::show_me))
         .route("/users", post(users::create_user))
+        .route(
+            "/invitations",
+            get(invitations::list_invitations).post(invitations::create_invitation),
+        )
+        .route("/invitations/{id}", delete(invitations::revoke_invitation))
         .route("/teams", get(teams::list_teams).post(teams::create_team))
         .route("/teams/{team}", get(teams::show_team))
         .route(
@@ -133,6 +139,9 @@ pub fn router() -> Router<AppState> {
     paths(
         me::show_me,
         users::create_user,
+        invitations::create_invitation,
+        invitations::list_invitations,
+        invitations::revoke_invitation,
         teams::create_team,
         teams::list_teams,
         teams::show_team,
@@ -197,7 +206,7 @@ pub fn router() -> Router<AppState> {
     modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),
     tags(
         (name = "me", description = "The caller"),
-        (name = "users", description = "Accounts (admins)"),
+        (name = "users", description = "Accounts (admins) and invitations (admins and managers)"),
         (name = "teams", description = "Teams and their members"),
         (name = "rotations", description = "Rotation settings"),
         (name = "schedule", description = "Who is on call, and shifts"),
@@ -347,6 +356,8 @@ mod tests {
         for p in [
             "/api/v1/me",
             "/api/v1/users",
+            "/api/v1/invitations",
+            "/api/v1/invitations/{id}",
             "/api/v1/teams",
             "/api/v1/teams/{team}",
             "/api/v1/teams/{team}/members/{email}",
