@@ -87,12 +87,16 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
-/// The request's span. Calendar URLs carry their secret in the path, so
-/// that part never reaches a log.
+/// The request's span. Calendar, invitation and password reset URLs carry
+/// their secret in the path, so that part never reaches a log.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let path = request.uri().path();
     let path = if path.starts_with("/calendar/") {
         "/calendar/[secret]"
+    } else if path.starts_with("/invite/") {
+        "/invite/[secret]"
+    } else if path.starts_with("/reset/") {
+        "/reset/[secret]"
     } else {
         path
     };
