@@ -298,4 +298,40 @@ mod tests {
         assert_eq!(expires_days, Some(30));
         assert_eq!(label, "command line");
     }
+
+    #[test]
+    fn user_invite_and_reset_password_take_an_address() {
+        let cli = Cli::try_parse_from([
+            "rota",
+            "user",
+            "invite",
+            "--email",
+            "nia@example.com",
+            "--team",
+            "platform",
+        ])
+        .expect("parses");
+        let Some(Command::User {
+            command: UserCommand::Invite { email, team, role },
+        }) = cli.command
+        else {
+            panic!("not user invite");
+        };
+        assert_eq!(
+            (email.as_str(), team.as_deref(), role),
+            ("nia@example.com", Some("platform"), None)
+        );
+        let cli =
+            Cli::try_parse_from(["rota", "user", "reset-password", "--email", "nia@example.com"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::User {
+                command: UserCommand::ResetPassword { .. }
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["rota", "user", "reset-password"]).is_err(),
+            "needs --email"
+        );
+    }
 }
