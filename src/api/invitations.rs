@@ -18,6 +18,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewInvitation {
+    #[schema(max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
     pub email: String,
     /// The slug of the team they join; none: no team (admins only).
     pub team: Option<String>,
