@@ -130,3 +130,11 @@ pub async fn mark_accepted(conn: &mut PgConnection, id: i64, user_id: i64, now: 
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Whether the account may still be used (not deactivated).
+pub async fn account_is_active(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deactivated_at IS NULL)")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}

@@ -323,9 +323,9 @@ pub async fn pending_for_email(conn: &mut PgConnection, email: &str, now: DateTi
 /// Accepts `invitation` for `user`, whose account already exists (created
 /// from the link, or by single sign-on): marks it accepted and adds them to
 /// its team with its role (never lowering a role they already hold), audits
-/// it and tells the team's managers. 403 when the addresses differ; 409
-/// when the invitation is no longer pending (accepted, revoked or expired
-/// meanwhile).
+/// it and tells the team's managers. 403 when the addresses differ or the
+/// account is deactivated; 409 when the invitation is no longer pending
+/// (accepted, revoked or expired meanwhile).
 pub async fn accept(
     conn: &mut PgConnection,
     invitation: &Invitation,
@@ -336,6 +336,12 @@ pub async fn accept(
         return Err(AppError::forbidden(format!(
             "This invitation is for {}, not {}",
             invitation.email, user.email
+        )));
+    }
+    if !db::invitations::account_is_active(conn, user.id).await? {
+        return Err(AppError::forbidden(format!(
+            "The account for {} is deactivated; an admin must reactivate it before it can join a team",
+            user.email
         )));
     }
     if !db::invitations::mark_accepted(conn, invitation.id, user.id, now).await? {

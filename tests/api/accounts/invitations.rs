@@ -421,3 +421,70 @@ async fn a_weak_password_keeps_the_form_and_the_link() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     accept(&link, "Wes Weak").await;
 }
+
+/// What single sign-on calls for a person it identified by a verified
+/// address: their pending invitations, each accepted for the account.
+#[tokio::test]
+async fn an_identified_account_accepts_its_pending_invitations() {
+    use rota::ops::invitations::{accept, pending_for_email};
+    let o = org(None).await;
+    let app = &o.app;
+    let now = app.clock.now();
+    let payments = app.team("payments", "UTC").await;
+    for team in ["platform", "payments"] {
+        rota::cli::accounts::invite(&app.db, &app.base_url, "sso@example.com", Some(team), None, now)
+            .await
+            .unwrap();
+    }
+    let user = app.user("sso@example.com", "Sam Sso", "UTC", false).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let pending = pending_for_email(&mut conn, "SSO@example.com", now).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    for invitation in &pending {
+        accept(&mut conn, invitation, &user, now).await.unwrap();
+    }
+    assert!(
+        pending_for_email(&mut conn, "sso@example.com", now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        role_in(app, &o.team, "sso@example.com").await.as_deref(),
+        Some("member")
+    );
+    assert_eq!(
+        role_in(app, &payments, "sso@example.com").await.as_deref(),
+        Some("member")
+    );
+    // Accepted once only; never for another address or a deactivated account.
+    let again = accept(&mut conn, &pending[0], &user, now).await.unwrap_err();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    rota::cli::accounts::invite(&app.db, &app.base_url, "other@example.com", None, None, now)
+        .await
+        .unwrap();
+    let theirs = pending_for_email(&mut conn, "other@example.com", now).await.unwrap();
+    let wrong = accept(&mut conn, &theirs[0], &user, now).await.unwrap_err();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let left = app.user("left@example.com", "Lee Left", "UTC", false).await;
+    sqlx::query("UPDATE users SET deactivated_at = now() WHERE id = $1")
+        .bind(left.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    rota::cli::accounts::invite(&app.db, &app.base_url, "left@example.com", Some("platform"), None, now)
+        .await
+        .expect_err("an existing account, deactivated or not, is not invited");
+    sqlx::query(
+        "INSERT INTO invitations (email, team_id, token_hash, expires_at) VALUES ('left@example.com', $1, 'x', $2)",
+    )
+    .bind(o.team.id)
+    .bind(now + chrono::Duration::days(1))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let stale = pending_for_email(&mut conn, "left@example.com", now).await.unwrap();
+    let refused = accept(&mut conn, &stale[0], &left, now).await.unwrap_err();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(role_in(app, &o.team, "left@example.com").await, None);
+}
