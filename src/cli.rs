@@ -1,5 +1,8 @@
 //! The command line: `rota serve` (the default), `migrate`, `user create`,
-//! `token create`, `demo` and `healthcheck`.
+//! `user invite`, `user reset-password`, `token create`, `demo` and
+//! `healthcheck`.
+
+pub mod accounts;
 
 use std::io::IsTerminal;
 
@@ -63,6 +66,25 @@ enum UserCommand {
         admin: bool,
         #[arg(long)]
         timezone: Option<String>,
+    },
+    /// Invite a person: prints the single-use link (valid 7 days) to pass
+    /// on; they set their name, time zone and password from it.
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// The short name of the team they join.
+        #[arg(long)]
+        team: Option<String>,
+        /// member (the default) or manager.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Print a single-use link (valid 1 hour) to set a new password, or,
+    /// when ROTA_PASSWORD is set, set that password at once. Either way
+    /// every session of the account ends; API tokens keep working.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -130,6 +152,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("Created {}{}.", user.email, if user.is_admin { " (admin)" } else { "" });
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Invite { email, team, role },
+        } => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let now = chrono::Utc::now();
+            let link =
+                accounts::invite(&pool, &settings.base_url, &email, team.as_deref(), role.as_deref(), now).await?;
+            println!("{link}");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::ResetPassword { email },
+        } => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let password = std::env::var("ROTA_PASSWORD").ok().filter(|p| !p.is_empty());
+            let now = chrono::Utc::now();
+            match accounts::reset_password(&pool, &settings.base_url, &email, password.as_deref(), now).await? {
+                accounts::Reset::Link(link) => println!("{link}"),
+                accounts::Reset::Set(email) => {
+                    eprintln!(
+                        "Set a new password for {email}; every session of the account has ended (API tokens still work)."
+                    )
+                }
+            }
             Ok(())
         }
         Command::Token {
@@ -249,5 +297,41 @@ mod tests {
         assert!(read_only);
         assert_eq!(expires_days, Some(30));
         assert_eq!(label, "command line");
+    }
+
+    #[test]
+    fn user_invite_and_reset_password_take_an_address() {
+        let cli = Cli::try_parse_from([
+            "rota",
+            "user",
+            "invite",
+            "--email",
+            "nia@example.com",
+            "--team",
+            "platform",
+        ])
+        .expect("parses");
+        let Some(Command::User {
+            command: UserCommand::Invite { email, team, role },
+        }) = cli.command
+        else {
+            panic!("not user invite");
+        };
+        assert_eq!(
+            (email.as_str(), team.as_deref(), role),
+            ("nia@example.com", Some("platform"), None)
+        );
+        let cli =
+            Cli::try_parse_from(["rota", "user", "reset-password", "--email", "nia@example.com"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::User {
+                command: UserCommand::ResetPassword { .. }
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["rota", "user", "reset-password"]).is_err(),
+            "needs --email"
+        );
     }
 }

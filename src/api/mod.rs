@@ -7,6 +7,7 @@ pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;
 pub mod hooks;
+pub mod invitations;
 pub mod json;
 pub mod me;
 pub mod metrics;
@@ -41,6 +42,11 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{email}/deactivate", post(users::deactivate_user))
         .route("/users/{email}/reactivate", post(users::reactivate_user))
+        .route(
+            "/invitations",
+            get(invitations::list_invitations).post(invitations::create_invitation),
+        )
+        .route("/invitations/{id}", delete(invitations::revoke_invitation))
         .route("/teams", get(teams::list_teams).post(teams::create_team))
         .route("/teams/{team}", get(teams::show_team))
         .route(
@@ -140,6 +146,9 @@ pub fn router() -> Router<AppState> {
         users::list_users,
         users::deactivate_user,
         users::reactivate_user,
+        invitations::create_invitation,
+        invitations::list_invitations,
+        invitations::revoke_invitation,
         teams::create_team,
         teams::list_teams,
         teams::show_team,
@@ -205,7 +214,7 @@ pub fn router() -> Router<AppState> {
     modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),
     tags(
         (name = "me", description = "The caller"),
-        (name = "users", description = "Accounts (admins)"),
+        (name = "users", description = "Accounts (admins) and invitations (admins and managers)"),
         (name = "teams", description = "Teams and their members"),
         (name = "rotations", description = "Rotation settings"),
         (name = "schedule", description = "Who is on call, and shifts"),
@@ -355,6 +364,8 @@ mod tests {
         for p in [
             "/api/v1/me",
             "/api/v1/users",
+            "/api/v1/invitations",
+            "/api/v1/invitations/{id}",
             "/api/v1/teams",
             "/api/v1/teams/{team}",
             "/api/v1/teams/{team}/members/{email}",

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::teams::create_team;
 use crate::ops::users::{NewUserInput, create_user};
 use crate::state::AppState;
+use crate::web::accounts::InvitationsPanel;
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 
@@ -42,6 +43,7 @@ struct AdminPage {
     users: Vec<User>,
     teams: Vec<Team>,
     failed_mail: Vec<FailedMail>,
+    invitations: InvitationsPanel,
 }
 
 /// How far back the admin page lists e-mail Rota gave up on, and how many.
@@ -77,6 +79,8 @@ async fn admin_page(
             why: m.mail_error.unwrap_or_default(),
         })
         .collect();
+    let pending = crate::ops::invitations::visible_to(&mut conn, me, state.clock.now()).await?;
+    let invitations = InvitationsPanel::for_admin(pending, &teams, me.tz());
     // No connection is held while the layout takes one of its own.
     drop(conn);
     let layout = Layout::new(state, session, "Admin", Some(me)).await?;
@@ -89,6 +93,7 @@ async fn admin_page(
             users,
             teams,
             failed_mail,
+            invitations,
         },
     ))
 }

@@ -1,5 +1,6 @@
 //! HTML pages. Each area has its own router; they are merged here.
 
+pub mod accounts;
 pub mod ack;
 pub mod admin;
 pub mod assets;
@@ -33,6 +34,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(accounts::router())
         .merge(ack::router())
         .merge(now::router())
         .merge(directory::router())

@@ -82,7 +82,7 @@ mod tests {
 
 /// Renders a page for someone not signed in, with the anonymous CSRF token
 /// (and its cookie when the browser has none yet).
-async fn anonymous_page<T: Template>(
+pub async fn anonymous_page<T: Template>(
     state: &AppState,
     session: &Session,
     headers: &HeaderMap,
@@ -245,7 +245,7 @@ struct SetupPage {
     zones: Vec<&'static str>,
 }
 
-pub(super) fn zones() -> Vec<&'static str> {
+pub fn zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|z| z.name())

@@ -73,6 +73,7 @@ struct SettingsPage {
     weekdays: [&'static str; 7],
     alerting: Alerting,
     handoff_webhook: crate::web::handoffs::WebhookSettings,
+    invitations: crate::web::accounts::InvitationsPanel,
 }
 
 /// What the settings page shows besides the team as it stands: a form's
@@ -158,6 +159,9 @@ pub async fn settings_page(
         .collect();
     let alerting = team_alerting::load(&mut conn, team, &state.settings.base_url, shown.new_token).await?;
     let handoff_webhook = crate::web::handoffs::webhook_settings(&mut conn, team, m.0.user().tz()).await?;
+    let pending = ops::invitations::pending_in_team(&mut conn, team, state.clock.now()).await?;
+    let invitations =
+        crate::web::accounts::InvitationsPanel::for_team(pending, team, m.0.user().is_admin, m.0.user().tz());
     let new_rotation = shown.new_rotation.unwrap_or_else(|| RotationFormValues {
         slug: String::new(),
         name: String::new(),
@@ -187,6 +191,7 @@ pub async fn settings_page(
             weekdays: WEEKDAYS,
             alerting,
             handoff_webhook,
+            invitations,
         },
     ))
 }

@@ -34,6 +34,8 @@ pub(crate) struct Sink {
     pub stalled: Arc<Notify>,
     /// Notify it to close the stalled connection.
     pub release: Arc<Notify>,
+    /// How many messages it has taken so far, to wait for one.
+    pub received: tokio::sync::watch::Receiver<usize>,
 }
 
 /// Like [`smtp_sink`], but at the `stall_at`-th DATA command (counting
@@ -45,6 +47,8 @@ pub(crate) async fn smtp_sink_stalling_at(stall_at: Option<usize>) -> Sink {
     let inbox: Inbox = Arc::default();
     let (stalled, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let datas = Arc::new(AtomicUsize::new(0));
+    let (count, received) = tokio::sync::watch::channel(0usize);
+    let count = Arc::new(count);
     let store = inbox.clone();
     let (on_stall, on_release) = (stalled.clone(), release.clone());
     tokio::spawn(async move {
@@ -52,7 +56,7 @@ pub(crate) async fn smtp_sink_stalling_at(stall_at: Option<usize>) -> Sink {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            let (store, datas) = (store.clone(), datas.clone());
+            let (store, datas, count) = (store.clone(), datas.clone(), count.clone());
             let (on_stall, on_release) = (on_stall.clone(), on_release.clone());
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -82,6 +86,7 @@ pub(crate) async fn smtp_sink_stalling_at(stall_at: Option<usize>) -> Sink {
                             current.data.push('\n');
                         }
                         store.lock().unwrap().push(std::mem::take(&mut current));
+                        count.send_modify(|n| *n += 1);
                         b"250 queued\r\n"
                     } else if upper == "QUIT" {
                         let _ = write.write_all(b"221 bye\r\n").await;
@@ -101,6 +106,7 @@ pub(crate) async fn smtp_sink_stalling_at(stall_at: Option<usize>) -> Sink {
         inbox,
         stalled,
         release,
+        received,
     }
 }
 

@@ -91,10 +91,31 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
     let axe = axe_source();
     let base = app.url("");
 
-    // The sign-in page, before anyone signs in.
+    // The pages before anyone signs in: sign-in, forgotten password, and
+    // the links an invitation and a password reset send (and a bad one).
+    let now = app.clock.now();
+    let invite = rota::cli::accounts::invite(&app.db, &base, "nia@example.com", Some("platform"), None, now)
+        .await
+        .expect("invitation");
+    let rota::cli::accounts::Reset::Link(reset) =
+        rota::cli::accounts::reset_password(&app.db, &base, "priya@example.com", None, now)
+            .await
+            .expect("reset link")
+    else {
+        panic!("a reset link");
+    };
+    let anonymous = [
+        "/login".to_owned(),
+        "/forgot-password".into(),
+        invite.trim_start_matches(&base).to_owned(),
+        reset.trim_start_matches(&base).to_owned(),
+        "/invite/forged".into(),
+    ];
     for scheme in ["light", "dark"] {
         color_scheme(&b, scheme).await;
-        check(c, &axe, &base, "/login", scheme).await;
+        for path in &anonymous {
+            check(c, &axe, &base, path, scheme).await;
+        }
     }
     let as_manager = [
         "/".to_owned(),
