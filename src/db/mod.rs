@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod leave;
 pub mod metrics;
 pub mod notifications;
+pub mod oidc;
 pub mod pages;
 pub mod paging;
 pub mod recovery;

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod recovery;
 pub mod rota;
 pub mod sign_in;
+pub mod sso;
 pub mod swaps;
 pub mod team_alerting;
 pub mod team_escalation;
@@ -32,6 +33,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(sso::router())
         .merge(ack::router())
         .merge(now::router())
         .merge(rota::router())

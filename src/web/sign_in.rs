@@ -33,17 +33,47 @@ struct LoginPage {
     error: Option<String>,
     email: String,
     next: String,
+    /// The single sign-on provider's name, for its button.
+    sso: Option<String>,
+    /// The password form; hidden when passwords are off, behind a link.
+    show_password: bool,
+    /// The break-glass link to the password form.
+    password_link: String,
+}
+
+impl LoginPage {
+    fn new(
+        state: &AppState,
+        layout: Layout,
+        error: Option<String>,
+        email: String,
+        next: String,
+        password: bool,
+    ) -> Self {
+        let query = serde_urlencoded::to_string([("password", "1"), ("next", next.as_str())]).unwrap_or_default();
+        LoginPage {
+            layout,
+            error,
+            email,
+            sso: state.settings.sign_in.oidc.as_ref().map(|o| o.name.clone()),
+            show_password: password || state.settings.sign_in.password,
+            password_link: format!("/login?{query}"),
+            next,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
+    /// `1` shows the password form when passwords are off (break-glass).
+    password: Option<String>,
 }
 
 /// Only local paths, so the sign-in page cannot redirect elsewhere.
 /// Browsers drop tabs and newlines inside URLs and read `\\` as `/`, so a
 /// path with either could still lead off-site: such a path goes home.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -82,7 +112,7 @@ mod tests {
 
 /// Renders a page for someone not signed in, with the anonymous CSRF token
 /// (and its cookie when the browser has none yet).
-async fn anonymous_page<T: Template>(
+pub(super) async fn anonymous_page<T: Template>(
     state: &AppState,
     session: &Session,
     headers: &HeaderMap,
@@ -110,14 +140,10 @@ async fn show_login(
         return Ok(Redirect::to("/setup").into_response());
     }
     let next = safe_next(q.next.as_deref());
+    let password = q.password.as_deref() == Some("1");
     Ok(
         anonymous_page(&state, &session, &headers, "Sign in", StatusCode::OK, |layout| {
-            LoginPage {
-                layout,
-                error: None,
-                email: String::new(),
-                next,
-            }
+            LoginPage::new(&state, layout, None, String::new(), next, password)
         })
         .await,
     )
@@ -173,6 +199,34 @@ async fn sign_in(
             page.headers_mut().insert(header::RETRY_AFTER, wait.into());
             Ok(page)
         }
+        Outcome::NoMatch | Outcome::SignedIn { .. } if !state.settings.sign_in.password_allowed_for(&form.email) => {
+            // One answer whether or not the address is the break-glass
+            // account's, so the refusal does not tell which one it is.
+            let msg = password_off(&state);
+            refuse_sign_in(
+                &state,
+                &session,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &msg,
+                form.email,
+                next,
+            )
+            .await
+        }
+        Outcome::NoMatch if !state.settings.sign_in.password => {
+            let msg = password_off(&state);
+            refuse_sign_in(
+                &state,
+                &session,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &msg,
+                form.email,
+                next,
+            )
+            .await
+        }
         Outcome::NoMatch => {
             let msg = "That e-mail and password do not match. Check both and try again.";
             refuse_sign_in(
@@ -187,10 +241,27 @@ async fn sign_in(
             .await
         }
         Outcome::SignedIn { user_id, epoch } => {
+            let mut conn = state.db.acquire().await?;
+            db::oidc::mark_signed_in(&mut conn, user_id, now).await?;
+            drop(conn);
             start_session(&session, user_id, epoch, now.timestamp()).await?;
             Ok(Redirect::to(&next).into_response())
         }
     }
+}
+
+/// Why a password did not sign in while passwords are off.
+fn password_off(state: &AppState) -> String {
+    let name = state
+        .settings
+        .sign_in
+        .oidc
+        .as_ref()
+        .map_or("single sign-on", |o| o.name.as_str());
+    format!(
+        "Password sign-in is turned off here: use “Sign in with {name}”. \
+         Only the break-glass account may use a password; if that is yours, check its e-mail and password."
+    )
 }
 
 /// The sign-in page again, with what went wrong and the address kept.
@@ -203,15 +274,10 @@ async fn refuse_sign_in(
     email: String,
     next: String,
 ) -> AppResult<Response> {
-    Ok(
-        anonymous_page(state, session, headers, "Sign in", status, |layout| LoginPage {
-            layout,
-            error: Some(message.to_owned()),
-            email,
-            next,
-        })
-        .await,
-    )
+    Ok(anonymous_page(state, session, headers, "Sign in", status, |layout| {
+        LoginPage::new(state, layout, Some(message.to_owned()), email, next, true)
+    })
+    .await)
 }
 
 async fn sign_out(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> AppResult<Response> {
