@@ -39,6 +39,10 @@ struct LoginPage {
     show_password: bool,
     /// The break-glass link to the password form.
     password_link: String,
+    /// Where the single sign-on button leads. A link, not a form: the
+    /// CSP's `form-action 'self'` would stop a form's redirect to the
+    /// provider.
+    sso_link: String,
 }
 
 impl LoginPage {
@@ -51,6 +55,7 @@ impl LoginPage {
         password: bool,
     ) -> Self {
         let query = serde_urlencoded::to_string([("password", "1"), ("next", next.as_str())]).unwrap_or_default();
+        let sso_query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
         LoginPage {
             layout,
             error,
@@ -58,6 +63,7 @@ impl LoginPage {
             sso: state.settings.sign_in.oidc.as_ref().map(|o| o.name.clone()),
             show_password: password || state.settings.sign_in.password,
             password_link: format!("/login?{query}"),
+            sso_link: format!("/auth/oidc/start?{sso_query}"),
             next,
         }
     }

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::sign_in::{anonymous_page, safe_next};
-use crate::auth::csrf::CsrfForm;
 use crate::auth::{sessions, start_session};
 use crate::db;
 use crate::error::AppResult;
@@ -25,7 +24,7 @@ const PENDING: &str = "oidc_pending";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/auth/oidc/start", get(start_by_link).post(start_by_button))
+        .route("/auth/oidc/start", get(start_by_link))
         .route("/auth/oidc/callback", get(callback))
 }
 
@@ -41,11 +40,6 @@ struct StartQuery {
     next: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct StartForm {
-    next: Option<String>,
-}
-
 async fn start_by_link(
     State(state): State<AppState>,
     session: Session,
@@ -53,15 +47,6 @@ async fn start_by_link(
     Query(q): Query<StartQuery>,
 ) -> AppResult<Response> {
     start(&state, &session, &headers, q.next.as_deref()).await
-}
-
-async fn start_by_button(
-    State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    CsrfForm(form): CsrfForm<StartForm>,
-) -> AppResult<Response> {
-    start(&state, &session, &headers, form.next.as_deref()).await
 }
 
 /// Keeps `state`, `nonce` and the PKCE verifier in the session and sends

@@ -145,12 +145,11 @@ async fn an_invitation_is_accepted_by_signing_in_through_sso() {
         .await
         .expect("html");
     assert!(page.contains("Sign in with Test ID"), "{page}");
-    let res = client
-        .post(app.url("/auth/oidc/start"))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("next", "/")])
-        .send()
-        .await
-        .expect("button");
+    let marker = "id=\"sso\" href=\"";
+    let start = page.find(marker).expect("the button") + marker.len();
+    let href = page[start..].split('"').next().expect("href").replace("&amp;", "&");
+    assert_eq!(href, "/auth/oidc/start?next=%2F");
+    let res = client.get(app.url(&href)).send().await.expect("button");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = client.get(location(&res)).send().await.expect("provider");
     let res = client.get(location(&res)).send().await.expect("callback");
@@ -344,6 +343,31 @@ async fn a_provider_that_cannot_be_reached_gets_a_clear_page_not_a_crash() {
     assert!(res.text().await.expect("html").contains("Down ID could not be reached"));
 }
 
+/// Signs in through the break-glass password form.
+async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> (Client, reqwest::Response) {
+    let client = browser();
+    let page = client
+        .get(app.url("/login?password=1"))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("html");
+    let res = client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    (client, res)
+}
+
 #[tokio::test]
 async fn with_passwords_off_only_the_break_glass_admin_may_use_one() {
     let (app, provider) = spawn(Person::new("sub-mo", "mo@example.com", "Mo"), |s| {
@@ -379,38 +403,20 @@ async fn with_passwords_off_only_the_break_glass_admin_may_use_one() {
     assert!(glass.contains("name=\"password\""), "{glass}");
 
     // The right password of anyone else is refused, with the way to go.
-    let client = browser();
-    let page = client
-        .get(app.url("/login?password=1"))
-        .send()
-        .await
-        .expect("login")
-        .text()
-        .await
-        .expect("html");
     for (email, password) in [("mo@example.com", PASSWORD), ("root@example.com", "not the password")] {
-        let res = client
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf", csrf_of(&page).as_str()),
-                ("email", email),
-                ("password", password),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .expect("sign in");
+        let (client, res) = password_sign_in(&app, email, password).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{email}");
         let html = res.text().await.expect("html");
         assert!(
             html.contains("Password sign-in is turned off here: use “Sign in with Test ID”"),
             "{html}"
         );
+        assert_eq!(signed_in_as(&app, &client).await, None);
     }
-    assert_eq!(signed_in_as(&app, &client).await, None);
 
     // The break-glass admin's password still works; Mo comes through SSO.
-    let root = app.sign_in("root@example.com").await;
+    let (root, res) = password_sign_in(&app, "root@example.com", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(signed_in_as(&app, &root).await.as_deref(), Some("root@example.com"));
     let mo = browser();
     let res = through_sso(&app, &provider, &mo, "/").await;
