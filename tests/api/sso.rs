@@ -265,6 +265,19 @@ async fn forged_or_unfit_id_tokens_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_provider_that_rotated_its_keys_is_asked_for_them_again() {
+    let (app, provider) = spawn(Person::new("sub-priya", "priya@example.com", "Priya"), |_| {}).await;
+    app.user("priya@example.com", "Priya Shah", "UTC", false).await;
+    let res = through_sso(&app, &provider, &browser(), "/").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the keys are now cached");
+    provider.rotate_keys();
+    let client = browser();
+    let res = through_sso(&app, &provider, &client, "/").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the new key is fetched");
+    assert_eq!(signed_in_as(&app, &client).await.as_deref(), Some("priya@example.com"));
+}
+
+#[tokio::test]
 async fn a_callback_that_does_not_belong_to_this_browser_is_refused() {
     let (app, _provider) = spawn(Person::new("sub-priya", "priya@example.com", "Priya"), |_| {}).await;
     app.user("priya@example.com", "Priya Shah", "UTC", false).await;

@@ -33,6 +33,8 @@ const KEY: &str = include_str!("../fixtures/oidc_test_key.pem");
 /// Another key under the same key id: a token it signs is a forgery.
 const FORGER_KEY: &str = include_str!("../fixtures/oidc_forger_key.pem");
 const KID: &str = "rota-test-key";
+/// The key id after [`Provider::rotate_keys`] (the other key under a new id).
+const NEXT_KID: &str = "rota-test-key-2";
 
 /// Who the provider says is signing in.
 #[derive(Debug, Clone)]
@@ -81,10 +83,22 @@ struct Grant {
     person: Person,
 }
 
+impl Inner {
+    fn current_key(&self) -> &CoreRsaPrivateSigningKey {
+        if self.rotated.load(std::sync::atomic::Ordering::SeqCst) {
+            &self.next
+        } else {
+            &self.key
+        }
+    }
+}
+
 struct Inner {
     issuer: String,
     key: CoreRsaPrivateSigningKey,
     forger: CoreRsaPrivateSigningKey,
+    next: CoreRsaPrivateSigningKey,
+    rotated: std::sync::atomic::AtomicBool,
     clock: Clock,
     person: Mutex<Person>,
     misbehave: Mutex<Misbehave>,
@@ -104,11 +118,15 @@ impl Provider {
     pub async fn start(clock: Clock, person: Person) -> Provider {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the provider");
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
-        let key = |pem| CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(KID.into()))).expect("test key");
+        let key = |pem, kid: &str| {
+            CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into()))).expect("test key")
+        };
         let inner = Arc::new(Inner {
             issuer: issuer.clone(),
-            key: key(KEY),
-            forger: key(FORGER_KEY),
+            key: key(KEY, KID),
+            forger: key(FORGER_KEY, KID),
+            next: key(FORGER_KEY, NEXT_KID),
+            rotated: std::sync::atomic::AtomicBool::new(false),
             clock,
             person: Mutex::new(person),
             misbehave: Mutex::new(Misbehave::Nothing),
@@ -151,6 +169,11 @@ impl Provider {
         *self.inner.person.lock().expect("person") = person;
     }
 
+    /// Signs with a new key from now on, and publishes only that one.
+    pub fn rotate_keys(&self) {
+        self.inner.rotated.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn misbehave(&self, how: Misbehave) {
         *self.inner.misbehave.lock().expect("misbehave") = how;
     }
@@ -174,7 +197,7 @@ async fn discovery(State(p): State<Arc<Inner>>) -> Response {
 }
 
 async fn jwks(State(p): State<Arc<Inner>>) -> Response {
-    axum::Json(json!({"keys": [p.key.as_verification_key()]})).into_response()
+    axum::Json(json!({"keys": [p.current_key().as_verification_key()]})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -318,7 +341,7 @@ fn id_token(p: &Inner, grant: &Grant) -> CoreIdToken {
     .set_nonce(nonce.map(Nonce::new));
     let key = match how {
         Misbehave::OtherKey => &p.forger,
-        _ => &p.key,
+        _ => p.current_key(),
     };
     CoreIdToken::new(claims, key, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, None, None).expect("signed ID token")
 }

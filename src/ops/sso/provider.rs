@@ -12,10 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -184,10 +184,16 @@ impl Provider {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| Failure::Refused(format!("{} sent no ID token.", self.settings.name)))?;
-        let now = clock.clone();
-        let verifier = client.id_token_verifier().set_time_fn(move || now.now());
         let nonce = Nonce::new(pending.nonce);
-        let claims: &CoreIdTokenClaims = id_token.claims(&verifier, &nonce).map_err(|e| {
+        let mut checked = verify(&client, id_token, &nonce, clock);
+        if let Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) = checked
+        {
+            // The provider may have rotated its keys since Rota cached them.
+            self.metadata.lock().await.take();
+            let fresh = self.client().await?;
+            checked = verify(&fresh, id_token, &nonce, clock);
+        }
+        let claims = checked.map_err(|e| {
             tracing::warn!(issuer = %self.settings.issuer, error = %e, "ID token refused");
             Failure::Refused(format!(
                 "The sign-in from {} could not be verified ({}). Nothing was changed; start again, and ask an admin if it keeps happening.",
@@ -195,8 +201,31 @@ impl Provider {
                 reason(&e)
             ))
         })?;
-        verified(&self.settings, claims)
+        verified(&self.settings, &claims)
     }
+}
+
+/// Checks the ID token's signature and claims; "now" is Rota's clock.
+fn verify<TE, TR>(
+    client: &CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        TE,
+        TR,
+    >,
+    id_token: &CoreIdToken,
+    nonce: &Nonce,
+    clock: &Clock,
+) -> Result<CoreIdTokenClaims, ClaimsVerificationError>
+where
+    TE: openidconnect::EndpointState,
+    TR: openidconnect::EndpointState,
+{
+    let now = clock.clone();
+    let verifier = client.id_token_verifier().set_time_fn(move || now.now());
+    id_token.claims(&verifier, nonce).cloned()
 }
 
 /// The address the provider sends people back to.
@@ -248,8 +277,8 @@ fn verified(settings: &Oidc, claims: &CoreIdTokenClaims) -> Result<Verified, Fai
 }
 
 /// What went wrong with an ID token, in a few words for the person.
-fn reason(e: &openidconnect::ClaimsVerificationError) -> &'static str {
-    use openidconnect::ClaimsVerificationError as E;
+fn reason(e: &ClaimsVerificationError) -> &'static str {
+    use ClaimsVerificationError as E;
     match e {
         E::Expired(_) => "it has expired",
         E::InvalidAudience(_) => "it was meant for another application",
