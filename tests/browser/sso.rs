@@ -50,6 +50,11 @@ async fn an_invited_person_signs_in_with_the_company_provider() {
     c.goto(&app.url("/login")).await.expect("login page");
     wait_for_text(c, "Sign in with Test ID").await;
     assert_no_sideways_scroll(c, "the sign-in page with SSO").await;
+    let axe = super::a11y::axe_source();
+    for scheme in ["light", "dark"] {
+        super::color_scheme(&b, scheme).await;
+        super::a11y::assert_accessible(c, &axe, &format!("the sign-in page with SSO ({scheme})")).await;
+    }
     screenshot(c, "phone-login-sso").await;
     press(c, "#sso").await;
     // Rota → the provider → Rota, then the Now page.
@@ -81,6 +86,8 @@ async fn a_forged_id_token_is_refused_in_the_browser() {
     let page = text(c).await;
     assert!(page.contains("its signature is not the provider"), "{page}");
     assert_no_sideways_scroll(c, "the refusal").await;
+    let axe = super::a11y::axe_source();
+    super::a11y::assert_accessible(c, &axe, "the SSO refusal page").await;
     screenshot(c, "phone-sso-refused").await;
     assert_eq!(accounts(&app).await, 1, "no account was made for Ravi");
     c.goto(&app.url("/profile")).await.expect("profile");
@@ -105,6 +112,8 @@ async fn with_passwords_off_only_the_break_glass_admin_uses_one() {
 
     c.goto(&app.url("/login")).await.expect("login page");
     wait_for_text(c, "Break-glass sign-in with a password").await;
+    let axe = super::a11y::axe_source();
+    super::a11y::assert_accessible(c, &axe, "the sign-in page with passwords off").await;
     assert!(
         c.find(fantoccini::Locator::Id("password")).await.is_err(),
         "no password field"
