@@ -184,6 +184,15 @@ async fn sign_in(
         limit,
     )
     .await?;
+    // With passwords off, a wrong password gets the same answer as anyone
+    // else's right one, so the page does not tell which account is the
+    // break-glass one.
+    let sign_in = &state.settings.sign_in;
+    let password_refused = match outcome {
+        Outcome::SignedIn { .. } => !sign_in.password_allowed_for(&form.email),
+        Outcome::NoMatch => !sign_in.password,
+        Outcome::Refused { .. } => false,
+    };
     match outcome {
         Outcome::Refused { retry_after_secs: wait } => {
             let minutes = wait.div_ceil(60);
@@ -205,22 +214,7 @@ async fn sign_in(
             page.headers_mut().insert(header::RETRY_AFTER, wait.into());
             Ok(page)
         }
-        Outcome::NoMatch | Outcome::SignedIn { .. } if !state.settings.sign_in.password_allowed_for(&form.email) => {
-            // One answer whether or not the address is the break-glass
-            // account's, so the refusal does not tell which one it is.
-            let msg = password_off(&state);
-            refuse_sign_in(
-                &state,
-                &session,
-                &headers,
-                StatusCode::FORBIDDEN,
-                &msg,
-                form.email,
-                next,
-            )
-            .await
-        }
-        Outcome::NoMatch if !state.settings.sign_in.password => {
+        _ if password_refused => {
             let msg = password_off(&state);
             refuse_sign_in(
                 &state,
