@@ -41,6 +41,91 @@ pub struct Settings {
     /// opens (one of them listens for changes). When all are busy a request
     /// waits up to 5 s for one, then gets 503 with `Retry-After`.
     pub db_pool_size: u32,
+    /// How people sign in: password, single sign-on, or both.
+    pub sign_in: SignIn,
+}
+
+/// How people sign in.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// `ROTA_OIDC_*`: single sign-on with an OpenID Connect provider.
+    pub oidc: Option<Oidc>,
+    /// `ROTA_PASSWORD_SIGN_IN` (default true): false refuses passwords to
+    /// everyone but [`break_glass_email`](Self::break_glass_email).
+    pub password: bool,
+    /// `ROTA_BREAK_GLASS_EMAIL`: the one account that may still sign in by
+    /// password when passwords are off (for when the provider is down).
+    pub break_glass_email: Option<String>,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        SignIn {
+            oidc: None,
+            password: true,
+            break_glass_email: None,
+        }
+    }
+}
+
+impl SignIn {
+    /// Whether `email` may sign in with a password.
+    pub fn password_allowed_for(&self, email: &str) -> bool {
+        self.password
+            || self
+                .break_glass_email
+                .as_deref()
+                .is_some_and(|b| b.trim().eq_ignore_ascii_case(email.trim()))
+    }
+}
+
+/// An OpenID Connect provider. Its issuer is the admin's choice, so Rota
+/// trusts it: requests to it do not go through the outgoing address policy
+/// (a provider on the company network is normal).
+#[derive(Clone)]
+pub struct Oidc {
+    /// `ROTA_OIDC_ISSUER`, such as `https://accounts.google.com`.
+    pub issuer: String,
+    /// `ROTA_OIDC_CLIENT_ID`.
+    pub client_id: String,
+    /// `ROTA_OIDC_CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `ROTA_OIDC_NAME`: shown on the button; the issuer's host by default.
+    pub name: String,
+    /// `ROTA_OIDC_AUTO_CREATE` (default false): a person the provider
+    /// vouches for but Rota does not know gets an account with no team.
+    pub auto_create: bool,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"…")
+            .field("name", &self.name)
+            .field("auto_create", &self.auto_create)
+            .finish()
+    }
+}
+
+/// What the sign-in button calls a provider nobody named: a known
+/// provider's name, otherwise the issuer's host.
+pub fn provider_name(issuer: &str) -> String {
+    let host = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| issuer.to_owned());
+    let known = [
+        ("accounts.google.com", "Google"),
+        ("login.microsoftonline.com", "Microsoft"),
+        (".okta.com", "Okta"),
+        (".oktapreview.com", "Okta"),
+    ];
+    known
+        .iter()
+        .find(|(suffix, _)| host == suffix.trim_start_matches('.') || host.ends_with(suffix))
+        .map_or(host.clone(), |(_, name)| (*name).to_owned())
 }
 
 /// Database connections a `rota serve` process opens by default.
@@ -159,7 +244,47 @@ impl Settings {
         if db_pool_size < 2 {
             anyhow::bail!("ROTA_DB_POOL_SIZE={db_pool_size}: use 2 or more (one connection listens for changes)");
         }
+        let oidc = match (
+            var("ROTA_OIDC_ISSUER"),
+            var("ROTA_OIDC_CLIENT_ID"),
+            var("ROTA_OIDC_CLIENT_SECRET"),
+        ) {
+            (None, None, None) => None,
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                // Kept exactly as given: the ID token's `iss` must match it
+                // character for character (some providers end it with '/').
+                let issuer = issuer.trim().to_owned();
+                if !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+                    || url::Url::parse(&issuer).is_err()
+                {
+                    anyhow::bail!(
+                        "ROTA_OIDC_ISSUER={issuer}: use the provider's issuer URL, such as https://accounts.google.com"
+                    );
+                }
+                Some(Oidc {
+                    name: var("ROTA_OIDC_NAME").unwrap_or_else(|| provider_name(&issuer)),
+                    issuer,
+                    client_id,
+                    client_secret,
+                    auto_create: flag("ROTA_OIDC_AUTO_CREATE")?.unwrap_or(false),
+                })
+            }
+            _ => anyhow::bail!(
+                "single sign-on needs all three of ROTA_OIDC_ISSUER, ROTA_OIDC_CLIENT_ID and ROTA_OIDC_CLIENT_SECRET"
+            ),
+        };
+        let sign_in = SignIn {
+            password: flag("ROTA_PASSWORD_SIGN_IN")?.unwrap_or(true),
+            break_glass_email: var("ROTA_BREAK_GLASS_EMAIL").map(|e| e.trim().to_lowercase()),
+            oidc,
+        };
+        if !sign_in.password && sign_in.oidc.is_none() {
+            anyhow::bail!(
+                "ROTA_PASSWORD_SIGN_IN=false needs single sign-on (ROTA_OIDC_ISSUER and the rest): otherwise nobody but the break-glass account could sign in"
+            );
+        }
         Ok(Settings {
+            sign_in,
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen,
             base_url,
@@ -226,6 +351,38 @@ mod tests {
 #[cfg(test)]
 mod proxy_tests {
     use super::parse_trusted_proxies;
+
+    #[test]
+    fn providers_without_a_name_are_called_by_their_host() {
+        assert_eq!(super::provider_name("https://accounts.google.com"), "Google");
+        assert_eq!(super::provider_name("https://acme.okta.com/oauth2/default"), "Okta");
+        assert_eq!(
+            super::provider_name("https://login.microsoftonline.com/abc/v2.0"),
+            "Microsoft"
+        );
+        assert_eq!(
+            super::provider_name("https://sso.acme.example/realms/staff"),
+            "sso.acme.example"
+        );
+    }
+
+    #[test]
+    fn only_the_break_glass_account_keeps_its_password_when_passwords_are_off() {
+        let on = super::SignIn::default();
+        assert!(on.password_allowed_for("anyone@example.com"));
+        let off = super::SignIn {
+            password: false,
+            break_glass_email: Some("root@example.com".into()),
+            oidc: None,
+        };
+        assert!(off.password_allowed_for(" Root@Example.com"));
+        assert!(!off.password_allowed_for("anyone@example.com"));
+        let none = super::SignIn {
+            password: false,
+            ..super::SignIn::default()
+        };
+        assert!(!none.password_allowed_for(""));
+    }
 
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {

@@ -40,7 +40,15 @@ impl Application {
         let mailer = Mailer::from_settings(&settings)?.map(Arc::new);
         let outgoing = Outgoing::new(settings.outgoing.clone())?;
         let throttle = Arc::new(Throttle::new(&settings.limits, clock.clone()));
+        let sso = match &settings.sign_in.oidc {
+            Some(oidc) => Some(Arc::new(crate::ops::sso::Provider::new(
+                oidc.clone(),
+                &settings.base_url,
+            )?)),
+            None => None,
+        };
         let state = AppState {
+            sso,
             ingest: crate::ops::ingest::Ingest::new(db.clone()),
             db,
             caches: Arc::new(Caches::default()),

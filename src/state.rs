@@ -29,6 +29,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// The writers that record tools' new pages in batches.
     pub ingest: crate::ops::ingest::Ingest,
+    /// The single sign-on provider, when `ROTA_OIDC_ISSUER` is set.
+    pub sso: Option<Arc<crate::ops::sso::Provider>>,
 }
 
 impl AppState {

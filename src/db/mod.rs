@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod leave;
 pub mod metrics;
 pub mod notifications;
+pub mod oidc;
 pub mod pages;
 pub mod paging;
 pub mod password_resets;

@@ -26,6 +26,7 @@ pub mod recovery;
 pub mod rotations;
 pub mod schedule;
 pub mod sign_in;
+pub mod sso;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod recovery;
 pub mod rota;
 pub mod sign_in;
+pub mod sso;
 pub mod swaps;
 pub mod team_alerting;
 pub mod team_escalation;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
         .merge(accounts::router())
+        .merge(sso::router())
         .merge(ack::router())
         .merge(now::router())
         .merge(directory::router())

@@ -33,17 +33,53 @@ struct LoginPage {
     error: Option<String>,
     email: String,
     next: String,
+    /// The single sign-on provider's name, for its button.
+    sso: Option<String>,
+    /// The password form; hidden when passwords are off, behind a link.
+    show_password: bool,
+    /// The break-glass link to the password form.
+    password_link: String,
+    /// Where the single sign-on button leads. A link, not a form: the
+    /// CSP's `form-action 'self'` would stop a form's redirect to the
+    /// provider.
+    sso_link: String,
+}
+
+impl LoginPage {
+    fn new(
+        state: &AppState,
+        layout: Layout,
+        error: Option<String>,
+        email: String,
+        next: String,
+        password: bool,
+    ) -> Self {
+        let query = serde_urlencoded::to_string([("password", "1"), ("next", next.as_str())]).unwrap_or_default();
+        let sso_query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+        LoginPage {
+            layout,
+            error,
+            email,
+            sso: state.settings.sign_in.oidc.as_ref().map(|o| o.name.clone()),
+            show_password: password || state.settings.sign_in.password,
+            password_link: format!("/login?{query}"),
+            sso_link: format!("/auth/oidc/start?{sso_query}"),
+            next,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
+    /// `1` shows the password form when passwords are off (break-glass).
+    password: Option<String>,
 }
 
 /// Only local paths, so the sign-in page cannot redirect elsewhere.
 /// Browsers drop tabs and newlines inside URLs and read `\\` as `/`, so a
 /// path with either could still lead off-site: such a path goes home.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -110,14 +146,10 @@ async fn show_login(
         return Ok(Redirect::to("/setup").into_response());
     }
     let next = safe_next(q.next.as_deref());
+    let password = q.password.as_deref() == Some("1");
     Ok(
         anonymous_page(&state, &session, &headers, "Sign in", StatusCode::OK, |layout| {
-            LoginPage {
-                layout,
-                error: None,
-                email: String::new(),
-                next,
-            }
+            LoginPage::new(&state, layout, None, String::new(), next, password)
         })
         .await,
     )
@@ -151,12 +183,21 @@ async fn sign_in(
         limit,
     )
     .await?;
+    // With passwords off, a wrong password gets the same answer as anyone
+    // else's right one, so the page does not tell which account is the
+    // break-glass one.
+    let sign_in = &state.settings.sign_in;
+    let password_refused = match outcome {
+        Outcome::SignedIn { .. } => !sign_in.password_allowed_for(&form.email),
+        Outcome::NoMatch | Outcome::Deactivated => !sign_in.password,
+        Outcome::Refused { .. } => false,
+    };
     match outcome {
         Outcome::Refused { retry_after_secs: wait } => {
             let minutes = wait.div_ceil(60);
             let msg = format!(
                 "Too many failed sign-ins from your network. Try again in {minutes} minute{}, \
-                 or ask an admin to set a new password.",
+                 or set a new one through “Forgot your password?” below.",
                 if minutes == 1 { "" } else { "s" }
             );
             let mut page = refuse_sign_in(
@@ -171,6 +212,19 @@ async fn sign_in(
             .await?;
             page.headers_mut().insert(header::RETRY_AFTER, wait.into());
             Ok(page)
+        }
+        _ if password_refused => {
+            let msg = password_off(&state);
+            refuse_sign_in(
+                &state,
+                &session,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &msg,
+                form.email,
+                next,
+            )
+            .await
         }
         Outcome::NoMatch => {
             let msg = "That e-mail and password do not match. Check both and try again.";
@@ -203,6 +257,20 @@ async fn sign_in(
     }
 }
 
+/// Why a password did not sign in while passwords are off.
+fn password_off(state: &AppState) -> String {
+    let name = state
+        .settings
+        .sign_in
+        .oidc
+        .as_ref()
+        .map_or("single sign-on", |o| o.name.as_str());
+    format!(
+        "Password sign-in is turned off here: use “Sign in with {name}”. \
+         Only the break-glass account may use a password; if that is yours, check its e-mail and password."
+    )
+}
+
 /// The sign-in page again, with what went wrong and the address kept.
 async fn refuse_sign_in(
     state: &AppState,
@@ -213,15 +281,10 @@ async fn refuse_sign_in(
     email: String,
     next: String,
 ) -> AppResult<Response> {
-    Ok(
-        anonymous_page(state, session, headers, "Sign in", status, |layout| LoginPage {
-            layout,
-            error: Some(message.to_owned()),
-            email,
-            next,
-        })
-        .await,
-    )
+    Ok(anonymous_page(state, session, headers, "Sign in", status, |layout| {
+        LoginPage::new(state, layout, Some(message.to_owned()), email, next, true)
+    })
+    .await)
 }
 
 async fn sign_out(

@@ -10,7 +10,7 @@ use super::{browser, color_scheme, is_dark, screenshot, sign_in, sign_out, spawn
 use crate::assert_no_sideways_scroll;
 
 /// axe-core, installed from npm by `.ci/run` (`npm ci --prefix tests/browser`).
-fn axe_source() -> String {
+pub(super) fn axe_source() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
@@ -46,7 +46,7 @@ async fn axe_problems(c: &Client, axe: &str) -> Vec<String> {
 }
 
 /// Runs axe-core on the page: no serious or critical violations.
-async fn assert_accessible(c: &Client, axe: &str, what: &str) {
+pub(super) async fn assert_accessible(c: &Client, axe: &str, what: &str) {
     let problems = axe_problems(c, axe).await;
     assert!(problems.is_empty(), "{what}:\n{}", problems.join("\n"));
 }

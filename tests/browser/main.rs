@@ -19,6 +19,7 @@ use tokio::process::{Child, Command};
 
 mod a11y;
 mod journeys;
+mod sso;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

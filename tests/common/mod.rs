@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod oidc_provider;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -137,6 +139,7 @@ async fn spawn_app_full(
         metrics_token: None,
         db_pool_size: 8,
         outgoing: rota::outgoing::Policy::default(),
+        sign_in: rota::config::SignIn::default(),
         // The test clock stands still, so a token's allowance never refills:
         // only the tests of those limits set a burst.
         limits: rota::config::Limits {

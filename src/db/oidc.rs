@@ -1,0 +1,45 @@
+//! Single sign-on identities, and what an SSO sign-in reads and marks:
+//! pending invitations and the account's last sign-in.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// The account linked to the provider's `subject` at `issuer`.
+pub async fn linked_user(conn: &mut PgConnection, issuer: &str, subject: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2")
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Links the provider's `subject` to `user_id`; false when someone linked
+/// it first (two first sign-ins at once).
+pub async fn link(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "INSERT INTO oidc_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (issuer, subject) DO NOTHING",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user_id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Whether the account has been deactivated (a leaver).
+pub async fn is_deactivated(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT deactivated_at IS NOT NULL FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .map(|d| d.unwrap_or(true))
+}
