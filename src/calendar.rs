@@ -1,19 +1,25 @@
-//! iCalendar feeds at secret, revocable URLs: a person's shifts and a
-//! team's whole rota. UIDs are stable: they name the rotation, role and
-//! start instant, so a regenerated week keeps its event.
+//! iCalendar feeds at secret, revocable URLs: a person's shifts, recovery
+//! days and leave, and a team's whole rota (`?role=primary` for one role,
+//! `?flavour=importable` for tools that import a schedule: the summary is
+//! the person's e-mail). UIDs are stable: they name the rotation, role and
+//! start instant, so a regenerated week keeps its event. All-day events end
+//! the day after they start (RFC 5545 3.6.1: DTEND is exclusive).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Duration;
-use icalendar::{Calendar, Component, Event, EventLike};
+use chrono::{Days, Duration};
+use icalendar::{Calendar, Component, Event, EventLike, Property};
+use serde::Deserialize;
 
 use crate::db;
+use crate::db::leave::Leave;
 use crate::db::recovery::RecoveryDay;
 use crate::db::rotations::HORIZON;
 use crate::db::shifts::ShiftView;
+use crate::domain::role::Role;
 use crate::domain::swap::ChangeKind;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -25,16 +31,61 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/calendar/{file}", get(show_feed))
 }
 
-/// Never logged: the tracing layer redacts `/calendar/` paths.
-async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
+/// What a feed shows: one role or both, and which flavour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedOptions {
+    pub role: Option<Role>,
+    /// Shifts only, each titled with the holder's e-mail (Grafana IRM and
+    /// other tools import a schedule that way).
+    pub importable: bool,
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    role: Option<String>,
+    flavour: Option<String>,
+}
+
+impl FeedQuery {
+    fn options(&self) -> AppResult<FeedOptions> {
+        let role = match self.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            None => None,
+            Some(r) => Some(Role::parse(r).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "role=\"{r}\" is not a role; use role=primary or role=secondary"
+                ))
+            })?),
+        };
+        let importable = match self.flavour.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            None | Some("standard") => false,
+            Some("importable") => true,
+            Some(other) => {
+                return Err(AppError::BadRequest(format!(
+                    "flavour=\"{other}\" is not a feed flavour; use flavour=importable or leave it out"
+                )));
+            }
+        };
+        Ok(FeedOptions { role, importable })
+    }
+}
+
+/// Never logged: the access log names the route pattern, not the address.
+async fn show_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(query): Query<FeedQuery>,
+) -> AppResult<Response> {
+    let options = query.options()?;
     let secret = file.strip_suffix(".ics").unwrap_or(&file);
     let now = state.clock.now();
     let (from, to) = (now - HISTORY, now + HORIZON);
     let mut conn = state.db.acquire().await?;
     let mut recovery = Vec::new();
-    let (name, shifts) = if let Some(user) = db::users::by_calendar_secret(&mut conn, secret).await? {
+    let mut leave = Vec::new();
+    let (name, mut shifts) = if let Some(user) = db::users::by_calendar_secret(&mut conn, secret).await? {
         let shifts = db::shifts::for_user(&mut conn, user.id, from, to, 10_000).await?;
         recovery = db::recovery::for_user(&mut conn, user.id, from.date_naive(), to.date_naive()).await?;
+        leave = db::leave::for_user(&mut conn, user.id, from).await?;
         (format!("On call: {}", user.name), shifts)
     } else if let Some(team) = db::teams::by_calendar_secret(&mut conn, secret).await? {
         let shifts = db::shifts::for_team(&mut conn, team.id, from, to, None).await?;
@@ -44,7 +95,20 @@ async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> A
             "This calendar link is not valid (it may have been reset); copy the current one from your profile".into(),
         ));
     };
-    let body = render(&name, &shifts, &recovery, &state.settings.base_url);
+    drop(conn);
+    if let Some(role) = options.role {
+        shifts.retain(|s| s.role == role);
+    }
+    let body = render(
+        &Feed {
+            name: &name,
+            shifts: &shifts,
+            recovery: &recovery,
+            leave: &leave,
+        },
+        &state.settings.base_url,
+        options,
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
@@ -55,7 +119,20 @@ async fn show_feed(State(state): State<AppState>, Path(file): Path<String>) -> A
         .into_response())
 }
 
-pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_url: &str) -> String {
+/// What goes into one feed.
+pub struct Feed<'a> {
+    pub name: &'a str,
+    pub shifts: &'a [ShiftView],
+    pub recovery: &'a [RecoveryDay],
+    pub leave: &'a [Leave],
+}
+
+/// `-//Rota//Rota 0.2.0//EN`: who made the feed (RFC 5545 3.7.3).
+pub fn prodid() -> String {
+    format!("-//Rota//Rota {}//EN", env!("CARGO_PKG_VERSION"))
+}
+
+pub fn render(feed: &Feed<'_>, base_url: &str, options: FeedOptions) -> String {
     let host = base_url
         .split("//")
         .nth(1)
@@ -63,22 +140,30 @@ pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_u
         .split('/')
         .next()
         .unwrap_or("rota");
-    let mut cal = Calendar::new();
-    cal.name(name);
-    for s in shifts {
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("PRODID", prodid()));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.name(feed.name);
+    for s in feed.shifts {
         let role = s.role.label();
         let standing_in = match (&s.replaces_name, s.change_kind) {
             (Some(other), Some(ChangeKind::Swap)) => format!(", swapped with {other}"),
             (Some(other), _) => format!(", covering {other}"),
             (None, _) => String::new(),
         };
+        let summary = if options.importable {
+            s.email.clone()
+        } else {
+            format!(
+                "{role} on call: {} ({}) — {}{standing_in}",
+                s.team_name, s.rotation_name, s.name
+            )
+        };
         cal.push(
             Event::new()
                 .uid(&uid(s, host))
-                .summary(&format!(
-                    "{role} on call: {} ({}) — {}{standing_in}",
-                    s.team_name, s.rotation_name, s.name
-                ))
+                .summary(&summary)
                 .description(&format!(
                     "{role} on call for {} / {}: {} <{}>. Acknowledge pages within {} minutes.",
                     s.team_name, s.rotation_name, s.name, s.email, s.sla_minutes
@@ -86,11 +171,15 @@ pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_u
                 .starts(s.starts_at)
                 .ends(s.ends_at)
                 .sequence(sequence(s.id))
+                .add_property("CATEGORIES", "On-call")
                 .url(&format!("{base_url}/teams/{}", s.team_slug))
                 .done(),
         );
     }
-    for r in recovery {
+    if options.importable {
+        return cal.done().to_string();
+    }
+    for r in feed.recovery {
         let form = match r.form.as_str() {
             "home" => "working from home",
             "late_start" => "late start",
@@ -106,7 +195,21 @@ pub fn render(name: &str, shifts: &[ShiftView], recovery: &[RecoveryDay], base_u
                 .uid(&format!("recovery-{}@{host}", r.id))
                 .summary(&format!("Recovery day: {form}{flagged}"))
                 .description(&r.reason)
-                .all_day(r.day)
+                .starts(r.day)
+                .ends(r.day + Days::new(1))
+                .add_property("CATEGORIES", "Recovery")
+                .add_property("TRANSP", "TRANSPARENT")
+                .done(),
+        );
+    }
+    for l in feed.leave {
+        cal.push(
+            Event::new()
+                .uid(&format!("leave-{}@{host}", l.id))
+                .summary("Leave")
+                .starts(l.start_date)
+                .ends(l.end_date + Days::new(1))
+                .add_property("CATEGORIES", "Leave")
                 .done(),
         );
     }
