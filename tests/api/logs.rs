@@ -32,16 +32,30 @@ impl Captured {
     }
 }
 
-// The test's runtime has one thread, which also runs the server it starts,
-// so a subscriber set for this thread hears every request.
-#[tokio::test(flavor = "current_thread")]
-async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secret() {
+/// Hears what this thread logs in `format` until the guard drops. The test's
+/// runtime has one thread, which also runs the server it starts, so the
+/// subscriber hears every request. Other tests' threads have none: the
+/// callsites' cached interest is rebuilt so that none stays "never".
+fn capture(format: LogFormat) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
-    let _guard =
-        tracing::subscriber::set_default(subscriber(LogFormat::Json, EnvFilter::new("info"), false, move || {
-            writer.clone()
-        }));
+    let guard = tracing::subscriber::set_default(subscriber(format, EnvFilter::new("info"), false, move || {
+        writer.clone()
+    }));
+    tracing::callsite::rebuild_interest_cache();
+    (captured, guard)
+}
+
+// One test for both formats: two scoped subscribers set and dropped at once
+// in parallel tests make tracing's interest cache flap.
+#[tokio::test(flavor = "current_thread")]
+async fn json_and_text_logs_carry_one_access_line_per_request_without_secrets_or_colour() {
+    json_access_lines_name_the_route_status_request_id_and_user_and_no_secret().await;
+    text_logs_written_to_a_file_have_no_colour_codes().await;
+}
+
+async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secret() {
+    let (captured, _guard) = capture(LogFormat::Json);
     let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
     let client = reqwest::Client::new();
     let res = client
@@ -92,14 +106,8 @@ async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secr
     assert!(!text.contains('\u{1b}'), "no colour codes");
 }
 
-#[tokio::test(flavor = "current_thread")]
 async fn text_logs_written_to_a_file_have_no_colour_codes() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _guard =
-        tracing::subscriber::set_default(subscriber(LogFormat::Text, EnvFilter::new("info"), false, move || {
-            writer.clone()
-        }));
+    let (captured, _guard) = capture(LogFormat::Text);
     let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
     let (status, _) = f.app.get_json(&f.manager_token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
