@@ -115,6 +115,7 @@ impl FromRequestParts<AppState> for WebUser {
             touch_every_secs(state.settings.session_idle.as_secs()),
         )
         .await;
+        note_user(parts, user.id);
         Ok(WebUser(user))
     }
 }

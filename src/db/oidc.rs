@@ -43,3 +43,12 @@ pub async fn is_deactivated(conn: &mut PgConnection, user_id: i64) -> sqlx::Resu
         .await
         .map(|d| d.unwrap_or(true))
 }
+
+/// Whether the account is already linked to a subject of `issuer`.
+pub async fn linked_at(conn: &mut PgConnection, issuer: &str, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM oidc_identities WHERE issuer = $1 AND user_id = $2)")
+        .bind(issuer)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}

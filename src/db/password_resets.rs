@@ -79,10 +79,16 @@ pub async fn use_up(conn: &mut PgConnection, id: i64, user_id: i64, now: DateTim
     if done.rows_affected() != 1 {
         return Ok(false);
     }
+    use_up_all(conn, user_id, now).await?;
+    Ok(true)
+}
+
+/// Ends every unused link of the account (a new password, a leaver).
+pub async fn use_up_all(conn: &mut PgConnection, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .bind(now)
         .execute(conn)
-        .await?;
-    Ok(true)
+        .await
+        .map(drop)
 }

@@ -96,11 +96,14 @@ pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Opti
         .await
 }
 
+/// The active account whose personal feed this is (a leaver's feed ends).
 pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE calendar_secret = $1"))
-        .bind(secret)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE calendar_secret = $1 AND deactivated_at IS NULL"
+    ))
+    .bind(secret)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The account's id, password hash (if it has one), session epoch and
@@ -268,4 +271,13 @@ pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Resu
         .bind(email.trim())
         .fetch_optional(conn)
         .await
+}
+
+/// Locks the account's row until the transaction ends.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
 }

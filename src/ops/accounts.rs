@@ -14,6 +14,10 @@ use crate::ops::{members, notify};
 /// or hold weeks nobody covers yet, naming them; then nothing changes.
 pub async fn deactivate(conn: &mut PgConnection, actor: &User, email: &str, clock: &Clock) -> AppResult<User> {
     let user = account(conn, email).await?;
+    // Held to the end: a concurrent deactivation, or a manager adding them
+    // to a team meanwhile, waits and then sees the account as it is.
+    db::users::lock(conn, user.id).await?;
+    let user = account(conn, email).await?;
     if user.id == actor.id {
         return Err(AppError::Conflict(
             "You cannot deactivate your own account; ask another admin".into(),
@@ -41,8 +45,11 @@ pub async fn deactivate(conn: &mut PgConnection, actor: &User, email: &str, cloc
         }
         members::remove_member(conn, &team, actor.id, &user.email, clock).await?;
     }
-    db::users::deactivate(conn, user.id, now).await?;
+    if !db::users::deactivate(conn, user.id, now).await? {
+        return Err(AppError::Conflict(format!("{} is already deactivated", user.email)));
+    }
     db::tokens::revoke_all_for(conn, user.id, now).await?;
+    db::password_resets::use_up_all(conn, user.id, now).await?;
     db::user_sessions::end_all_but(conn, user.id, None, now).await?;
     let left: Vec<&str> = teams.iter().map(|t| t.slug.as_str()).collect();
     db::audit::record_personal(

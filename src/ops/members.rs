@@ -23,6 +23,12 @@ pub async fn set_member(
             email.trim()
         ))
     })?;
+    if !user.is_active() {
+        return Err(AppError::Conflict(format!(
+            "{} has left (their account is deactivated); an admin can reactivate it under Admin first",
+            user.name
+        )));
+    }
     let before = db::teams::set_member(conn, team.id, user.id, role).await?;
     if before != Some(role) {
         db::audit::record(

@@ -109,6 +109,7 @@ pub async fn set_directly(
     let hash = password::hash(new_password.to_owned()).await?;
     db::users::set_password_hash(conn, user.id, &hash).await?;
     db::user_sessions::end_all_but(conn, user.id, None, now).await?;
+    db::password_resets::use_up_all(conn, user.id, now).await?;
     let after = json!({"by": "command line"});
     db::audit::record_personal(conn, user.id, now, "password.reset", None, Some(after)).await?;
     Ok(user)

@@ -89,6 +89,8 @@ pub async fn change_password(
     validate::password(new, &[&user.email, &user.name])?;
     let hash = password::hash(new.to_owned()).await?;
     let epoch = db::users::set_password_hash(conn, user.id, &hash).await?;
+    // A reset link from before would undo the new password.
+    db::password_resets::use_up_all(conn, user.id, now).await?;
     db::audit::record_personal(conn, user.id, now, "profile.password", None, None).await?;
     Ok(epoch)
 }

@@ -94,7 +94,7 @@ async fn a_member_of_one_team_sees_who_is_on_call_in_another_and_it_agrees_with_
 
     // The page says the same.
     let web = app.sign_in("manager@example.com").await;
-    let page = web.get(app.url("/oncall")).send().await.unwrap().text().await.unwrap();
+    let page = app.page(&web, "/oncall").await;
     for role in ["primary", "secondary"] {
         let name = cards[role]["name"].as_str().unwrap();
         assert!(page.contains(name), "{name} on the page");
@@ -106,26 +106,12 @@ async fn a_member_of_one_team_sees_who_is_on_call_in_another_and_it_agrees_with_
         .as_str()
         .unwrap()
         .to_owned();
-    let filtered = web
-        .get(app.url("/oncall?q=pat+payments"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let filtered = app.page(&web, "/oncall?q=pat+payments").await;
     assert!(
         filtered.contains("No team or person on call matches"),
         "the manager is not on call"
     );
-    let filtered = web
-        .get(app.url("/oncall?q=cards"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let filtered = app.page(&web, "/oncall?q=cards").await;
     assert!(!filtered.contains("Cards"), "q matches teams and people, not rotations");
     let filtered = web
         .get(app.url(&format!("/oncall?q={}", platform_primary.replace(' ', "+"))))
@@ -147,14 +133,7 @@ async fn a_private_team_shows_only_to_its_members_and_admins() {
     let app = &f.app;
     // A member may not change it; the manager makes it private from settings.
     let ria = app.sign_in("ria@example.com").await;
-    let html = ria
-        .get(app.url("/teams/payments"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&ria, "/teams/payments").await;
     let res = ria
         .post(app.url("/teams/payments/visibility"))
         .form(&[("csrf", csrf_of(&html).as_str()), ("private", "true")])
@@ -163,14 +142,7 @@ async fn a_private_team_shows_only_to_its_members_and_admins() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let pm = app.sign_in("pm@example.com").await;
-    let html = pm
-        .get(app.url("/teams/payments/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&pm, "/teams/payments/settings").await;
     assert!(html.contains("Make it private"));
     let res = pm
         .post(app.url("/teams/payments/visibility"))
@@ -184,16 +156,8 @@ async fn a_private_team_shows_only_to_its_members_and_admins() {
     let (_, outsider) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
     assert!(team(&outsider, "payments").is_none(), "{outsider}");
     assert!(team(&outsider, "platform").is_some());
-    let page = app
-        .sign_in("manager@example.com")
-        .await
-        .get(app.url("/oncall"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let outsider_web = app.sign_in("manager@example.com").await;
+    let page = app.page(&outsider_web, "/oncall").await;
     assert!(!page.contains("/teams/payments"), "not on the page either");
     let (_, member) = app.get_json(&pm_token, "/api/v1/oncall").await;
     assert!(team(&member, "payments").is_some(), "members still see it");

@@ -7,7 +7,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use crate::common::{Fixture, PASSWORD, TestApp, browser, csrf_of, fixture, t};
+use crate::common::{Fixture, PASSWORD, TestApp, fixture, t};
 
 const NOW: &str = "2026-12-02T12:00:00Z";
 
@@ -36,49 +36,10 @@ async fn primary_now(f: &Fixture) -> String {
     on_call_now(f).await.0
 }
 
-async fn try_sign_in(app: &TestApp, email: &str) -> (StatusCode, String) {
-    let client = browser();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.text().await.unwrap())
-}
-
 /// Whether the client's session still opens a signed-in page.
 async fn signed_in(app: &TestApp, client: &Client) -> bool {
     let res = client.get(app.url("/profile")).send().await.unwrap();
     res.status() == StatusCode::OK
-}
-
-async fn post_form(
-    app: &TestApp,
-    client: &Client,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&html);
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client.post(app.url(action)).form(&form).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -127,23 +88,12 @@ async fn a_leaver_on_call_needs_an_override_first_then_sign_in_session_and_token
     assert!(!signed_in(app, &session).await, "the session ended");
     let (status, body) = app.get_json(&token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, page) = try_sign_in(app, &leaver).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, res) = app.try_sign_in(&leaver, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = res.text().await.unwrap();
     assert!(page.contains("deactivated"), "says why: {page}");
     // A wrong password says nothing about the account.
-    let res = browser();
-    let login = res.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let wrong = res
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&login).as_str()),
-            ("email", leaver.as_str()),
-            ("password", "not the password at all"),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (_, wrong) = app.try_sign_in(&leaver, "not the password at all").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // Out of the team and of every future week; the past is kept.
@@ -270,42 +220,28 @@ async fn an_admin_deactivates_from_the_pages_after_a_confirmation_and_history_sa
     let app = &f.app;
     let admin = app.sign_in("admin@example.com").await;
     // The manager made the rotation, so history names them as its author.
-    let page = admin
-        .get(app.url("/admin/users/manager@example.com/deactivate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/admin/users/manager@example.com/deactivate").await;
     assert!(page.contains("Deactivate Mona Manager?"), "{page}");
     assert!(page.contains("platform"), "names the teams: {page}");
-    let res = post_form(
-        app,
-        &admin,
-        "/admin/users/manager@example.com/deactivate",
-        "/admin/users/manager@example.com/deactivate",
-        &[],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &admin,
+            "/admin/users/manager@example.com/deactivate",
+            "/admin/users/manager@example.com/deactivate",
+            &[],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    let page = app.page(&admin, "/admin").await;
     assert!(page.contains("Mona Manager (left)"), "{page}");
     assert!(page.contains("Reactivate Mona Manager"), "{page}");
-    let history = admin
-        .get(app.url("/teams/platform/history"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = app.page(&admin, "/teams/platform/history").await;
     assert!(history.contains("Mona Manager (left)"), "{history}");
 
     // On call: the confirmation page comes back with the reason, 409.
     let primary = primary_now_by_admin(app).await;
     let path = format!("/admin/users/{primary}/deactivate");
-    let res = post_form(app, &admin, &path, &path, &[]).await;
+    let res = app.post_form(&admin, &path, &path, &[]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("override that week first"));
 }
@@ -329,7 +265,7 @@ async fn the_profile_keeps_phone_and_chat_handle_and_refuses_a_bad_phone() {
     let (f, _) = team().await;
     let app = &f.app;
     let me = app.sign_in("p0@example.com").await;
-    let page = me.get(app.url("/profile")).send().await.unwrap().text().await.unwrap();
+    let page = app.page(&me, "/profile").await;
     assert!(
         page.contains(r#"list="zones""#) && page.contains(r#"<option value="Europe/London">"#),
         "a zone list"
@@ -340,9 +276,9 @@ async fn the_profile_keeps_phone_and_chat_handle_and_refuses_a_bad_phone() {
         ("phone", "+44 20 7946 0000"),
         ("chat_handle", "@zero"),
     ];
-    let res = post_form(app, &me, "/profile", "/profile", &fields).await;
+    let res = app.post_form(&me, "/profile", "/profile", &fields).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = me.get(app.url("/profile")).send().await.unwrap().text().await.unwrap();
+    let page = app.page(&me, "/profile").await;
     assert!(page.contains("+44 20 7946 0000") && page.contains("@zero"), "{page}");
 
     let bad = [
@@ -351,7 +287,7 @@ async fn the_profile_keeps_phone_and_chat_handle_and_refuses_a_bad_phone() {
         ("phone", "call me maybe"),
         ("chat_handle", "@zero"),
     ];
-    let res = post_form(app, &me, "/profile", "/profile", &bad).await;
+    let res = app.post_form(&me, "/profile", "/profile", &bad).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("country code"));
     let stored: Option<String> = sqlx::query_scalar("SELECT phone FROM users WHERE email = 'p0@example.com'")
@@ -368,7 +304,7 @@ async fn the_profile_keeps_phone_and_chat_handle_and_refuses_a_bad_phone() {
         ("chat_handle", ""),
     ];
     assert_eq!(
-        post_form(app, &me, "/profile", "/profile", &none).await.status(),
+        app.post_form(&me, "/profile", "/profile", &none).await.status(),
         StatusCode::SEE_OTHER
     );
     let stored: Option<String> = sqlx::query_scalar("SELECT phone FROM users WHERE email = 'p0@example.com'")
@@ -385,19 +321,14 @@ async fn the_profile_lists_sessions_and_signs_out_the_others_but_not_tokens() {
     let token = app.token(&f.members[0]).await;
     let laptop = app.sign_in("p0@example.com").await;
     let phone = app.sign_in("p0@example.com").await;
-    let page = laptop
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&laptop, "/profile").await;
     assert_eq!(page.matches("Signed in on ").count(), 2, "{page}");
     assert_eq!(page.matches("(this session)").count(), 1);
     assert!(page.contains("from 127.0.0.1 with password"), "{page}");
 
-    let res = post_form(app, &laptop, "/profile", "/profile/sessions/sign-out-others", &[]).await;
+    let res = app
+        .post_form(&laptop, "/profile", "/profile/sessions/sign-out-others", &[])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(signed_in(app, &laptop).await, "this session stays");
     assert!(!signed_in(app, &phone).await, "the other ended");
@@ -406,22 +337,72 @@ async fn the_profile_lists_sessions_and_signs_out_the_others_but_not_tokens() {
         StatusCode::OK,
         "tokens stay"
     );
-    let page = laptop
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&laptop, "/profile").await;
     assert_eq!(page.matches("Signed in on ").count(), 1, "{page}");
 
     // Signing out takes the session off the list.
-    let res = post_form(app, &laptop, "/profile", "/logout", &[]).await;
+    let res = app.post_form(&laptop, "/profile", "/logout", &[]).await;
     assert!(res.status().is_redirection());
     let live: i64 = sqlx::query_scalar("SELECT count(*) FROM user_sessions WHERE ended_at IS NULL")
         .fetch_one(&app.db)
         .await
         .unwrap();
     assert_eq!(live, 0);
+}
+
+#[tokio::test]
+async fn a_leaver_cannot_be_added_back_to_a_team_and_their_feed_and_reset_links_end() {
+    let (f, admin) = team().await;
+    let app = &f.app;
+    let (primary, secondary) = on_call_now(&f).await;
+    let leaver = f
+        .members
+        .iter()
+        .find(|m| m.email != primary && m.email != secondary)
+        .unwrap()
+        .clone();
+    let token = app.token(&leaver).await;
+    let (_, me) = app.get_json(&token, "/api/v1/me").await;
+    let feed = me["calendar_url"].as_str().unwrap().to_owned();
+    assert_eq!(reqwest::get(&feed).await.unwrap().status(), StatusCode::OK);
+    sqlx::query("INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, '\\x01', $2::timestamptz + interval '1 hour')")
+        .bind(leaver.id)
+        .bind(NOW)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, body) = app
+        .post_json(&admin, &format!("/api/v1/users/{}/deactivate", leaver.email), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        reqwest::get(&feed).await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "the feed ends"
+    );
+    let unused: i64 = sqlx::query_scalar("SELECT count(*) FROM password_resets WHERE used_at IS NULL")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        unused, 0,
+        "a reset link from before cannot come back with a reactivation"
+    );
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::PUT,
+            &f.manager_token,
+            &format!("/api/v1/teams/platform/members/{}", leaver.email),
+            json!({"role": "member"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("has left"),
+        "{body}"
+    );
+    let (status, _) = app
+        .post_json(&admin, &format!("/api/v1/users/{}/deactivate", leaver.email), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "already deactivated");
 }

@@ -436,3 +436,90 @@ async fn with_passwords_off_only_the_break_glass_admin_may_use_one() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(signed_in_as(&app, &mo).await.as_deref(), Some("mo@example.com"));
 }
+
+#[tokio::test]
+async fn with_passwords_off_reset_and_invitation_links_set_no_password() {
+    let (app, _provider) = spawn(Person::new("sub-mo", "mo@example.com", "Mo"), |s| {
+        s.password = false;
+        s.break_glass_email = Some("root@example.com".into());
+    })
+    .await;
+    let mo = app.user("mo@example.com", "Mo Member", "UTC", false).await;
+    let token = rota::secrets::random_secret();
+    sqlx::query(
+        "INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, $3::timestamptz + interval '1 hour')",
+    )
+    .bind(mo.id)
+    .bind(rota::secrets::token_hash(&token))
+    .bind(NOW)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let client = browser();
+    let res = app
+        .post_form(
+            &client,
+            &format!("/reset/{token}"),
+            &format!("/reset/{token}"),
+            &[("password", "plum-violin-gravel-47")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("Passwords are turned off here"));
+    assert_eq!(signed_in_as(&app, &client).await, None);
+    let (_, res) = password_sign_in(&app, "mo@example.com", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the old password is unchanged and still refused"
+    );
+
+    let token = rota::secrets::random_secret();
+    sqlx::query(
+        "INSERT INTO invitations (email, role, token_hash, expires_at) VALUES ('new@example.com', 'member', $1, $2::timestamptz + interval '1 day')",
+    )
+    .bind(rota::secrets::token_hash(&token))
+    .bind(NOW)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let page = app.page(&client, &format!("/invite/{token}")).await;
+    assert!(page.contains("Accept with Test ID"), "{page}");
+    assert!(!page.contains("name=\"password\""), "no password form: {page}");
+    // The page has no form to post; a hand-made post is refused all the same.
+    let csrf = csrf_of(&app.page(&client, "/login?password=1").await);
+    let res = client
+        .post(app.url(&format!("/invite/{token}")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "New Person"),
+            ("timezone", "UTC"),
+            ("password", "plum-violin-gravel-47"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM users WHERE email = 'new@example.com'").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_account_linked_at_the_provider_is_not_handed_to_another_subject_with_its_address() {
+    let (app, provider) = spawn(Person::new("sub-new", "priya@example.com", "Priya"), |_| {}).await;
+    let priya = app.user("priya@example.com", "Priya Shah", "UTC", false).await;
+    sqlx::query("INSERT INTO oidc_identities (issuer, subject, user_id) VALUES ($1, 'sub-old', $2)")
+        .bind(&provider.issuer)
+        .bind(priya.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let client = browser();
+    let res = through_sso(&app, &provider, &client, "/").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("already linked to another sign-in"));
+    assert_eq!(signed_in_as(&app, &client).await, None);
+    assert_eq!(count(&app, "SELECT count(*) FROM oidc_identities").await, 1);
+}

@@ -209,6 +209,28 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 impl TestApp {
+    /// The page at `path` as `client` sees it.
+    pub async fn page(&self, client: &Client, path: &str) -> String {
+        let res = client.get(self.url(path)).send().await.expect("page");
+        res.text().await.expect("html")
+    }
+
+    /// Posts `fields` to `action` with the CSRF token of the page `form_page`.
+    pub async fn post_form(&self, client: &Client, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = csrf_of(&self.page(client, form_page).await);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        client.post(self.url(action)).form(&form).send().await.expect("post")
+    }
+
+    /// Tries the sign-in form; the client and the answer, whatever it was.
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> (Client, Response) {
+        let client = browser();
+        let fields = [("email", email), ("password", password), ("next", "/")];
+        let res = self.post_form(&client, "/login", "/login", &fields).await;
+        (client, res)
+    }
+
     /// Runs `change` as another process would (plain SQL) and waits until
     /// this server has heard of it and dropped its caches.
     pub async fn change_elsewhere(&self, sql: &str) {

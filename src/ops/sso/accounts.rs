@@ -49,9 +49,25 @@ pub async fn account_for(
         refuse_leaver(conn, &user).await?;
         return Ok(SignedIn { user, how: How::Known });
     }
-    if let Some(user) = db::users::by_email(conn, &who.email).await? {
+    if let Some(mut user) = db::users::by_email(conn, &who.email).await? {
         refuse_leaver(conn, &user).await?;
+        // An account that already belongs to someone at this provider is
+        // not handed to another subject with the same address (a reused
+        // leaver's mailbox, say).
+        if db::oidc::linked_at(conn, &who.issuer, user.id).await? {
+            tracing::warn!(
+                user_id = user.id,
+                "SSO sign-in refused: the account is linked to another subject"
+            );
+            return Err(Failure::Refused(format!(
+                "The Rota account for {} is already linked to another sign-in at this provider. Ask an admin to look at it.",
+                user.email
+            )));
+        }
         link(conn, who, &user, now).await?;
+        // From now on the provider vouches for this account: whatever
+        // sessions it had before (perhaps not the owner's) end.
+        user.session_epoch = db::users::raise_session_epoch(conn, user.id).await?;
         db::audit::record_personal(
             conn,
             user.id,

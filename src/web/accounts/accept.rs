@@ -60,6 +60,10 @@ struct AcceptPage {
     name: String,
     timezone: String,
     zones: Vec<&'static str>,
+    /// The single sign-on provider's name, when there is one.
+    sso: Option<String>,
+    /// False when passwords are off for this address: then only SSO.
+    password_allowed: bool,
 }
 
 fn intro(inv: &Invitation) -> String {
@@ -89,6 +93,8 @@ async fn show_invitation(
                 layout,
                 error: None,
                 intro: intro(&inv),
+                password_allowed: state.settings.sign_in.password_allowed_for(&inv.email),
+                sso: state.settings.sign_in.oidc.as_ref().map(|o| o.name.clone()),
                 email: inv.email,
                 name: String::new(),
                 timezone: "UTC".into(),
@@ -115,6 +121,20 @@ async fn accept_invitation(
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
+    if !state.settings.sign_in.password {
+        // Passwords are off: an invitation is accepted through single
+        // sign-on only (checked again below for the break-glass address).
+        let mut conn = state.db.acquire().await?;
+        let opened = invitations::open(&mut conn, &token, now).await?;
+        drop(conn);
+        if let Ok(inv) = opened
+            && !state.settings.sign_in.password_allowed_for(&inv.email)
+        {
+            return Err(AppError::forbidden(
+                "Passwords are turned off here: accept the invitation with the single sign-on button on this page",
+            ));
+        }
+    }
     let mut tx = state.db.begin().await?;
     let setup = Setup {
         name: &form.name,
@@ -138,6 +158,8 @@ async fn accept_invitation(
                     layout,
                     error: Some(msg),
                     intro: intro(&inv),
+                    sso: state.settings.sign_in.oidc.as_ref().map(|o| o.name.clone()),
+                    password_allowed: state.settings.sign_in.password_allowed_for(&inv.email),
                     email: inv.email,
                     name: form.name,
                     timezone: form.timezone,

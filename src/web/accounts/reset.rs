@@ -95,7 +95,13 @@ async fn request_reset(
         page.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return Ok(page);
     }
-    let issued = password_resets::issue(&mut conn, &form.email, None, now).await?;
+    // With passwords off only the break-glass account gets a link; the
+    // page answers the same either way.
+    let issued = if state.settings.sign_in.password_allowed_for(&form.email) {
+        password_resets::issue(&mut conn, &form.email, None, now).await?
+    } else {
+        None
+    };
     drop(conn);
     if let Some(issued) = issued {
         let link = password_resets::link(&state.settings.base_url, &issued.token);
@@ -171,6 +177,20 @@ async fn reset_password(
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
+    if !state.settings.sign_in.password {
+        // Passwords are off: a password set here could not sign anyone in
+        // (and must not: only the break-glass account keeps one).
+        let mut conn = state.db.acquire().await?;
+        let opened = password_resets::open(&mut conn, &token, now).await?;
+        drop(conn);
+        if let Ok(reset) = opened
+            && !state.settings.sign_in.password_allowed_for(&reset.user.email)
+        {
+            return Err(AppError::forbidden(
+                "Passwords are turned off here: sign in with the single sign-on button on the sign-in page",
+            ));
+        }
+    }
     let mut tx = state.db.begin().await?;
     let (user, epoch) = match password_resets::complete(&mut tx, &token, &form.password, now).await {
         Ok(Ok(done)) => done,

@@ -1,48 +1,9 @@
 //! Accounts and sessions: findings 1, 5, 9, 10 and 11 of the review.
 
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{PASSWORD, TestApp, api, browser, csrf_of, spawn_app_at, spawn_app_configured, t};
-
-async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> (Client, StatusCode) {
-    let client = browser();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("email", email),
-            ("password", password),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (client, res.status())
-}
-
-/// Posts a form from `page` on the signed-in client.
-async fn post_form(
-    app: &TestApp,
-    client: &Client,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&html);
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client.post(app.url(action)).form(&form).send().await.unwrap()
-}
+use crate::common::{PASSWORD, api, browser, spawn_app_at, spawn_app_configured, t};
 
 #[tokio::test]
 async fn an_account_without_a_password_cannot_be_signed_into() {
@@ -58,7 +19,8 @@ async fn an_account_without_a_password_cannot_be_signed_into() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     for guess in ["not a real password", "", PASSWORD] {
-        let (_, status) = try_sign_in(&app, "nopw@example.com", guess).await;
+        let (_, res) = app.try_sign_in("nopw@example.com", guess).await;
+        let status = res.status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{guess:?} must not sign in");
     }
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
@@ -78,14 +40,14 @@ async fn a_session_without_a_stored_password_cannot_set_one_without_the_current(
         .execute(&app.db)
         .await
         .unwrap();
-    let res = post_form(
-        &app,
-        &web,
-        "/profile",
-        "/profile/password",
-        &[("current", ""), ("new", "plum-violin-gravel-47")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &web,
+            "/profile",
+            "/profile/password",
+            &[("current", ""), ("new", "plum-violin-gravel-47")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("no password"));
     let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'ana@example.com'")
@@ -110,7 +72,7 @@ async fn the_admin_form_refuses_an_empty_password_and_admins_always_have_one() {
         if let Some(v) = admin_box {
             fields.push(("admin", v));
         }
-        let res = post_form(&app, &web, "/admin", "/admin/users", &fields).await;
+        let res = app.post_form(&web, "/admin", "/admin/users", &fields).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "admin: {admin_box:?}");
     }
     let made: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
@@ -137,14 +99,14 @@ async fn passwords_need_twelve_characters_and_must_be_hard_to_guess() {
         assert!(body.to_string().contains(says), "{body}");
     }
     let web = app.sign_in(&admin.email).await;
-    let res = post_form(
-        &app,
-        &web,
-        "/profile",
-        "/profile/password",
-        &[("current", PASSWORD), ("new", "qwertyuiop123")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &web,
+            "/profile",
+            "/profile/password",
+            &[("current", PASSWORD), ("new", "qwertyuiop123")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("too easy to guess"));
 }
@@ -185,14 +147,14 @@ async fn a_password_change_ends_every_other_session() {
     let laptop = app.sign_in("ana@example.com").await;
     let stolen = app.sign_in("ana@example.com").await;
     assert_eq!(stolen.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
-    let res = post_form(
-        &app,
-        &laptop,
-        "/profile",
-        "/profile/password",
-        &[("current", PASSWORD), ("new", "plum-violin-gravel-47")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &laptop,
+            "/profile",
+            "/profile/password",
+            &[("current", PASSWORD), ("new", "plum-violin-gravel-47")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         laptop.get(app.url("/")).send().await.unwrap().status(),
@@ -258,7 +220,8 @@ async fn showing_the_sign_in_page_stores_no_session() {
         .unwrap();
     assert_eq!(rows, 0);
     // And signing in through that page still works, with its CSRF check.
-    let (_, status) = try_sign_in(&app, "ana@example.com", PASSWORD).await;
+    let (_, res) = app.try_sign_in("ana@example.com", PASSWORD).await;
+    let status = res.status();
     assert_eq!(status, StatusCode::SEE_OTHER);
     let client = browser();
     let res = client
@@ -290,7 +253,9 @@ async fn answers_with_secrets_or_personal_data_are_not_stored_by_caches() {
         .await
         .unwrap();
     assert!(no_store(&me), "/api/v1/me");
-    let created = post_form(&app, &web, "/profile", "/profile/tokens", &[("label", "script")]).await;
+    let created = app
+        .post_form(&web, "/profile", "/profile/tokens", &[("label", "script")])
+        .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert!(no_store(&created), "the page showing a new token");
     let login = api().get(app.url("/login")).send().await.unwrap();
@@ -303,12 +268,12 @@ async fn profile_and_password_changes_are_audited_once_as_the_persons_own_withou
     let ana = app.user("ana@example.com", "Ana", "UTC", false).await;
     let web = app.sign_in("ana@example.com").await;
     let profile = [("name", "Ana Lima"), ("timezone", "Europe/Lisbon")];
-    let res = post_form(&app, &web, "/profile", "/profile", &profile).await;
+    let res = app.post_form(&web, "/profile", "/profile", &profile).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = post_form(&app, &web, "/profile", "/profile", &profile).await;
+    let res = app.post_form(&web, "/profile", "/profile", &profile).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "saved again, unchanged");
     let bad = [("name", "Ana"), ("timezone", "Mars/Olympus")];
-    let res = post_form(&app, &web, "/profile", "/profile", &bad).await;
+    let res = app.post_form(&web, "/profile", "/profile", &bad).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let audited = app.audited("profile.change").await;
@@ -322,10 +287,10 @@ async fn profile_and_password_changes_are_audited_once_as_the_persons_own_withou
 
     let new = "plum-violin-gravel-47";
     let wrong = [("current", "not my password"), ("new", new)];
-    let res = post_form(&app, &web, "/profile", "/profile/password", &wrong).await;
+    let res = app.post_form(&web, "/profile", "/profile/password", &wrong).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let right = [("current", PASSWORD), ("new", new)];
-    let res = post_form(&app, &web, "/profile", "/profile/password", &right).await;
+    let res = app.post_form(&web, "/profile", "/profile/password", &right).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let audited = app.audited("profile.password").await;
     assert_eq!(audited.len(), 1, "{audited:?}");
