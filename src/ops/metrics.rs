@@ -33,6 +33,8 @@ pub struct TeamData {
     pub shifts: Vec<ShiftRecord>,
     pub recovery: Vec<RecoveryRecord>,
     pub today: NaiveDate,
+    /// The team's holidays, for the pay report's split.
+    pub holidays: BTreeSet<NaiveDate>,
 }
 
 impl TeamData {
@@ -131,6 +133,7 @@ pub async fn load(
                     })
                     .collect(),
                 today: now.with_timezone(&tz).date_naive(),
+                holidays,
             }
         })
         .collect())
@@ -363,5 +366,5 @@ pub async fn pay_report(
         .await?
         .pop()
         .ok_or_else(|| crate::error::AppError::not_found("team"))?;
-    Ok(pay_rows(&data.inputs(), period))
+    Ok(pay_rows(&data.inputs(), period, &data.holidays))
 }

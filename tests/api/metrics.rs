@@ -367,9 +367,11 @@ async fn a_hand_worked_fixture_matches_on_the_page_in_the_api_and_in_csv() {
     assert_eq!(
         res.text().await.unwrap(),
         "month,email,name,hours_primary,hours_secondary,out_of_hours_pages,sleep_interruptions,\
-         recovery_days_granted,recovery_days_taken,recovery_days_worked_anyway\n\
-         2027-01,p0@example.com,Person 0,168.0,168.0,1,1,1,1,0\n\
-         2027-01,p1@example.com,Person 1,168.0,168.0,2,1,2,1,1\n"
+         recovery_days_granted,recovery_days_taken,recovery_days_worked_anyway,\
+         hours_primary_weekday,hours_primary_weekend,hours_primary_holiday,\
+         hours_secondary_weekday,hours_secondary_weekend,hours_secondary_holiday\n\
+         2027-01,p0@example.com,Person 0,168.0,168.0,1,1,1,1,0,120.0,48.0,0.0,120.0,48.0,0.0\n\
+         2027-01,p1@example.com,Person 1,168.0,168.0,2,1,2,1,1,120.0,48.0,0.0,120.0,48.0,0.0\n"
     );
     let (status, pay) = f
         .app
@@ -660,4 +662,59 @@ async fn prometheus_metrics_count_requests_by_route_and_show_the_pool_and_jobs()
             .all(|rest| rest.starts_with("{file}") || rest.starts_with("reset\"")),
         "routes, never secrets: {text}"
     );
+}
+
+#[tokio::test]
+async fn the_pay_report_splits_standby_hours_into_weekday_weekend_and_holiday_per_role() {
+    // Two people alternate weekly from Tue 1 Dec (UTC); Christmas is a team holiday.
+    let f = crate::common::fixture(crate::common::t("2027-01-05T12:00:00Z"), "UTC", "2026-12-01", 2).await;
+    let (status, body) = f
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &f.manager_token,
+            "/api/v1/teams/platform/holidays/2026-12-25",
+            serde_json::json!({"name": "Christmas"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, pay) = f
+        .app
+        .get_json(
+            &f.manager_token,
+            "/api/v1/teams/platform/metrics/pay?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pay}");
+    let rows = pay.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{pay}");
+    for row in rows {
+        let sum = |role: &str| {
+            ["weekday", "weekend", "holiday"]
+                .iter()
+                .map(|k| row[format!("hours_{role}_{k}")].as_f64().unwrap())
+                .sum::<f64>()
+        };
+        for role in ["primary", "secondary"] {
+            let total = row[format!("hours_{role}")].as_f64().unwrap();
+            assert!(
+                (sum(role) - total).abs() < 0.02,
+                "{role} parts add up to {total}: {row}"
+            );
+        }
+    }
+    // Christmas (Friday) is 24 holiday hours, once as primary and once as secondary.
+    let holiday = |role: &str| {
+        rows.iter()
+            .map(|r| r[format!("hours_{role}_holiday")].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(holiday("primary"), 24.0);
+    assert_eq!(holiday("secondary"), 24.0);
+    let weekend = |role: &str| {
+        rows.iter()
+            .map(|r| r[format!("hours_{role}_weekend")].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(weekend("primary"), 8.0 * 24.0, "four weekends in 1-30 December");
 }
