@@ -95,19 +95,26 @@ async fn request_reset(
         page.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return Ok(page);
     }
-    // With passwords off only the break-glass account gets a link; the
-    // page answers the same either way.
-    let issued = if state.settings.sign_in.password_allowed_for(&form.email) {
-        password_resets::issue(&mut conn, &form.email, None, now).await?
-    } else {
-        None
-    };
     drop(conn);
-    if let Some(issued) = issued {
-        let link = password_resets::link(&state.settings.base_url, &issued.token);
+    // The link is made and mailed after the answer, so a known address is
+    // not told apart from an unknown one by how long the page takes. With
+    // passwords off only the break-glass account gets one.
+    if state.settings.sign_in.password_allowed_for(&form.email) {
+        let (state, email) = (state.clone(), form.email.clone());
         tokio::spawn(async move {
-            if let Err(why) = password_resets::mail(&mailer, &issued.user, &link, false).await {
-                tracing::warn!(user = issued.user.id, error = %why, "a password reset e-mail could not be sent");
+            let issued = match state.db.acquire().await {
+                Ok(mut conn) => password_resets::issue(&mut conn, &email, None, now).await,
+                Err(e) => Err(e.into()),
+            };
+            match issued {
+                Ok(Some(issued)) => {
+                    let link = password_resets::link(&state.settings.base_url, &issued.token);
+                    if let Err(why) = password_resets::mail(&mailer, &issued.user, &link, false).await {
+                        tracing::warn!(user = issued.user.id, error = %why, "a password reset e-mail could not be sent");
+                    }
+                }
+                Ok(None) => {}
+                Err(why) => tracing::warn!(error = %why, "a password reset link could not be made"),
             }
         });
     }
