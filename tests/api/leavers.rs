@@ -32,6 +32,16 @@ async fn on_call_now(f: &Fixture) -> (String, String) {
     (who("primary"), who("secondary"))
 }
 
+/// A member on call in neither role now.
+async fn off_call(f: &Fixture) -> rota::db::users::User {
+    let (primary, secondary) = on_call_now(f).await;
+    f.members
+        .iter()
+        .find(|m| m.email != primary && m.email != secondary)
+        .expect("four people, two on call")
+        .clone()
+}
+
 async fn primary_now(f: &Fixture) -> String {
     on_call_now(f).await.0
 }
@@ -151,14 +161,8 @@ async fn deactivation_is_for_admins_and_says_what_is_wrong() {
 async fn reactivation_brings_back_the_account_but_not_its_places_or_tokens() {
     let (f, admin) = team().await;
     let app = &f.app;
-    let (primary, secondary) = on_call_now(&f).await;
     // Someone not on call now, with a token.
-    let leaver = f
-        .members
-        .iter()
-        .find(|m| m.email != primary && m.email != secondary)
-        .unwrap()
-        .clone();
+    let leaver = off_call(&f).await;
     let token = app.token(&leaver).await;
     let _ = app.sign_in(&leaver.email).await;
     let (status, list) = app.get_json(&admin, "/api/v1/users").await;
@@ -354,13 +358,7 @@ async fn the_profile_lists_sessions_and_signs_out_the_others_but_not_tokens() {
 async fn a_leaver_cannot_be_added_back_to_a_team_and_their_feed_and_reset_links_end() {
     let (f, admin) = team().await;
     let app = &f.app;
-    let (primary, secondary) = on_call_now(&f).await;
-    let leaver = f
-        .members
-        .iter()
-        .find(|m| m.email != primary && m.email != secondary)
-        .unwrap()
-        .clone();
+    let leaver = off_call(&f).await;
     let token = app.token(&leaver).await;
     let (_, me) = app.get_json(&token, "/api/v1/me").await;
     let feed = me["calendar_url"].as_str().unwrap().to_owned();

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -43,17 +43,9 @@ pub struct DayKinds {
     pub holiday: f64,
 }
 
-/// Local midnight starting `day` in `tz` (the earlier one if a DST change
-/// repeats it; the first instant after a gap if it skips it).
+/// Local midnight starting `day` in `tz`, by the schedule's one DST rule.
 fn midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-        chrono::LocalResult::None => tz
-            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc)),
-    }
+    crate::domain::schedule::local_to_instant(tz, day, chrono::NaiveTime::MIN)
 }
 
 /// Splits `[from, to)` into hours on weekdays, weekends and `holidays`, by
