@@ -4,14 +4,16 @@
 //! `x-request-id` header is echoed or made.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
 use crate::common::{fixture, t};
-use rota::telemetry::{LogFormat, subscriber};
+use rota::telemetry::{LogFormat, layer};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -32,30 +34,33 @@ impl Captured {
     }
 }
 
-/// Hears what this thread logs in `format` until the guard drops. The test's
-/// runtime has one thread, which also runs the server it starts, so the
-/// subscriber hears every request. Other tests' threads have none: the
-/// callsites' cached interest is rebuilt so that none stays "never".
-fn capture(format: LogFormat) -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let guard = tracing::subscriber::set_default(subscriber(format, EnvFilter::new("info"), false, move || {
-        writer.clone()
-    }));
-    tracing::callsite::rebuild_interest_cache();
-    (captured, guard)
+/// What the whole test binary logs, in both formats, from the first call on.
+/// A process-wide subscriber, not one for this thread: tracing caches each
+/// call site's interest across threads, and a thread-scoped subscriber lost
+/// the access lines whenever other tests' servers had hit that site first.
+/// Lines of other tests land here too; each check picks its own request id.
+fn captured() -> &'static (Captured, Captured) {
+    static SINKS: OnceLock<(Captured, Captured)> = OnceLock::new();
+    SINKS.get_or_init(|| {
+        let (json, text) = (Captured::default(), Captured::default());
+        let (j, t) = (json.clone(), text.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(layer(LogFormat::Json, false, move || j.clone()).with_filter(EnvFilter::new("info")))
+            .with(layer(LogFormat::Text, false, move || t.clone()).with_filter(EnvFilter::new("info")));
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in the tests");
+        (json, text)
+    })
 }
 
-// One test for both formats: two scoped subscribers set and dropped at once
-// in parallel tests make tracing's interest cache flap.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn json_and_text_logs_carry_one_access_line_per_request_without_secrets_or_colour() {
+    captured();
     json_access_lines_name_the_route_status_request_id_and_user_and_no_secret().await;
     text_logs_written_to_a_file_have_no_colour_codes().await;
 }
 
 async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secret() {
-    let (captured, _guard) = capture(LogFormat::Json);
+    let captured = &captured().0;
     let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
     let client = reqwest::Client::new();
     let res = client
@@ -73,7 +78,13 @@ async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secr
     let (_, team) = f.app.get_json(&f.manager_token, "/api/v1/teams/platform").await;
     let feed = team["calendar_url"].as_str().unwrap().to_owned();
     let secret = feed.rsplit('/').next().unwrap().trim_end_matches(".ics").to_owned();
-    assert_eq!(client.get(&feed).send().await.unwrap().status(), StatusCode::OK);
+    let res = client
+        .get(&feed)
+        .header("x-request-id", "req-feed-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 
     let text = captured.text();
     let lines: Vec<Value> = text
@@ -98,8 +109,9 @@ async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secr
     );
     let calendar = access
         .iter()
-        .find(|l| l["route"].as_str().is_some_and(|r| r.starts_with("/calendar/")))
+        .find(|l| l["request_id"] == "req-feed-1")
         .expect("the feed request is logged");
+    assert_eq!(calendar["route"], "/calendar/{file}");
     assert_eq!(calendar["status"], 200);
     assert!(!text.contains(&secret), "the calendar secret never reaches the log");
     assert!(!text.contains(&f.manager_token), "nor a token");
@@ -107,14 +119,24 @@ async fn json_access_lines_name_the_route_status_request_id_and_user_and_no_secr
 }
 
 async fn text_logs_written_to_a_file_have_no_colour_codes() {
-    let (captured, _guard) = capture(LogFormat::Text);
+    let captured = &captured().1;
     let f = fixture(t("2026-12-02T12:00:00Z"), "UTC", "2026-12-01", 2).await;
-    let (status, _) = f.app.get_json(&f.manager_token, "/api/v1/me").await;
-    assert_eq!(status, StatusCode::OK);
+    let res = reqwest::Client::new()
+        .get(f.app.url("/api/v1/me"))
+        .bearer_auth(&f.manager_token)
+        .header("x-request-id", "req-text-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let text = captured.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("req-text-1") && l.contains(" request "))
+        .unwrap_or_else(|| panic!("no access line: {text}"));
     assert!(
-        text.contains("route=/api/v1/me") && text.contains("status=200"),
-        "{text}"
+        line.contains("route=/api/v1/me") && line.contains("status=200"),
+        "{line}"
     );
     assert!(!text.contains('\u{1b}'), "{text:?}");
 }
