@@ -29,13 +29,17 @@ pub struct ShiftView {
     pub replaces_name: Option<String>,
     /// `Swap`, `Cover`, `Override` or `Leave` when a change put the holder there.
     pub change_kind: Option<ChangeKind>,
+    /// The holder's account was deactivated since (they left).
+    #[sqlx(default)]
+    pub holder_left: bool,
 }
 
 const SELECT: &str = "SELECT s.id, s.rotation_id, r.slug AS rotation_slug, r.name AS rotation_name,
         t.slug AS team_slug, t.name AS team_name, s.version_id, s.week_index, s.role,
         s.user_id, u.email, u.name, s.starts_at, s.ends_at,
         CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes,
-        s.replaces_user_id, ru.name AS replaces_name, c.kind AS change_kind
+        s.replaces_user_id, ru.name AS replaces_name, c.kind AS change_kind,
+        u.deactivated_at IS NOT NULL AS holder_left
     FROM shifts s
     JOIN rotations r ON r.id = s.rotation_id
     JOIN teams t ON t.id = r.team_id

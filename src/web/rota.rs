@@ -271,10 +271,15 @@ fn holder_text(s: &ShiftView, whole_week: bool, tz: chrono_tz::Tz) -> String {
             Some(ChangeKind::Cover | ChangeKind::Override) | None => format!("covering {other}"),
         });
     }
-    if notes.is_empty() {
-        s.name.clone()
+    let name = if s.holder_left {
+        format!("{} (left)", s.name)
     } else {
-        format!("{} ({})", s.name, notes.join(", "))
+        s.name.clone()
+    };
+    if notes.is_empty() {
+        name
+    } else {
+        format!("{name} ({})", notes.join(", "))
     }
 }
 

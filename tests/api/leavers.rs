@@ -128,6 +128,10 @@ async fn a_leaver_on_call_needs_an_override_first_then_sign_in_session_and_token
     );
     let (_, team) = app.get_json(&f.manager_token, "/api/v1/teams/platform").await;
     assert!(!team.to_string().contains(&leaver), "no longer a member: {team}");
+    // The rota keeps their part of this week, marked as a leaver's.
+    let manager = app.sign_in("manager@example.com").await;
+    let rota = app.page(&manager, "/teams/platform").await;
+    assert!(rota.contains(&format!("{} (left)", person.name)), "{rota}");
 }
 
 #[tokio::test]
