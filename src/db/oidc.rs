@@ -35,15 +35,6 @@ pub async fn link(
     .map(|r| r.rows_affected() == 1)
 }
 
-/// Whether the account has been deactivated (a leaver).
-pub async fn is_deactivated(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT deactivated_at IS NOT NULL FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await
-        .map(|d| d.unwrap_or(true))
-}
-
 /// Whether the account is already linked to a subject of `issuer`.
 pub async fn linked_at(conn: &mut PgConnection, issuer: &str, user_id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM oidc_identities WHERE issuer = $1 AND user_id = $2)")

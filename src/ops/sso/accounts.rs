@@ -46,11 +46,11 @@ pub async fn account_for(
         let user = db::users::by_id(conn, id)
             .await?
             .ok_or_else(|| Failure::Internal(AppError::Internal(anyhow::anyhow!("linked account {id} is gone"))))?;
-        refuse_leaver(conn, &user).await?;
+        refuse_leaver(&user)?;
         return Ok(SignedIn { user, how: How::Known });
     }
     if let Some(mut user) = db::users::by_email(conn, &who.email).await? {
-        refuse_leaver(conn, &user).await?;
+        refuse_leaver(&user)?;
         // An account that already belongs to someone at this provider is
         // not handed to another subject with the same address (a reused
         // leaver's mailbox, say).
@@ -121,8 +121,9 @@ pub async fn account_for(
 }
 
 /// A leaver's account stays closed, whichever way they come.
-async fn refuse_leaver(conn: &mut PgConnection, user: &User) -> Result<(), Failure> {
-    if db::oidc::is_deactivated(conn, user.id).await? {
+/// The account was just read in this transaction, with its state.
+fn refuse_leaver(user: &User) -> Result<(), Failure> {
+    if !user.is_active() {
         tracing::warn!(user_id = user.id, "SSO sign-in refused: account deactivated");
         return Err(Failure::Refused(format!(
             "The Rota account for {} has been deactivated. Ask an admin if you should still have access.",
