@@ -1,6 +1,8 @@
-//! What several forms share: the options of a select, instants typed into
-//! `datetime-local` inputs in a team's zone, and which errors a form shows
-//! on its own page.
+//! What several forms share: the options of a select, the time zones a
+//! zone input suggests, instants typed into `datetime-local` inputs in a
+//! team's zone, and which errors a form shows on its own page.
+
+use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -16,6 +18,24 @@ pub struct Choice {
     pub value: String,
     pub label: String,
     pub selected: bool,
+}
+
+/// The zones a time-zone input suggests (`templates/zones.html`, a
+/// `<datalist>`): every IANA area/city name and UTC, not the legacy
+/// aliases ("EST5EDT", "Cuba") that would crowd the list. Any name
+/// chrono-tz knows is still accepted (`validate::time_zone`).
+pub fn zone_names() -> &'static [&'static str] {
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        std::iter::once("UTC")
+            .chain(
+                chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .map(|z| z.name())
+                    .filter(|n| n.contains('/')),
+            )
+            .collect()
+    });
+    &NAMES
 }
 
 /// An instant typed as a local date and time in `tz`; `None` when left empty.
@@ -58,6 +78,14 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_zone_list_offers_cities_and_utc_and_each_parses() {
+        let names = zone_names();
+        assert!(names.contains(&"Europe/London") && names.contains(&"UTC"));
+        assert!(!names.contains(&"EST5EDT"));
+        assert!(names.iter().all(|n| n.parse::<Tz>().is_ok()));
     }
 
     #[test]

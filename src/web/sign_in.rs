@@ -305,15 +305,6 @@ struct SetupPage {
     name: String,
     email: String,
     timezone: String,
-    zones: Vec<&'static str>,
-}
-
-pub fn zones() -> Vec<&'static str> {
-    chrono_tz::TZ_VARIANTS
-        .iter()
-        .map(|z| z.name())
-        .filter(|n| n.contains('/'))
-        .collect()
 }
 
 async fn show_setup(State(state): State<AppState>, session: Session, headers: HeaderMap) -> AppResult<Response> {
@@ -329,7 +320,6 @@ async fn show_setup(State(state): State<AppState>, session: Session, headers: He
                 name: String::new(),
                 email: String::new(),
                 timezone: "UTC".into(),
-                zones: zones(),
             }
         })
         .await,
@@ -370,7 +360,6 @@ async fn set_up(
                     name: form.name,
                     email: form.email,
                     timezone: form.timezone,
-                    zones: zones(),
                 })
                 .await,
             );

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::invitations::{self, Setup};
 use crate::state::AppState;
 use crate::web::layout::{Layout, flash};
-use crate::web::sign_in::{anonymous_page, zones};
+use crate::web::sign_in::anonymous_page;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/invite/{token}", get(show_invitation).post(accept_invitation))
@@ -59,7 +59,6 @@ struct AcceptPage {
     intro: String,
     name: String,
     timezone: String,
-    zones: Vec<&'static str>,
     /// The single sign-on provider's name, when there is one.
     sso: Option<String>,
     /// False when passwords are off for this address: then only SSO.
@@ -98,7 +97,6 @@ async fn show_invitation(
                 email: inv.email,
                 name: String::new(),
                 timezone: "UTC".into(),
-                zones: zones(),
             }
         })
         .await,
@@ -163,7 +161,6 @@ async fn accept_invitation(
                     email: inv.email,
                     name: form.name,
                     timezone: form.timezone,
-                    zones: zones(),
                 })
                 .await,
             );
