@@ -167,7 +167,8 @@ async fn create_team_form(
                 format!("Team {} created; add its members and a rotation", t.name),
             )
             .await;
-            Ok(Redirect::to(&format!("/teams/{}/settings", t.slug)).into_response())
+            // Members come first: a rotation needs two of them.
+            Ok(Redirect::to(&format!("/teams/{}/settings/members", t.slug)).into_response())
         }
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => {
             drop(conn);

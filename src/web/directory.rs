@@ -167,5 +167,6 @@ async fn set_visibility(
         "Everyone signed in now sees this team's on-call in the directory"
     };
     flash(&session, said).await;
-    Ok(Redirect::to(&format!("/teams/{}/settings#visibility-h", m.team.slug)).into_response())
+    let back = crate::web::team_settings::Section::Members.url(&m.team.slug);
+    Ok(Redirect::to(&format!("{back}#visibility-h")).into_response())
 }

@@ -5,6 +5,7 @@ pub mod ack;
 pub mod admin;
 pub mod assets;
 pub mod charts;
+pub mod confirm;
 pub mod contact_methods;
 pub mod directory;
 pub mod fmt;
@@ -24,7 +25,6 @@ pub mod rota;
 pub mod sign_in;
 pub mod sso;
 pub mod swaps;
-pub mod team_alerting;
 pub mod team_escalation;
 pub mod team_settings;
 
@@ -50,7 +50,6 @@ pub fn router() -> Router<AppState> {
         .merge(recovery::router())
         .merge(handoffs::router())
         .merge(team_settings::router())
-        .merge(team_alerting::router())
         .merge(team_escalation::router())
         .merge(profile::router())
         .merge(contact_methods::router())

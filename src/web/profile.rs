@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::profile;
 use crate::ops::tokens::{self, NewTokenInput};
 use crate::state::AppState;
+use crate::web::confirm::{Confirm, confirm_page};
 use crate::web::fmt;
 use crate::web::layout::{Layout, flash, render_with};
 
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile", get(show_profile).post(update_profile))
         .route("/profile/password", post(change_password))
         .route("/profile/tokens", post(create_token))
-        .route("/profile/tokens/{id}/revoke", post(revoke_token))
+        .route("/profile/tokens/{id}/revoke", get(confirm_revoke).post(revoke_token))
         .route("/profile/calendar/reset", post(reset_calendar))
         .route("/profile/sessions/sign-out-others", post(sign_out_others))
 }
@@ -72,7 +73,6 @@ struct ProfilePage {
     timezone: String,
     phone: String,
     chat_handle: String,
-    zones: Vec<&'static str>,
     sessions: Vec<SessionRow>,
     error: Option<String>,
     new_token: Option<String>,
@@ -149,7 +149,6 @@ async fn profile_page(
             timezone: user.timezone.clone(),
             phone: user.phone.clone().unwrap_or_default(),
             chat_handle: user.chat_handle.clone().unwrap_or_default(),
-            zones: super::sign_in::zones(),
             sessions,
             error,
             new_token,
@@ -289,6 +288,41 @@ async fn create_token(
         }
         Err(e) => Err(e),
     }
+}
+
+/// What revoking the token will do, with a button that does it. Changes
+/// nothing.
+async fn confirm_revoke(
+    State(state): State<AppState>,
+    session: Session,
+    WebUser(user): WebUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let token = db::tokens::live_for_user(&mut conn, user.id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| AppError::NotFound("No live token of yours by that id".into()))?;
+    drop(conn);
+    let used = token.last_used_at.map_or_else(
+        || "It has never been used.".to_owned(),
+        |at| format!("It was last used {}.", fmt::relative(at, state.clock.now())),
+    );
+    let confirm = Confirm {
+        heading: format!("Revoke your API token “{}”?", token.label),
+        intro: format!("Created {}. {used}", fmt::local_date(token.created_at, user.tz())),
+        consequences: vec![
+            "Scripts and tools using it are answered 401 from then on.".into(),
+            "It cannot be undone: create a new token on your profile and give it to them instead.".into(),
+        ],
+        warnings: Vec::new(),
+        action: format!("/profile/tokens/{}/revoke", token.id),
+        fields: Vec::new(),
+        button: format!("Revoke {}", token.label),
+        cancel: "/profile#tok-h".into(),
+    };
+    confirm_page(&state, &session, &user, confirm).await
 }
 
 async fn revoke_token(

@@ -142,7 +142,7 @@ async fn a_private_team_shows_only_to_its_members_and_admins() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let pm = app.sign_in("pm@example.com").await;
-    let html = app.page(&pm, "/teams/payments/settings").await;
+    let html = app.page(&pm, "/teams/payments/settings/members").await;
     assert!(html.contains("Make it private"));
     let res = pm
         .post(app.url("/teams/payments/visibility"))

@@ -25,6 +25,7 @@ mod recovery;
 mod recovery_pages;
 mod schedule;
 mod security;
+mod settings;
 mod sso;
 mod stored_values;
 mod swaps;

@@ -228,7 +228,7 @@ fn upload(csrf: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
 async fn an_ics_upload_adds_holidays_and_anything_else_changes_nothing() {
     let f = platform().await;
     let web = f.app.sign_in("manager@example.com").await;
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     let csrf = csrf_of(&settings);
     let holidays = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM holidays")
@@ -266,7 +266,7 @@ async fn an_ics_upload_adds_holidays_and_anything_else_changes_nothing() {
     let res = send(Some(&csrf), ICS.as_bytes()).await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(holidays().await, 2);
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     assert!(settings.contains("Imported 2 holiday dates"), "{settings}");
     assert!(settings.contains("Mon 6 Apr 2026"), "{settings}");
     assert!(settings.contains("Early May bank holiday"), "{settings}");
@@ -299,7 +299,7 @@ async fn members_of_another_team_cannot_see_its_pages() {
 async fn an_integration_token_made_in_the_settings_page_reports_alertmanager_pages() {
     let f = platform().await;
     let web = f.app.sign_in("manager@example.com").await;
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/alerting")).await;
     assert!(
         settings.contains(&format!("{}/api/v1/hooks/alertmanager", f.app.base_url)),
         "{settings}"
@@ -339,7 +339,7 @@ async fn an_integration_token_made_in_the_settings_page_reports_alertmanager_pag
     assert!(list.contains("Person 0"), "{list}");
     assert!(list.contains("alertmanager"), "{list}");
 
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/alerting")).await;
     assert!(!settings.contains(&token), "shown only once");
     let id: i64 = sqlx::query_scalar("SELECT id FROM integration_tokens")
         .fetch_one(&f.app.db)
@@ -359,7 +359,7 @@ async fn an_integration_token_made_in_the_settings_page_reports_alertmanager_pag
 async fn managers_set_the_out_of_hours_policy_and_holidays_by_hand() {
     let f = platform().await;
     let web = f.app.sign_in("manager@example.com").await;
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     let csrf = csrf_of(&settings);
     let policy = |start: &str, minutes: &str| {
         web.post(f.app.url("/teams/platform/policy"))
@@ -377,7 +377,7 @@ async fn managers_set_the_out_of_hours_policy_and_holidays_by_hand() {
     let res = policy("23:00", "ninety").await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(policy("23:00", "90").await.unwrap().status(), StatusCode::SEE_OTHER);
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     assert!(
         settings.contains(r#"name="sleep_start" type="time" required value="23:00""#),
         "{settings}"
@@ -394,7 +394,7 @@ async fn managers_set_the_out_of_hours_policy_and_holidays_by_hand() {
         holiday("/teams/platform/holidays", &add).await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     assert!(
         settings.contains("Easter Monday on Mon 6 Apr 2026 is a holiday"),
         "{settings}"
@@ -430,7 +430,7 @@ async fn managers_set_the_out_of_hours_policy_and_holidays_by_hand() {
 async fn an_out_of_hours_policy_change_is_audited_once_and_reads_in_the_history() {
     let f = platform().await;
     let web = f.app.sign_in("manager@example.com").await;
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/out-of-hours")).await;
     let csrf = csrf_of(&settings);
     let save = |start: &str| {
         web.post(f.app.url("/teams/platform/policy"))
@@ -481,7 +481,7 @@ async fn revoking_an_integration_token_is_audited_once_by_its_label() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = created["token"].as_str().unwrap().to_owned();
     let web = f.app.sign_in("manager@example.com").await;
-    let (_, settings) = html(&web, f.app.url("/teams/platform/settings")).await;
+    let (_, settings) = html(&web, f.app.url("/teams/platform/settings/alerting")).await;
     let revoke = || {
         web.post(
             f.app

@@ -86,6 +86,16 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
     .fetch_one(&app.db)
     .await
     .expect("ids");
+    // An integration token, for the page that asks before revoking it.
+    let mut conn = app.db.acquire().await.expect("conn");
+    let platform = rota::db::teams::by_slug(&mut conn, "platform")
+        .await
+        .expect("team")
+        .expect("platform");
+    let token = rota::ops::integrations::create(&mut conn, &platform, "alertmanager", None, None)
+        .await
+        .expect("token");
+    drop(conn);
     let Some(b) = browser(390, 844).await else { return };
     let c = &b.client;
     let axe = axe_source();
@@ -123,6 +133,15 @@ async fn every_main_page_is_accessible_and_fits_a_phone_in_light_and_dark() {
         "/teams/platform/pages".into(),
         format!("/teams/platform/pages/{}", ids.0),
         "/teams/platform/settings".into(),
+        "/teams/platform/settings/members".into(),
+        "/teams/platform/settings/rotations".into(),
+        "/teams/platform/settings/alerting".into(),
+        "/teams/platform/settings/out-of-hours".into(),
+        "/teams/platform/settings/integrations".into(),
+        "/teams/platform/rotations/weekly".into(),
+        "/teams/platform/members/remove?email=ravi%40example.com".into(),
+        format!("/teams/platform/integrations/{}/revoke", token.integration.id),
+        format!("/teams/platform/pages/{}/delete", ids.0),
         "/teams/platform/swaps".into(),
         "/teams/platform/history".into(),
         "/teams/platform/metrics".into(),

@@ -103,6 +103,15 @@ async fn fill(c: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Chooses the option labelled `label` in the select `#id`.
+async fn pick(c: &Client, id: &str, label: &str) {
+    let select = c.find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("select #{id}"));
+    select
+        .select_by_label(label)
+        .await
+        .unwrap_or_else(|_| panic!("#{id} offers {label}"));
+}
+
 /// Submits with the keyboard: Enter on the button.
 async fn submit(c: &Client, css: &str) {
     press(c, css).await;
@@ -228,9 +237,21 @@ async fn first_run_setup_then_team_then_rotation_then_a_member_sees_the_rota() {
         submit(c, "form[action='/teams/platform/members'].stack button").await;
         wait_for_text(c, &format!("{email} is now a member")).await;
     }
+    // To the rotations section by its link in the section navigation.
+    c.find(Locator::Css(
+        "nav.settings-nav a[href='/teams/platform/settings/rotations']",
+    ))
+    .await
+    .expect("the section navigation")
+    .click()
+    .await
+    .expect("to rotations");
+    wait_for_text(c, "New rotation").await;
     fill(c, "slug", "weekly").await;
     fill(c, "name", "Weekly").await;
-    fill(c, "participants", "ana@example.com\nben@example.com").await;
+    // Participants are picked from the team's members, in order.
+    pick(c, "participant-1", "Ana Lima").await;
+    pick(c, "participant-2", "Ben Cole").await;
     c.execute("document.getElementById('start_date').value = '2026-11-03';", vec![])
         .await
         .expect("date");

@@ -105,7 +105,7 @@ impl Back {
     fn path(&self) -> String {
         match self {
             Back::Admin => "/admin".into(),
-            Back::Team(slug) => format!("/teams/{slug}/settings"),
+            Back::Team(slug) => format!("/teams/{slug}/settings/members"),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The chat webhook in the team settings: where submitted handoffs are
+//! The chat webhook in the team settings (the integrations section): where submitted handoffs are
 //! posted, and how the latest posts went.
 
 use axum::extract::State;
@@ -18,7 +18,7 @@ use crate::ops::handoffs::set_webhook_url;
 use crate::state::AppState;
 use crate::web::fmt;
 use crate::web::layout::{fixable, flash};
-use crate::web::team_settings::{Shown, settings_page};
+use crate::web::team_settings::{Section, reshow};
 
 pub struct DeliveryRow {
     pub handoff: String,
@@ -105,10 +105,10 @@ pub async fn save_webhook(
                 None => "Submitted handoffs are no longer posted to a chat webhook",
             };
             flash(&session, message).await;
-            Ok(Redirect::to(&format!("/teams/{}/settings#handoff-webhook-h", team.slug)).into_response())
+            Ok(Redirect::to(&format!("{}#handoff-webhook-h", Section::Integrations.url(&team.slug))).into_response())
         }
         Err(e) => match fixable(&e) {
-            Some((status, msg)) => settings_page(&state, &session, &m, Shown::error(msg), status).await,
+            Some((status, msg)) => reshow(&state, &session, &m, Section::Integrations, msg, status).await,
             None => Err(e),
         },
     }

@@ -25,7 +25,10 @@ pub fn router() -> Router<AppState> {
             "/teams/{team}/pages/{id}",
             get(view::show_page).post(view::correct_page),
         )
-        .route("/teams/{team}/pages/{id}/delete", post(view::delete_page))
+        .route(
+            "/teams/{team}/pages/{id}/delete",
+            get(view::confirm_delete).post(view::delete_page),
+        )
         .route("/teams/{team}/pages/{id}/acknowledge", post(respond::acknowledge_page))
 }
 

@@ -1,5 +1,6 @@
 //! One page: its details and, for its responder or a manager, the form
-//! that corrects its times and the button that deletes it.
+//! that corrects its times and the button that deletes it (after a page
+//! saying what deleting does).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -22,6 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::classify::Classifier;
 use crate::ops::pages::{Correction, correct, delete, may_change};
 use crate::state::AppState;
+use crate::web::confirm::{Confirm, confirm_page};
 use crate::web::fmt;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 
@@ -247,6 +249,53 @@ pub async fn correct_page(
             None => Err(e),
         },
     }
+}
+
+/// What deleting the page will do, with a button that does it. Changes
+/// nothing.
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path((_, id)): Path<(String, i64)>,
+    member: TeamMember<WebUser>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let page = changeable(&mut conn, &member, id).await?;
+    drop(conn);
+    let tz = member.user().tz();
+    let slug = &member.team.slug;
+    let responder = page.responder_name.clone();
+    let confirm = Confirm {
+        heading: format!("Delete the page “{}”?", page.summary),
+        intro: format!(
+            "It fired {} from {}{}.",
+            fmt::local_with_year(page.fired_at, tz),
+            page.source,
+            responder
+                .as_ref()
+                .map(|r| format!(", answered by {r}"))
+                .unwrap_or_default()
+        ),
+        consequences: vec![
+            format!(
+                "It leaves {}'s list of pages and its metrics, with its paging timeline.",
+                member.team.name
+            ),
+            match &responder {
+                Some(r) => format!(
+                    "{r}'s recovery days are worked out again without it: a recovery day it earned goes, unless another page earns it."
+                ),
+                None => "Nobody's recovery days change: it has no responder.".into(),
+            },
+            "The team's history records the deletion with the page's times. It cannot be undone.".into(),
+        ],
+        warnings: Vec::new(),
+        action: format!("/teams/{slug}/pages/{}/delete", page.id),
+        fields: Vec::new(),
+        button: "Delete this page".into(),
+        cancel: format!("/teams/{slug}/pages/{}", page.id),
+    };
+    confirm_page(&state, &session, member.user(), confirm).await
 }
 
 pub async fn delete_page(

@@ -1,52 +1,24 @@
-//! The team settings that concern pages, for managers: the out-of-hours
-//! policy, the holiday calendar (by hand or from an `.ics` file) and the
-//! integration tokens alerting tools send pages with.
+//! The alerting section: the webhook addresses alerting tools send pages
+//! to, the team's integration tokens (revoking one shows what it will do
+//! first), and a link to the escalation policy.
 
-use axum::Router;
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use chrono::NaiveTime;
+use axum::response::Response;
 use serde::Deserialize;
-use sqlx::PgConnection;
 use tower_sessions::Session;
 
-use crate::auth::csrf::{CsrfForm, CsrfUpload, NoFields};
+use super::{Head, Section, done};
+use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
-use crate::db::teams::Team;
-use crate::domain::validate;
-use crate::error::{AppError, AppResult, Given};
-use crate::ops::policy::{PolicyChange, change_policy};
-use crate::ops::recovery::{apply_holidays, import_holidays};
+use crate::error::{AppError, AppResult};
+use crate::ops::paging;
 use crate::state::AppState;
+use crate::web::confirm::{Confirm, confirm_page};
 use crate::web::fmt;
-use crate::web::layout::{fixable, flash};
-use crate::web::team_settings::{Shown, settings_page};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/teams/{team}/policy", post(save_policy))
-        .route("/teams/{team}/holidays", post(add_holiday))
-        .route("/teams/{team}/holidays/remove", post(remove_holiday))
-        .route("/teams/{team}/holidays/import", post(import_holiday_file))
-        .route("/teams/{team}/integrations", post(create_integration))
-        .route("/teams/{team}/integrations/{id}/revoke", post(revoke_integration))
-}
-
-pub struct PolicyValues {
-    pub sleep_start: String,
-    pub sleep_end: String,
-    pub threshold_minutes: i64,
-}
-
-pub struct HolidayRow {
-    /// YYYY-MM-DD, as the remove form sends it.
-    pub date: String,
-    pub label: String,
-    pub name: String,
-}
+use crate::web::layout::{Layout, render_with};
 
 pub struct IntegrationRow {
     pub id: i64,
@@ -72,34 +44,45 @@ pub struct HookUrl {
     pub url: String,
 }
 
-/// What the settings page shows of the team's page handling.
-pub struct Alerting {
-    pub policy: PolicyValues,
-    pub holidays: Vec<HolidayRow>,
-    pub integrations: Vec<IntegrationRow>,
-    pub rotations: Vec<Choice>,
-    pub hook_urls: Vec<HookUrl>,
-    pub new_token: Option<NewToken>,
+#[derive(Template)]
+#[template(path = "team/settings/alerting.html")]
+struct AlertingPage {
+    layout: Layout,
+    head: Head,
+    hook_urls: Vec<HookUrl>,
+    integrations: Vec<IntegrationRow>,
+    rotations: Vec<Choice>,
+    new_token: Option<NewToken>,
+    /// Whether the team set its own escalation policy.
+    custom_escalation: bool,
 }
 
-pub async fn load(
-    conn: &mut PgConnection,
-    team: &Team,
-    base_url: &str,
-    new_token: Option<NewToken>,
-) -> AppResult<Alerting> {
-    let hm = |t: NaiveTime| t.format("%H:%M").to_string();
-    let policy = db::holidays::policy(conn, team.id).await?;
-    let holidays = db::holidays::list(conn, team.id)
-        .await?
+fn hook_urls(base_url: &str, team_slug: &str) -> Vec<HookUrl> {
+    let base = base_url.trim_end_matches('/');
+    ["alertmanager", "grafana", "pagerduty"]
         .into_iter()
-        .map(|h| HolidayRow {
-            date: h.date.to_string(),
-            label: fmt::day(h.date),
-            name: h.name,
+        .map(|tool| HookUrl {
+            tool,
+            url: format!("{base}/api/v1/hooks/{tool}"),
         })
-        .collect();
-    let rotations: Vec<(i64, Choice)> = db::rotations::for_team(conn, team.id)
+        .chain(std::iter::once(HookUrl {
+            tool: "any other tool (JSON)",
+            url: format!("{base}/api/v1/teams/{team_slug}/pages"),
+        }))
+        .collect()
+}
+
+pub async fn page(
+    state: &AppState,
+    session: &Session,
+    m: &TeamManager<WebUser>,
+    new_token: Option<NewToken>,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let team = &m.0.team;
+    let mut conn = state.db.acquire().await?;
+    let rotations: Vec<(i64, Choice)> = db::rotations::for_team(&mut conn, team.id)
         .await?
         .into_iter()
         .map(|(r, _)| {
@@ -112,7 +95,7 @@ pub async fn load(
             )
         })
         .collect();
-    let integrations = db::integrations::live_for_team(conn, team.id)
+    let integrations = db::integrations::live_for_team(&mut conn, team.id)
         .await?
         .into_iter()
         .map(|i| IntegrationRow {
@@ -126,178 +109,67 @@ pub async fn load(
             label: i.label,
         })
         .collect();
-    let base = base_url.trim_end_matches('/');
-    let hook_urls = ["alertmanager", "grafana", "pagerduty"]
+    let (_, custom_escalation) = paging::policy_for(&mut conn, team.id, None).await?;
+    drop(conn);
+    let layout = Layout::new(state, session, format!("{} alerting", team.name), Some(m.0.user())).await?;
+    Ok(render_with(
+        status,
+        &AlertingPage {
+            layout,
+            head: Head::new(team, Section::Alerting, error),
+            hook_urls: hook_urls(&state.settings.base_url, &team.slug),
+            integrations,
+            rotations: rotations.into_iter().map(|(_, r)| r).collect(),
+            new_token,
+            custom_escalation,
+        },
+    ))
+}
+
+pub async fn show(State(state): State<AppState>, session: Session, m: TeamManager<WebUser>) -> AppResult<Response> {
+    page(&state, &session, &m, None, None, StatusCode::OK).await
+}
+
+/// What revoking the token will do, with a button that does it. Changes
+/// nothing.
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    session: Session,
+    Path((_, id)): Path<(String, i64)>,
+    m: TeamManager<WebUser>,
+) -> AppResult<Response> {
+    let team = &m.0.team;
+    let mut conn = state.db.acquire().await?;
+    let token = db::integrations::live_for_team(&mut conn, team.id)
+        .await?
         .into_iter()
-        .map(|tool| HookUrl {
-            tool,
-            url: format!("{base}/api/v1/hooks/{tool}"),
-        })
-        .chain(std::iter::once(HookUrl {
-            tool: "any other tool (JSON)",
-            url: format!("{base}/api/v1/teams/{}/pages", team.slug),
-        }))
-        .collect();
-    Ok(Alerting {
-        policy: PolicyValues {
-            sleep_start: hm(policy.sleep_start),
-            sleep_end: hm(policy.sleep_end),
-            threshold_minutes: policy.day_threshold.num_minutes(),
-        },
-        holidays,
-        integrations,
-        rotations: rotations.into_iter().map(|(_, r)| r).collect(),
-        hook_urls,
-        new_token,
-    })
-}
-
-/// Back to the settings page with a flash, or the page again with what to fix.
-async fn done(
-    state: &AppState,
-    session: &Session,
-    m: &TeamManager<WebUser>,
-    result: AppResult<String>,
-) -> AppResult<Response> {
-    match result {
-        Ok(message) => {
-            flash(session, message).await;
-            Ok(Redirect::to(&format!("/teams/{}/settings", m.0.team.slug)).into_response())
-        }
-        Err(e) => match fixable(&e) {
-            Some((status, msg)) => settings_page(state, session, m, Shown::error(msg), status).await,
-            None => Err(e),
-        },
-    }
+        .find(|i| i.id == id)
+        .ok_or_else(|| AppError::NotFound("No live integration token of this team has that id".into()))?;
+    drop(conn);
+    let confirm = Confirm {
+        heading: format!("Revoke the integration token “{}”?", token.label),
+        intro: format!(
+            "The alerting tool that sends pages to {} with “{}” (created {}) is refused from then on.",
+            team.name,
+            token.label,
+            fmt::local_date(token.created_at, team.tz())
+        ),
+        consequences: vec![
+            "Its alerts are answered 401 and no longer reach Rota: nobody is paged for them until the tool has a new token.".into(),
+            "The pages it already recorded stay, with their recovery days.".into(),
+            "It cannot be undone: to connect the tool again, create a new token in the alerting settings and paste it into the tool.".into(),
+        ],
+        warnings: Vec::new(),
+        action: format!("/teams/{}/integrations/{}/revoke", team.slug, token.id),
+        fields: Vec::new(),
+        button: format!("Revoke {}", token.label),
+        cancel: Section::Alerting.url(&team.slug),
+    };
+    confirm_page(&state, &session, m.0.user(), confirm).await
 }
 
 #[derive(Deserialize)]
-struct PolicyForm {
-    sleep_start: String,
-    sleep_end: String,
-    day_threshold_minutes: String,
-}
-
-async fn save_policy(
-    State(state): State<AppState>,
-    session: Session,
-    m: TeamManager<WebUser>,
-    CsrfForm(form): CsrfForm<PolicyForm>,
-) -> AppResult<Response> {
-    let result = async {
-        let minutes = form.day_threshold_minutes.trim().parse::<i32>().map_err(|_| {
-            AppError::Unprocessable(format!(
-                "The weekend and holiday threshold \"{}\" is not a whole number of minutes",
-                form.day_threshold_minutes
-            ))
-        })?;
-        let change = PolicyChange {
-            sleep_start: Some(&form.sleep_start),
-            sleep_end: Some(&form.sleep_end),
-            day_threshold_minutes: Some(minutes),
-        };
-        let mut tx = state.db.begin().await?;
-        change_policy(&mut tx, &m.0.team, m.0.user().id, change, state.clock.now()).await?;
-        tx.commit().await?;
-        Ok("Out-of-hours policy saved. Pages from now on follow it, and so do older ones whenever a page near them is recorded or corrected".into())
-    }
-    .await;
-    done(&state, &session, &m, result).await
-}
-
-#[derive(Deserialize)]
-struct HolidayForm {
-    date: String,
-    name: String,
-}
-
-async fn add_holiday(
-    State(state): State<AppState>,
-    session: Session,
-    m: TeamManager<WebUser>,
-    CsrfForm(form): CsrfForm<HolidayForm>,
-) -> AppResult<Response> {
-    let result = async {
-        let date = Given::Form.date(&form.date)?;
-        let name = validate::name(&form.name)
-            .map_err(|_| AppError::Unprocessable("Give the holiday a name of 1 to 100 characters".into()))?;
-        let mut tx = state.db.begin().await?;
-        let team = &m.0.team;
-        apply_holidays(
-            &mut tx,
-            team,
-            m.0.user().id,
-            &[(date, name.clone())],
-            &[],
-            state.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(format!(
-            "{name} on {} is a holiday; recovery days avoid it",
-            fmt::day(date)
-        ))
-    }
-    .await;
-    done(&state, &session, &m, result).await
-}
-
-#[derive(Deserialize)]
-struct RemoveHolidayForm {
-    date: String,
-}
-
-async fn remove_holiday(
-    State(state): State<AppState>,
-    session: Session,
-    m: TeamManager<WebUser>,
-    CsrfForm(form): CsrfForm<RemoveHolidayForm>,
-) -> AppResult<Response> {
-    let result = async {
-        let date = Given::Form.date(&form.date)?;
-        let mut tx = state.db.begin().await?;
-        let team = &m.0.team;
-        if !apply_holidays(&mut tx, team, m.0.user().id, &[], &[date], state.clock.now()).await? {
-            return Err(AppError::NotFound(format!("{date} is not a holiday of {}", team.name)));
-        }
-        tx.commit().await?;
-        Ok(format!("{} is no longer a holiday", fmt::day(date)))
-    }
-    .await;
-    done(&state, &session, &m, result).await
-}
-
-async fn import_holiday_file(
-    State(state): State<AppState>,
-    session: Session,
-    m: TeamManager<WebUser>,
-    upload: CsrfUpload,
-) -> AppResult<Response> {
-    if upload.too_large {
-        let msg = "That file is over 1 MiB; export fewer years of holidays and upload that".to_owned();
-        return settings_page(&state, &session, &m, Shown::error(msg), StatusCode::PAYLOAD_TOO_LARGE).await;
-    }
-    let result = async {
-        if upload.file.is_empty() {
-            return Err(AppError::Unprocessable("Choose an .ics file to upload".into()));
-        }
-        let text = std::str::from_utf8(&upload.file).map_err(|_| {
-            AppError::Unprocessable(
-                "That file is not text in UTF-8, so not an iCalendar file; export the holidays as .ics and upload that"
-                    .into(),
-            )
-        })?;
-        let mut tx = state.db.begin().await?;
-        let dates = import_holidays(&mut tx, &m.0.team, m.0.user().id, text, state.clock.now()).await?;
-        tx.commit().await?;
-        Ok(format!("Imported {dates} holiday dates from the calendar"))
-    }
-    .await;
-    done(&state, &session, &m, result).await
-}
-
-#[derive(Deserialize)]
-struct IntegrationForm {
+pub struct IntegrationForm {
     label: String,
     #[serde(default)]
     rotation: String,
@@ -305,7 +177,7 @@ struct IntegrationForm {
     signing_secret: String,
 }
 
-async fn create_integration(
+pub async fn create_integration(
     State(state): State<AppState>,
     session: Session,
     m: TeamManager<WebUser>,
@@ -328,20 +200,17 @@ async fn create_integration(
     match result {
         // Shown this once; only its hash is kept.
         Ok(created) => {
-            let shown = Shown {
-                new_token: Some(NewToken {
-                    label: created.integration.label,
-                    token: created.token,
-                }),
-                ..Shown::default()
+            let token = NewToken {
+                label: created.integration.label,
+                token: created.token,
             };
-            settings_page(&state, &session, &m, shown, StatusCode::CREATED).await
+            page(&state, &session, &m, Some(token), None, StatusCode::CREATED).await
         }
-        Err(e) => done(&state, &session, &m, Err(e)).await,
+        Err(e) => done(&state, &session, &m, Section::Alerting, Err(e)).await,
     }
 }
 
-async fn revoke_integration(
+pub async fn revoke_integration(
     State(state): State<AppState>,
     session: Session,
     Path((_, id)): Path<(String, i64)>,
@@ -355,5 +224,5 @@ async fn revoke_integration(
         Ok("Integration token revoked; alerts sent with it are now refused".into())
     }
     .await;
-    done(&state, &session, &m, result).await
+    done(&state, &session, &m, Section::Alerting, result).await
 }

@@ -33,7 +33,7 @@ async fn an_admin_invites_through_the_pages_and_without_smtp_sees_the_link_once(
     assert!(admin_page.contains("new.person@example.com"), "{admin_page}");
     assert!(!admin_page.contains(&link), "the link is shown only once");
     let manager = app.sign_in("manager@example.com").await;
-    let (_, settings) = page(&manager, &app.url("/teams/platform/settings")).await;
+    let (_, settings) = page(&manager, &app.url("/teams/platform/settings/members")).await;
     assert!(settings.contains("new.person@example.com"), "{settings}");
 
     let (_, invite_page) = page(&browser(), &link).await;
@@ -240,7 +240,7 @@ async fn a_manager_invites_members_into_their_own_team_only() {
     let manager = app.sign_in("manager@example.com").await;
     let (status, html, _) = post_form(
         &manager,
-        &app.url("/teams/platform/settings"),
+        &app.url("/teams/platform/settings/members"),
         &app.url("/invitations"),
         &[
             ("email", "m4@example.com"),
@@ -253,7 +253,7 @@ async fn a_manager_invites_members_into_their_own_team_only() {
     link_in(app, &html, "invite");
     let (status, html, _) = post_form(
         &manager,
-        &app.url("/teams/platform/settings"),
+        &app.url("/teams/platform/settings/members"),
         &app.url("/invitations"),
         &[
             ("email", "m5@example.com"),
@@ -313,7 +313,7 @@ async fn revoking_or_re_sending_kills_the_old_link() {
     let manager = app.sign_in("manager@example.com").await;
     let (status, html, _) = post_form(
         &manager,
-        &app.url("/teams/platform/settings"),
+        &app.url("/teams/platform/settings/members"),
         &app.url(&format!("/invitations/{}/resend", second["id"])),
         &[("back", "team:platform")],
     )
@@ -328,13 +328,13 @@ async fn revoking_or_re_sending_kills_the_old_link() {
     let id = list[0]["id"].as_i64().unwrap();
     let (status, _, location) = post_form(
         &manager,
-        &app.url("/teams/platform/settings"),
+        &app.url("/teams/platform/settings/members"),
         &app.url(&format!("/invitations/{id}/revoke")),
         &[("back", "team:platform")],
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(location.as_deref(), Some("/teams/platform/settings"));
+    assert_eq!(location.as_deref(), Some("/teams/platform/settings/members"));
     let (status, _) = page(&browser(), &after).await;
     assert_eq!(status, StatusCode::GONE);
     assert_eq!(app.audited("invitation.revoke").await.len(), 2);

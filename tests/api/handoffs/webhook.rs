@@ -131,7 +131,7 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     assert_eq!(d["attempts"], 1);
     assert_eq!(d["next_attempt_at"], "2026-11-10T08:30:35Z", "after 30 seconds");
     let manager = app.sign_in("manager@example.com").await;
-    let (_, settings) = team.html(&manager, "/teams/platform/settings").await;
+    let (_, settings) = team.html(&manager, "/teams/platform/settings/integrations").await;
     assert!(
         settings.contains("retrying") && settings.contains("The chat server answered 500"),
         "{settings}"
@@ -169,7 +169,7 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     let d = &deliveries(&team).await[0];
     assert_eq!(d["state"], "delivered", "{d}");
     assert_eq!(d["attempts"], 2);
-    let (_, settings) = team.html(&manager, "/teams/platform/settings").await;
+    let (_, settings) = team.html(&manager, "/teams/platform/settings/integrations").await;
     assert!(settings.contains("delivery-delivered"), "{settings}");
 
     // Delivered once: later runs and later edits post nothing more.

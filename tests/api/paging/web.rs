@@ -107,7 +107,7 @@ async fn team_settings_flag_who_cannot_be_paged() {
     let p = setup().await;
     let mona = p.app.sign_in("mona@example.com").await;
     let html = mona
-        .get(p.app.url("/teams/platform/settings"))
+        .get(p.app.url("/teams/platform/settings/members"))
         .send()
         .await
         .unwrap()
