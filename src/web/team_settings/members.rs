@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono_tz::Tz;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -13,7 +14,8 @@ use super::{Head, Section, done};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{TeamManager, WebUser};
 use crate::db;
-use crate::db::teams::{Member, TeamRole};
+use crate::db::shifts::ShiftView;
+use crate::db::teams::{Member, Team, TeamRole};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::ops::members::{remove_member, set_member};
@@ -135,39 +137,8 @@ pub async fn confirm_removal(
         .collect();
     let upcoming = db::shifts::upcoming_for_member(&mut conn, team.id, who.user_id, now).await?;
     drop(conn);
-    let mut consequences = Vec::new();
-    let names: Vec<&str> = rotations.iter().map(|(n, _)| n.as_str()).collect();
-    consequences.push(match fmt::and_list(&names) {
-        Some(list) => format!(
-            "They leave the rotation{} {list} from the next handoff; the weeks after it are shared out among the others, and the current week stays as it is.",
-            if names.len() == 1 { "" } else { "s" }
-        ),
-        None => "They are in none of the team's rotations, so the schedule does not change.".into(),
-    });
-    consequences.push(
-        "The team calendar link is reset, so the one they knew stops working; members copy the new one from the rota page."
-            .into(),
-    );
-    consequences.push(format!(
-        "They no longer see {}'s rota, pages or handoffs. Their account stays, and the team's history keeps their name.",
-        team.name
-    ));
-    let mut warnings = Vec::new();
-    if let Some(current) = upcoming.iter().find(|s| s.starts_at <= now) {
-        warnings.push(format!(
-            "{} is on call now ({} {}, until {}): removing them is refused until that week is covered or has ended.",
-            who.name,
-            current.rotation_name,
-            current.role,
-            fmt::local(current.ends_at, m.0.user().tz())
-        ));
-    }
-    for (name, _) in rotations.iter().filter(|(_, left)| *left < 2) {
-        warnings.push(format!(
-            "Removing {} would leave {name} with one person, so it is refused; add someone to that rotation first.",
-            who.name
-        ));
-    }
+    let on_call_now = upcoming.iter().find(|s| s.starts_at <= now);
+    let (consequences, warnings) = removal_effects(team, who, &rotations, on_call_now, m.0.user().tz());
     let confirm = Confirm {
         heading: format!("Remove {} from {}?", who.name, team.name),
         intro: format!(
@@ -185,6 +156,51 @@ pub async fn confirm_removal(
         cancel: Section::Members.url(&team.slug),
     };
     confirm_page(&state, &session, m.0.user(), confirm).await
+}
+
+/// What removing `who` does, and why it would be refused as things stand
+/// (the checks of `ops::members::remove_member`). `rotations` are the
+/// rotations they are in, with how many people each keeps.
+fn removal_effects(
+    team: &Team,
+    who: &Member,
+    rotations: &[(String, usize)],
+    on_call_now: Option<&ShiftView>,
+    reader_tz: Tz,
+) -> (Vec<String>, Vec<String>) {
+    let names: Vec<&str> = rotations.iter().map(|(n, _)| n.as_str()).collect();
+    let consequences = vec![
+        match fmt::and_list(&names) {
+            Some(list) => format!(
+                "They leave the rotation{} {list} from the next handoff; the weeks after it are shared out among the others, and the current week stays as it is.",
+                if names.len() == 1 { "" } else { "s" }
+            ),
+            None => "They are in none of the team's rotations, so the schedule does not change.".into(),
+        },
+        "The team calendar link is reset, so the one they knew stops working; members copy the new one from the rota page."
+            .into(),
+        format!(
+            "They no longer see {}'s rota, pages or handoffs. Their account stays, and the team's history keeps their name.",
+            team.name
+        ),
+    ];
+    let mut warnings = Vec::new();
+    if let Some(current) = on_call_now {
+        warnings.push(format!(
+            "{} is on call now ({} {}, until {}): removing them is refused until that week is covered or has ended.",
+            who.name,
+            current.rotation_name,
+            current.role,
+            fmt::local(current.ends_at, reader_tz)
+        ));
+    }
+    for (name, _) in rotations.iter().filter(|(_, left)| *left < 2) {
+        warnings.push(format!(
+            "Removing {} would leave {name} with one person, so it is refused; add someone to that rotation first.",
+            who.name
+        ));
+    }
+    (consequences, warnings)
 }
 
 pub async fn remove(
