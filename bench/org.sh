@@ -7,6 +7,7 @@
 #   2. handoff search "disk" in one team                       aim p50 ≤ 10 ms
 #   3. the admins' overview, 52 weeks, 50 teams a page         aim ≤ 100 ms
 #   4. the hourly schedule job with every rotation to extend   aim ≤ 1 s
+#   5. the on-call directory of every team (issue 14)          aim ≤ 20 ms
 #
 #   bash bench/org.sh                  # build (under 10 minutes) and measure
 #   KEEP=1 bash bench/org.sh           # measure the organisation built before
@@ -124,6 +125,10 @@ page=$(( pages > 1 ? 2 : 1 ))
 measure "3. GET /admin/metrics?weeks=52&page=$page (aim ≤ 100 ms)" -H "Cookie: $cookie" "$BASE/admin/metrics?weeks=52&page=$page"
 echo "   bad page: $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$BASE/admin/metrics?page=zero"), past the end: $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$BASE/admin/metrics?page=$((pages + 1))")"
 echo "   server memory after the overview: peak $(rss "$server" VmHWM) MB, now $(rss "$server") MB"
+
+echo "== 5. the on-call directory, every team ($TEAMS), one at a time (aim p50 ≤ 20 ms):"
+echo "   page /oncall: $(latency -H "Cookie: $cookie" "$BASE/oncall") ($(curl -fs -H "Cookie: $cookie" "$BASE/oncall" | wc -c) bytes)"
+echo "   API /api/v1/oncall: $(latency -H "Authorization: Bearer $token" "$BASE/api/v1/oncall")"
 stop_server
 
 # The job with work to do: every rotation's last week removed first, so

@@ -43,7 +43,13 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let html = web::router().layer(sessions).layer(from_fn(busy_sessions));
+    // Unknown addresses end here too, inside the session layer, so their
+    // error page can show the navigation to someone signed in.
+    let html = web::router()
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(from_fn_with_state(state.clone(), web::layout::errors_with_navigation))
+        .layer(sessions)
+        .layer(from_fn(busy_sessions));
     let timeout = state.settings.request_timeout;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -53,7 +59,6 @@ pub fn router(state: AppState) -> Router {
         .merge(web::assets::router())
         .nest("/api/v1", api::router())
         .merge(html)
-        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(from_fn_with_state(state.clone(), every_request))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -193,9 +198,9 @@ async fn shape_errors(uri: Uri, response: Response) -> Response {
     }
     match (is_api, info) {
         (true, Some(_)) => response,
-        (true, None) => problem(status, default_message(status).into()),
+        (true, None) => problem(status, crate::error::default_message(status).into()),
         (false, info) => {
-            let message = info.map_or_else(|| default_message(status).to_owned(), |i| i.message);
+            let message = info.map_or_else(|| crate::error::default_message(status).to_owned(), |i| i.message);
             let mut page = web::layout::error_page(status, &message);
             // When to come back (429, 503) holds for the page too.
             if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
@@ -203,19 +208,5 @@ async fn shape_errors(uri: Uri, response: Response) -> Response {
             }
             page
         }
-    }
-}
-
-fn default_message(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => "Sign in first",
-        404 => "There is nothing at this address; check the link or start from the home page",
-        405 => "This address does not accept that method",
-        408 => "That took too long and was stopped; try again",
-        413 => "That request is larger than Rota accepts (1 MiB)",
-        415 => "Send JSON, with Content-Type: application/json",
-        422 => "Some of what was sent is not valid",
-        _ if status.is_server_error() => "Something went wrong on our side; it has been logged",
-        _ => "That request could not be handled",
     }
 }

@@ -203,3 +203,18 @@ pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// What an error says when nothing more specific was given.
+pub fn default_message(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "Sign in first",
+        404 => "There is nothing at this address; check the link or start from the home page",
+        405 => "This address does not accept that method",
+        408 => "That took too long and was stopped; try again",
+        413 => "That request is larger than Rota accepts (1 MiB)",
+        415 => "Send JSON, with Content-Type: application/json",
+        422 => "Some of what was sent is not valid",
+        _ if status.is_server_error() => "Something went wrong on our side; it has been logged",
+        _ => "That request could not be handled",
+    }
+}

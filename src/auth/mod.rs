@@ -71,6 +71,47 @@ fn sign_in_redirect(uri: &Uri) -> Response {
     Redirect::to(&format!("/login?{query}")).into_response()
 }
 
+/// What a session says about who is signed in.
+enum SessionCheck {
+    /// Nobody signed in with this session.
+    Anonymous,
+    /// Someone was, but no longer may be: a changed password, a leaver,
+    /// or past the absolute lifetime. The session should be ended.
+    Ended,
+    Valid(User),
+}
+
+async fn check_session(state: &AppState, session: &Session, now: i64) -> Result<SessionCheck, AppError> {
+    let id: Option<i64> = session.get(SESSION_USER).await.map_err(sessions::session_failed)?;
+    let Some(id) = id else {
+        return Ok(SessionCheck::Anonymous);
+    };
+    let user = state.user_by_id(id).await?;
+    let current = match &user {
+        Some(u) => is_current_epoch(session, u).await,
+        None => false,
+    };
+    // A deactivated account (a leaver) has no session any more.
+    let Some(user) = user.filter(|u| current && u.is_active()) else {
+        return Ok(SessionCheck::Ended);
+    };
+    let max_age = state.settings.session_max_age.as_secs() as i64;
+    match session.get::<i64>(SESSION_SIGNED_IN).await.ok().flatten() {
+        Some(at) if now - at > max_age => Ok(SessionCheck::Ended),
+        _ => Ok(SessionCheck::Valid(user)),
+    }
+}
+
+/// Who the session belongs to, if it is a valid sign-in; changes nothing
+/// (for pages that only dress themselves for a signed-in reader, such as
+/// the error page's navigation).
+pub async fn signed_in_user(state: &AppState, session: &Session) -> Option<User> {
+    match check_session(state, session, state.clock.now().timestamp()).await {
+        Ok(SessionCheck::Valid(user)) => Some(user),
+        _ => None,
+    }
+}
+
 impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
 
@@ -78,35 +119,21 @@ impl FromRequestParts<AppState> for WebUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(status, msg)| AppError::Internal(anyhow::anyhow!("session: {status} {msg}")).into_response())?;
-        let id: Option<i64> = session
-            .get(SESSION_USER)
-            .await
-            .map_err(|e| sessions::session_failed(e).into_response())?;
-        let Some(id) = id else {
-            return Err(sign_in_redirect(&parts.uri));
-        };
         let now = state.clock.now().timestamp();
-        let user = state.user_by_id(id).await.map_err(IntoResponse::into_response)?;
-        let current = match &user {
-            Some(u) => is_current_epoch(&session, u).await,
-            None => false,
-        };
-        // A deactivated account (a leaver) has no session any more.
-        let Some(user) = user.filter(|u| current && u.is_active()) else {
-            let _ = session.flush().await;
-            return Err(sign_in_redirect(&parts.uri));
-        };
-        let max_age = state.settings.session_max_age.as_secs() as i64;
-        match session.get::<i64>(SESSION_SIGNED_IN).await.ok().flatten() {
-            Some(at) if now - at > max_age => {
+        let user = match check_session(state, &session, now)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            SessionCheck::Valid(user) => user,
+            SessionCheck::Anonymous => return Err(sign_in_redirect(&parts.uri)),
+            SessionCheck::Ended => {
                 let _ = session.flush().await;
                 return Err(sign_in_redirect(&parts.uri));
             }
-            Some(_) => {}
-            // Signed in before sessions had a start: their lifetime starts now.
-            None => {
-                let _ = session.insert(SESSION_SIGNED_IN, now).await;
-            }
+        };
+        // Signed in before sessions had a start: their lifetime starts now.
+        if session.get::<i64>(SESSION_SIGNED_IN).await.ok().flatten().is_none() {
+            let _ = session.insert(SESSION_SIGNED_IN, now).await;
         }
         touch(
             state,

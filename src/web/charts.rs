@@ -68,6 +68,8 @@ const ROW: i64 = 26;
 const LABEL_W: i64 = 170;
 const VALUE_W: i64 = 70;
 const PLOT_H: i64 = 160;
+/// The width of one character of a value at the charts' 12 px, rounded up.
+const VALUE_CHAR_W: i64 = 7;
 
 fn scale(value: f64, max: f64, span: i64) -> i64 {
     if max <= 0.0 {
@@ -86,7 +88,13 @@ impl Chart {
             .map(|b| b.value)
             .chain(markers.iter().map(|m| m.0))
             .fold(0.0, f64::max);
-        let span = WIDTH - LABEL_W - VALUE_W;
+        // Room on the right for the longest value written, so that
+        // "3.00× (above 1.5×)" is never cut off at the edge.
+        let value_w = bars
+            .iter()
+            .map(|b| b.shown.chars().count() as i64 * VALUE_CHAR_W + 12)
+            .fold(VALUE_W, i64::max);
+        let span = (WIDTH - LABEL_W - value_w).max(WIDTH / 4);
         let top = if markers.is_empty() { 4 } else { 18 };
         let drawn = bars
             .into_iter()
@@ -210,6 +218,30 @@ mod tests {
         // The longest bar spans the plot; the other a third of it.
         assert!(svg.contains("width=\"400\""), "{svg}");
         assert!(svg.contains("width=\"133\""), "{svg}");
+    }
+
+    #[test]
+    fn a_long_value_fits_inside_the_chart() {
+        let c = Chart::horizontal(
+            "load",
+            "Load",
+            "Load against an equal share",
+            vec![
+                Bar::new("Priya", 3.0, "3.00× (above 1.5×)", "bar bar-over"),
+                Bar::new("Ravi", 1.0, "1.00×", "bar"),
+            ],
+            &[(1.0, "equal share")],
+        );
+        let longest = c
+            .bars
+            .iter()
+            .map(|b| b.value_x + 7 * b.shown.chars().count() as i64)
+            .max();
+        assert!(
+            longest.is_some_and(|end| end <= c.width),
+            "a value runs past {}",
+            c.width
+        );
     }
 
     #[test]

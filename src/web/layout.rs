@@ -2,13 +2,15 @@
 //! message after an action, and the error page.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use tower_sessions::Session;
 
 use crate::auth::csrf;
 use crate::db::users::User;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorInfo, default_message};
 use crate::state::AppState;
 use crate::web::assets;
 
@@ -127,8 +129,12 @@ struct ErrorPage {
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
+    render_error(status, Layout::bare(title), message)
+}
+
+fn render_error(status: StatusCode, layout: Layout, message: &str) -> Response {
     let page = ErrorPage {
-        layout: Layout::bare(title),
+        layout,
         status: status.as_u16(),
         message: message.to_owned(),
     };
@@ -136,4 +142,41 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, message.to_owned()).into_response(),
     }
+}
+
+/// An error answered to someone signed in keeps the navigation, so a
+/// wrong link or a refused action is one click from anywhere. Pages that
+/// re-rendered themselves with their message are left as they are; the
+/// rest (and everyone signed out) get `app`'s plain error page.
+pub async fn errors_with_navigation(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let session = request.extensions().get::<Session>().cloned();
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let already_a_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if is_api || already_a_page || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let Some(session) = session else { return response };
+    let Some(user) = crate::auth::signed_in_user(&state, &session).await else {
+        return response;
+    };
+    let message = response
+        .extensions()
+        .get::<ErrorInfo>()
+        .map_or_else(|| default_message(status).to_owned(), |i| i.message.clone());
+    let title = status.canonical_reason().unwrap_or("Error");
+    let Ok(layout) = Layout::new(&state, &session, title, Some(&user)).await else {
+        return response;
+    };
+    let mut page = render_error(status, layout, &message);
+    // When to come back (429, 503) holds for the page too.
+    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+        page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+    }
+    page
 }

@@ -468,3 +468,48 @@ async fn every_form_that_changes_something_demands_the_csrf_token() {
     // Still signed in: /logout without a token did nothing.
     assert_eq!(web.get(f.app.url("/")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn error_pages_keep_the_navigation_for_someone_signed_in() {
+    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 2).await;
+    f.app.user("out@example.com", "Otto Outsider", "UTC", false).await;
+    let web = f.app.sign_in("out@example.com").await;
+    // Another team's page, an unknown address, and a refused action.
+    for (path, status, says) in [
+        ("/teams/platform", StatusCode::NOT_FOUND, "not found"),
+        (
+            "/no/such/page",
+            StatusCode::NOT_FOUND,
+            "There is nothing at this address",
+        ),
+    ] {
+        let res = web.get(f.app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.to_lowercase().contains(&says.to_lowercase()), "{path}: {html}");
+        assert!(
+            html.contains("<nav aria-label=\"Main\""),
+            "{path} keeps the navigation: {html}"
+        );
+        assert!(html.contains(">Otto Outsider</a>"), "{path} names who is signed in");
+        assert!(html.contains("action=\"/logout\""), "{path} can sign out");
+    }
+    let member = f.app.sign_in("p0@example.com").await;
+    let res = member.get(f.app.url("/teams/platform/settings")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("<nav aria-label=\"Main\""));
+
+    // Signed out, the same addresses show the plain error page, no menu.
+    let anonymous = browser();
+    let res = anonymous.get(f.app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("There is nothing at this address") && !html.contains("<nav aria-label=\"Main\""));
+    // The API keeps its JSON problem.
+    let (status, body) = f
+        .app
+        .get_json(&f.app.token(&f.members[0]).await, "/api/v1/nothing/here")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+}

@@ -278,6 +278,17 @@ async fn a_hand_worked_fixture_matches_on_the_page_in_the_api_and_in_csv() {
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("From 2027-01-11 to 2027-01-24, against 2026-12-28 to 2027-01-10"));
+    // Figures are right-aligned in tabular figures; a name column is not.
+    assert!(
+        html.contains("<td data-label=\"This period\" class=\"num\">5</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<td data-label=\"Slug\" class=\"num\">"));
+    assert!(
+        html.contains("<th scope=\"row\" class=\"nowrap\">2027-01-11</th>"),
+        "dates stay whole"
+    );
+    let html = html.replace(" class=\"num\"", "").replace(" class=\"nowrap\"", "");
     for row in [
         "<th scope=\"row\">Pages</th><td data-label=\"This period\">5</td><td data-label=\"Previous period\">1</td>",
         "<th scope=\"row\">Sleep interruptions</th><td data-label=\"This period\">2</td><td data-label=\"Previous period\">0</td>",
@@ -294,7 +305,11 @@ async fn a_hand_worked_fixture_matches_on_the_page_in_the_api_and_in_csv() {
     }
     assert_eq!(html.matches("class=\"over\"").count(), 1, "only p1 is above 1.5 shares");
     // Four charts, each titled and described, no script.
-    assert_eq!(html.matches("<svg").count(), 4);
+    assert_eq!(
+        html.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\"")
+            .count(),
+        4
+    );
     assert_eq!(html.matches("<title id=").count(), 4);
     assert_eq!(html.matches("<desc id=").count(), 4);
     assert!(!html.contains("<script"));
@@ -618,7 +633,7 @@ async fn admins_see_every_team_side_by_side() {
     let admin = f.app.sign_in("root@example.com").await;
     let res = admin.get(f.app.url("/admin/metrics?weeks=12")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
+    let html = res.text().await.unwrap().replace(" class=\"num\"", "");
     assert!(html.contains("<th scope=\"row\">platform</th><td data-label=\"Slug\">platform</td><td data-label=\"People on call\">2</td><td data-label=\"Pages\">6</td>"), "{html}");
     assert!(html.contains("<th scope=\"row\">payments</th>"));
     let csv = admin

@@ -19,18 +19,40 @@ use tokio::process::{Child, Command};
 
 mod a11y;
 mod journeys;
+mod look;
 mod sso;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// A headless browser; the driver process ends when this is dropped.
+/// A headless browser; the driver and every Chromium process it started
+/// end when this is dropped, also when a test fails before `close()`.
 struct Browser {
     client: Client,
     /// ChromeDriver's port, for commands WebDriver has no verb for.
     port: u16,
     _driver: Child,
-    _profile: PathBuf,
+    _chromium: Chromium,
+}
+
+/// The Chromium processes of one browser, by their profile directory.
+struct Chromium {
+    profile: PathBuf,
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Killing ChromeDriver (kill_on_drop) leaves the Chromium it
+        // started running, with its zygotes and renderers. Every one of
+        // them carries this run's own profile directory on its command line.
+        let _ = std::process::Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg("--")
+            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 async fn browser(width: u32, height: u32) -> Option<Browser> {
@@ -84,7 +106,7 @@ async fn browser(width: u32, height: u32) -> Option<Browser> {
         client,
         port,
         _driver: driver,
-        _profile: profile,
+        _chromium: Chromium { profile },
     })
 }
 
@@ -187,8 +209,18 @@ async fn is_dark(c: &Client) -> bool {
         .unwrap_or(false)
 }
 
+/// Signs out as a person would: on a phone through the Menu button.
 async fn sign_out(c: &Client) {
-    press(c, "header form button").await;
+    let menu = c
+        .find(Locator::Css("header details.menu > summary"))
+        .await
+        .expect("the menu");
+    if menu.is_displayed().await.expect("displayed") {
+        menu.click().await.expect("open the menu");
+        press(c, "header details.menu form button").await;
+    } else {
+        press(c, "header nav.wide form button").await;
+    }
     wait_for_text(c, "Sign in").await;
 }
 
@@ -240,8 +272,7 @@ async fn first_run_setup_then_team_then_rotation_then_a_member_sees_the_rota() {
 
     // A member signs in and sees the rota with this week marked.
     c.goto(&app.url("/profile")).await.expect("profile");
-    submit(c, "header form button").await;
-    wait_for_text(c, "Sign in").await;
+    sign_out(c).await;
     sign_in(c, &app, "ana@example.com", common::PASSWORD).await;
     wait_for_text(c, "On call now").await;
     let now = text(c).await;

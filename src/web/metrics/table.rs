@@ -38,6 +38,24 @@ impl Table {
         }
     }
 
+    /// Whether a column holds figures (every non-empty cell is a number,
+    /// a percentage, a duration or a ratio), so it is right-aligned in
+    /// tabular figures.
+    pub fn is_figures(&self, column: usize) -> bool {
+        let mut cells = self
+            .rows
+            .iter()
+            .filter_map(|r| r.cells.get(column))
+            .filter(|c| !c.is_empty() && c.as_str() != "–")
+            .peekable();
+        cells.peek().is_some() && cells.all(|c| looks_like_figure(c))
+    }
+
+    /// [`Table::is_figures`] for every column, worked out once per table.
+    pub fn figure_columns(&self) -> Vec<bool> {
+        (0..self.columns.len()).map(|i| self.is_figures(i)).collect()
+    }
+
     pub fn push(&mut self, cells: Vec<String>) {
         self.rows.push(Row {
             cells,
@@ -117,5 +135,26 @@ mod tests {
             t.to_csv().expect("csv"),
             "Source,Pages\n\"db, \"\"primary\"\"\",3\n'=cmd(),-1\n"
         );
+    }
+}
+
+/// "673.00", "42%", "3.00×", "12m 30s", "-1": digits with a little
+/// punctuation and unit letters, and at least one digit.
+fn looks_like_figure(cell: &str) -> bool {
+    cell.chars().any(|c| c.is_ascii_digit()) && cell.chars().all(|c| c.is_ascii_digit() || ".,:%×+-−–hms ".contains(c))
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+
+    #[test]
+    fn columns_of_numbers_are_figures_and_names_are_not() {
+        let mut t = Table::new("t", "T", "", vec!["Person", "Pages", "Load", "Median"]);
+        t.push(vec!["Priya".into(), "673.00".into(), "3.00×".into(), "4m 10s".into()]);
+        t.push(vec!["Ravi 2".into(), "12".into(), "".into(), "45%".into()]);
+        assert!(!t.is_figures(0));
+        assert!(t.is_figures(1) && t.is_figures(2) && t.is_figures(3));
+        assert!(!t.is_figures(9), "a column with no cells is not figures");
     }
 }
