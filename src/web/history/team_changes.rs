@@ -38,53 +38,63 @@ pub fn sentence(e: &Entry, cx: &Context) -> Option<Said> {
             Some(_) => format!("{a} accepted an invitation, and is now a {}", role(e.after)),
             None => format!("{a} accepted the invitation and joined the team as a {}", role(e.after)),
         }),
-        "team.visibility" => Said::new(if e.after.and_then(|v| v.get("private")) == Some(&Value::Bool(true)) {
-            format!("{a} made the team private: only its members see its on-call in the directory")
-        } else {
-            format!("{a} made the team's on-call visible to everyone in the directory")
-        }),
-        "team.escalation" => Said::new(format!("{a} changed how pages escalate: {}", escalation(e.after))),
+        "page.correct" | "page.delete" => page_changed(e, cx),
+        "page.acknowledge" | "page.resolve" | "page.escalate" => page_answered(e, cx),
+        _ => return settings(e),
+    };
+    Some(said)
+}
+
+/// The team's settings: visibility, escalation, webhook, holidays, policy,
+/// tokens and its calendar link.
+fn settings(e: &Entry) -> Option<Said> {
+    let a = e.actor;
+    let words = match e.action {
+        "team.visibility" => {
+            if e.after.and_then(|v| v.get("private")) == Some(&Value::Bool(true)) {
+                format!("{a} made the team private: only its members see its on-call in the directory")
+            } else {
+                format!("{a} made the team's on-call visible to everyone in the directory")
+            }
+        }
+        "team.escalation" => format!("{a} changed how pages escalate: {}", escalation(e.after)),
         "team.handoff_webhook" => {
             let set = |v: Option<&Value>| v.and_then(|v| v.get("set")).and_then(Value::as_bool) == Some(true);
-            Said::new(match (set(e.before), set(e.after)) {
+            match (set(e.before), set(e.after)) {
                 (_, false) => format!("{a} removed the chat webhook for submitted handoffs"),
                 (false, true) => format!("{a} set a chat webhook for submitted handoffs"),
                 (true, true) => format!("{a} changed the chat webhook for submitted handoffs"),
-            })
-        }
-        "holidays.change" => Said::new(format!("{a} changed the holidays: {}", holidays(e.after))),
-        "policy.change" => Said::new(format!(
-            "{a} changed the out-of-hours policy: {}",
-            policy(e.before, e.after)
-        )),
-        "integration.revoke" => Said::new(format!(
-            "{a} revoked the integration token “{}”: the tool using it is refused from now on",
-            text(e.after, "label").unwrap_or("without a label")
-        )),
-        "calendar.reset" => Said::new(format!(
-            "{a} reset the team's calendar link: the old link no longer works"
-        )),
-        "page.correct" | "page.delete" => page_changed(e, cx),
-        "page.acknowledge" | "page.resolve" | "page.escalate" => {
-            let verb = e.action.trim_start_matches("page.");
-            let verb = if verb == "escalate" {
-                "escalated".to_owned()
-            } else {
-                format!("{verb}d")
-            };
-            let id = e.after.and_then(|v| v.get("page")).and_then(Value::as_i64);
-            let said = Said::new(format!(
-                "{a} {verb} {}",
-                id.map_or_else(|| "a page".to_owned(), |id| format!("page #{id}"))
-            ));
-            match id {
-                Some(id) => said.link(format!("/teams/{}/pages/{id}", cx.team_slug), "See the page"),
-                None => said,
             }
         }
+        "holidays.change" => format!("{a} changed the holidays: {}", holidays(e.after)),
+        "policy.change" => format!("{a} changed the out-of-hours policy: {}", policy(e.before, e.after)),
+        "integration.revoke" => format!(
+            "{a} revoked the integration token “{}”: the tool using it is refused from now on",
+            text(e.after, "label").unwrap_or("without a label")
+        ),
+        "calendar.reset" => format!("{a} reset the team's calendar link: the old link no longer works"),
         _ => return None,
     };
-    Some(said)
+    Some(Said::new(words))
+}
+
+/// Someone acknowledged, resolved or escalated a page.
+fn page_answered(e: &Entry, cx: &Context) -> Said {
+    let verb = match e.action {
+        "page.acknowledge" => "acknowledged",
+        "page.resolve" => "resolved",
+        _ => "escalated",
+    };
+    let id = e.after.and_then(|v| v.get("page")).and_then(Value::as_i64);
+    let said = Said::new(format!(
+        "{} {verb} {}",
+        e.actor,
+        id.map_or_else(|| "a page".to_owned(), |id| format!("page #{id}"))
+    ));
+    match id {
+        Some(id) => said.link(format!("/teams/{}/pages/{id}", cx.team_slug), "See the page"),
+        None => said,
+    }
 }
 
 fn names(cx: &Context, emails: Option<&Value>) -> Vec<String> {
