@@ -1,6 +1,9 @@
 //! The team rota: the past 4 and next 12 weeks of each rotation, with who
 //! covers whom, the shifts that need cover, and the recovery days that fall
-//! in them.
+//! in them. Wide screens see the same weeks drawn as a timeline
+//! (`timeline`); the table stays for screen readers and phones.
+
+mod timeline;
 
 use std::collections::HashMap;
 
@@ -42,6 +45,8 @@ pub fn router() -> Router<AppState> {
 pub struct Holder {
     /// "Ben", or "Ben (Fri 18:00–Sat 10:00, covering Ana)".
     pub text: String,
+    /// Just the name: the timeline and the table mark each part with it.
+    pub person: String,
     /// Put there by a swap, cover or override.
     pub changed: bool,
     /// "needs cover: on leave 24 Mar to 26 Mar".
@@ -65,6 +70,12 @@ pub struct RoleCell {
 
 pub struct WeekRow {
     pub label: String,
+    /// The first day, team time (`2026-11-24`): marks the week in the page.
+    pub date: String,
+    /// "Tue 24 Nov", over the week's column in the timeline.
+    head: String,
+    /// The week's shifts, for the timeline.
+    parts: Vec<timeline::Part>,
     pub ends: String,
     pub roles: [RoleCell; 2],
     pub current: bool,
@@ -90,6 +101,20 @@ pub struct RotationTable {
     pub name: String,
     pub slug: String,
     pub rows: Vec<WeekRow>,
+    /// How many of the rows come before the week asked for: folded away,
+    /// so a phone opens at this week.
+    pub fold: usize,
+    pub timeline: Option<timeline::Timeline>,
+}
+
+impl RotationTable {
+    pub fn earlier(&self) -> &[WeekRow] {
+        &self.rows[..self.fold.min(self.rows.len())]
+    }
+
+    pub fn from_here(&self) -> &[WeekRow] {
+        &self.rows[self.fold.min(self.rows.len())..]
+    }
 }
 
 #[derive(Template)]
@@ -160,10 +185,13 @@ async fn show_rota(
                 rotation_slug: &r.slug,
                 on_leave: &on_leave,
             };
+            let (rows, fold) = week_rows(&own, centre, &reader);
             RotationTable {
                 name: r.name.clone(),
                 slug: r.slug.clone(),
-                rows: week_rows(&own, centre, &reader),
+                rows,
+                fold,
+                timeline: None,
             }
         })
         .collect();
@@ -191,6 +219,23 @@ async fn show_rota(
     }
     for row in tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
         row.recovery = in_week(&days, row, tz);
+    }
+    let people = tables.iter().flat_map(|t| &t.rows).flat_map(|w| &w.parts);
+    let colours = timeline::colours(
+        people
+            .map(|p| (p.user_id, p.name.as_str()))
+            .chain(days.iter().map(|d| (d.user_id, d.name.as_str()))),
+    );
+    let drawn = timeline::Context {
+        me: member.user().id,
+        now,
+        tz,
+        colours: &colours,
+        leave: &colliding,
+        recovery: &days,
+    };
+    for t in tables.iter_mut().filter(|t| !t.rows.is_empty()) {
+        t.timeline = Some(timeline::draw(&t.rows, &t.slug, &drawn));
     }
     let recovery = days
         .iter()
@@ -295,6 +340,7 @@ fn role_cell(week: &[&ShiftView], role: Role, (start, end): (DateTime<Utc>, Date
             let mine = s.user_id == r.me && s.ends_at > r.now;
             Holder {
                 text: holder_text(s, whole, r.tz),
+                person: s.name.clone(),
                 changed: s.replaces_user_id.is_some(),
                 needs_cover: r.on_leave.get(&s.id).cloned(),
                 ask_link: mine.then(|| format!("/teams/{}/swaps/new?shift={}", r.team_slug, s.id)),
@@ -320,8 +366,8 @@ fn role_cell(week: &[&ShiftView], role: Role, (start, end): (DateTime<Utc>, Date
 }
 
 /// Groups shifts into weeks (a week is one settings version's week index)
-/// and keeps the weeks around `centre`.
-fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<WeekRow> {
+/// and keeps the weeks around `centre`; with how many come before it.
+fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> (Vec<WeekRow>, usize) {
     let now = r.now;
     let mut weeks: Vec<Vec<&ShiftView>> = Vec::new();
     for s in shifts {
@@ -346,12 +392,16 @@ fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<We
     let here = here.unwrap_or_else(|| weeks.iter().position(|w| span(w).0 > centre).unwrap_or(weeks.len()));
     let first = here.saturating_sub(WEEKS_BEFORE);
     let last = (here + WEEKS_AFTER + 1).min(weeks.len());
-    weeks[first..last]
+    let rows = weeks[first..last]
         .iter()
         .map(|w| {
             let (start, end) = span(w);
+            let day = start.with_timezone(&r.tz).date_naive();
             WeekRow {
                 label: fmt::local_with_year(start, r.tz),
+                date: day.format("%Y-%m-%d").to_string(),
+                head: fmt::day_short(day),
+                parts: w.iter().map(|s| part(s)).collect(),
                 ends: fmt::local(end, r.tz),
                 roles: [
                     role_cell(w, Role::Primary, (start, end), r),
@@ -365,5 +415,19 @@ fn week_rows(shifts: &[&ShiftView], centre: DateTime<Utc>, r: &Reader) -> Vec<We
                 ends_at: end,
             }
         })
-        .collect()
+        .collect();
+    (rows, here.min(last) - first)
+}
+
+fn part(s: &ShiftView) -> timeline::Part {
+    timeline::Part {
+        role: s.role,
+        user_id: s.user_id,
+        name: s.name.clone(),
+        shift_id: s.id,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        change: s.change_kind,
+        replaces: s.replaces_name.clone(),
+    }
 }

@@ -24,6 +24,7 @@ mod pool;
 mod reads;
 mod recovery;
 mod recovery_pages;
+mod rota_timeline;
 mod schedule;
 mod security;
 mod sso;

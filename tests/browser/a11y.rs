@@ -48,7 +48,7 @@ pub(super) fn axe_source() -> Option<String> {
 }
 
 /// The serious and critical problems axe-core finds on the page.
-async fn axe_problems(c: &Client, axe: &str) -> Vec<String> {
+pub(super) async fn axe_problems(c: &Client, axe: &str) -> Vec<String> {
     c.execute(axe, vec![]).await.expect("load axe-core");
     let found = c
         .execute_async(
