@@ -60,7 +60,9 @@ pub struct HandoffInfo {
     /// incoming primary).
     pub state: String,
     /// The state with the clock applied: `upcoming`, `open`, `draft`,
-    /// `overdue`, `submitted` or `acknowledged`.
+    /// `overdue`, `missed` (never submitted, and past chasing: the next
+    /// handoff is due, or the rotation did not exist yet), `submitted` or
+    /// `acknowledged`.
     pub status: String,
     /// Markdown, as written.
     pub body: String,
@@ -348,7 +350,8 @@ pub struct HandoffSummary {
     pub rotation_name: String,
     pub week_start: NaiveDate,
     pub handoff_at: DateTime<Utc>,
-    /// `upcoming`, `open`, `draft`, `overdue`, `submitted` or `acknowledged`.
+    /// `upcoming`, `open`, `draft`, `overdue`, `missed` (never submitted,
+    /// and past chasing), `submitted` or `acknowledged`.
     pub status: String,
     pub author_email: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,

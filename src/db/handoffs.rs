@@ -397,3 +397,21 @@ pub async fn mark_reminded(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Who submitted the team's handoffs into weeks starting on these dates:
+/// (rotation slug, week start, name, left), for history's sentences.
+pub async fn authors(
+    conn: &mut PgConnection,
+    team_id: i64,
+    week_starts: &[NaiveDate],
+) -> sqlx::Result<Vec<(String, NaiveDate, String, bool)>> {
+    sqlx::query_as(
+        "SELECT r.slug, h.week_start, u.name, u.deactivated_at IS NOT NULL
+         FROM handoffs h JOIN rotations r ON r.id = h.rotation_id JOIN users u ON u.id = h.submitted_by
+         WHERE h.team_id = $1 AND h.week_start = ANY($2)",
+    )
+    .bind(team_id)
+    .bind(week_starts)
+    .fetch_all(conn)
+    .await
+}

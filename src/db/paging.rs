@@ -388,6 +388,7 @@ pub async fn next_due(conn: &mut PgConnection) -> sqlx::Result<Option<DateTime<U
 pub struct Event {
     pub at: DateTime<Utc>,
     pub email: Option<String>,
+    pub name: Option<String>,
     pub step: Option<i32>,
     pub kind: Option<String>,
     pub state: String,
@@ -396,7 +397,7 @@ pub struct Event {
 
 pub async fn timeline(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as(
-        "SELECT e.at, u.email, e.step, e.kind, e.state, e.detail FROM page_events e
+        "SELECT e.at, u.email, u.name, e.step, e.kind, e.state, e.detail FROM page_events e
          LEFT JOIN users u ON u.id = e.user_id WHERE e.page_id = $1 ORDER BY e.at, e.id",
     )
     .bind(page_id)
@@ -426,6 +427,7 @@ pub struct PageState {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub acknowledged_by: Option<i64>,
     pub acknowledged_by_email: Option<String>,
+    pub acknowledged_by_name: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
@@ -440,7 +442,8 @@ pub async fn read_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Op
 
 async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::Result<Option<PageState>> {
     sqlx::query_as(&format!(
-        "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email, p.resolved_at
+        "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email,
+                u.name AS acknowledged_by_name, p.resolved_at
          FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
          WHERE p.id = $1 AND p.deleted_at IS NULL{}",
         if lock { " FOR UPDATE OF p" } else { "" }

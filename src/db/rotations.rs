@@ -211,22 +211,25 @@ pub async fn clear_from(conn: &mut PgConnection, rotation_id: i64, from: DateTim
     Ok(())
 }
 
-/// A new rotation; `None` when the slug is taken in this team.
+/// A new rotation; `None` when the slug is taken in this team. `now` is
+/// the application's clock: handoffs due before it are never overdue.
 pub async fn insert(
     conn: &mut PgConnection,
     team_id: i64,
     slug: &str,
     name: &str,
     start_date: NaiveDate,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Option<Rotation>> {
     sqlx::query_as(&format!(
-        "INSERT INTO rotations (team_id, slug, name, start_date) VALUES ($1, $2, $3, $4)
+        "INSERT INTO rotations (team_id, slug, name, start_date, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (team_id, slug) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(team_id)
     .bind(slug)
     .bind(name)
     .bind(start_date)
+    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -323,9 +326,9 @@ pub async fn needing_extension(conn: &mut PgConnection, until: DateTime<Utc>) ->
 pub async fn rotations_of(
     conn: &mut PgConnection,
     team_ids: Option<&[i64]>,
-) -> sqlx::Result<Vec<(i64, i64, String, String)>> {
+) -> sqlx::Result<Vec<(i64, i64, String, String, DateTime<Utc>)>> {
     sqlx::query_as(
-        "SELECT id, team_id, slug, name FROM rotations
+        "SELECT id, team_id, slug, name, created_at FROM rotations
          WHERE $1::bigint[] IS NULL OR team_id = ANY($1) ORDER BY lower(name), slug",
     )
     .bind(team_ids)

@@ -36,6 +36,7 @@ pub struct Request {
     pub counterpart_ends_at: Option<DateTime<Utc>>,
     pub note: String,
     pub decided_by_email: Option<String>,
+    pub decided_by_name: Option<String>,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -64,7 +65,7 @@ const SELECT: &str = "SELECT q.id, q.team_id, t.slug AS team_slug, t.name AS tea
         q.shift_id, q.role, q.starts_at, q.ends_at,
         q.counterpart_id, b.email AS counterpart_email, b.name AS counterpart_name,
         q.counterpart_shift_id, q.counterpart_role, q.counterpart_starts_at, q.counterpart_ends_at,
-        q.note, d.email AS decided_by_email, q.reason, q.created_at, q.updated_at
+        q.note, d.email AS decided_by_email, d.name AS decided_by_name, q.reason, q.created_at, q.updated_at
     FROM swap_requests q
     JOIN teams t ON t.id = q.team_id
     JOIN rotations r ON r.id = q.rotation_id

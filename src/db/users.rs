@@ -89,6 +89,15 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Us
         .await
 }
 
+/// The users with these e-mails (as stored: lower case), in one query:
+/// how history names the people its entries recorded by e-mail.
+pub async fn by_emails(conn: &mut PgConnection, emails: &[String]) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
+        .bind(emails)
+        .fetch_all(conn)
+        .await
+}
+
 pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = lower($1)"))
         .bind(email.trim())

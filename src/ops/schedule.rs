@@ -32,7 +32,7 @@ pub async fn create(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<Rotation>> {
-    let Some(rotation) = db::rotations::insert(conn, team_id, slug, name, start_date).await? else {
+    let Some(rotation) = db::rotations::insert(conn, team_id, slug, name, start_date, now).await? else {
         return Ok(None);
     };
     start(conn, &rotation, start_date, settings, now).await?;

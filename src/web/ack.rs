@@ -74,7 +74,7 @@ async fn view(state: &AppState, token: &str) -> AppResult<Result<(AckLink, PageV
     };
     let settled = db::paging::read_page(&mut conn, link.page_id).await?;
     let acknowledged = p.acknowledged_at.map(|at| {
-        let by = settled.and_then(|s| s.acknowledged_by_email);
+        let by = settled.and_then(|s| s.acknowledged_by_name);
         format!(
             "at {} UTC{}",
             at.format("%H:%M:%S"),

@@ -33,6 +33,23 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A shift as people say it: "primary week of 29 Dec" for a whole week
+/// (167 to 169 hours across a clock change), otherwise "primary shift from
+/// Tue 29 Dec 10:00 to Wed 30 Dec 18:00" in `tz`. An empty role leaves the
+/// role out.
+pub fn shift(role: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> String {
+    let role = if role.is_empty() {
+        String::new()
+    } else {
+        format!("{role} ")
+    };
+    if (167..=169).contains(&(to - from).num_hours()) {
+        format!("{role}week of {}", date_short(from.with_timezone(&tz).date_naive()))
+    } else {
+        format!("{role}shift from {} to {}", local(from, tz), local(to, tz))
+    }
+}
+
 /// "Ravi", "Ravi and Sam", "Ravi, Sam and Lee"; `None` for no names.
 pub fn and_list(names: &[&str]) -> Option<String> {
     match names {
@@ -45,6 +62,25 @@ pub fn and_list(names: &[&str]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_week_reads_as_the_week_of_its_first_day_and_a_part_as_its_times() {
+        let tz: Tz = "Europe/London".parse().unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Across the end of summer time: 169 hours, still a week.
+        assert_eq!(
+            shift("primary", at("2026-10-20T09:00:00Z"), at("2026-10-27T10:00:00Z"), tz),
+            "primary week of 20 Oct"
+        );
+        assert_eq!(
+            shift("", at("2026-12-29T10:00:00Z"), at("2027-01-05T10:00:00Z"), tz),
+            "week of 29 Dec"
+        );
+        assert_eq!(
+            shift("secondary", at("2026-12-29T10:00:00Z"), at("2026-12-30T18:00:00Z"), tz),
+            "secondary shift from Tue 29 Dec 10:00 to Wed 30 Dec 18:00"
+        );
+    }
 
     #[test]
     fn relative_times_read_naturally() {

@@ -97,13 +97,19 @@ async fn override_page(
         })
         .collect();
     let mut conn = state.db.acquire().await?;
-    let people = db::teams::members(&mut conn, team.id)
-        .await?
-        .into_iter()
+    let members = db::teams::members(&mut conn, team.id).await?;
+    // Names; the e-mail only to tell apart two people of the same name.
+    let shared = |name: &str| members.iter().filter(|m| m.name == name).count() > 1;
+    let people = members
+        .iter()
         .map(|p| Choice {
             selected: p.email == form.email,
-            label: format!("{} ({})", p.name, p.email),
-            value: p.email,
+            label: if shared(&p.name) {
+                format!("{} ({})", p.name, p.email)
+            } else {
+                p.name.clone()
+            },
+            value: p.email.clone(),
         })
         .collect();
     drop(conn);

@@ -55,6 +55,8 @@ pub struct Holder {
     pub ask_link: Option<String>,
     /// Completes "Swap or cover…" for a screen reader.
     pub ask_label: String,
+    /// The reader holds it: the star goes beside their name.
+    pub me: bool,
 }
 
 /// A role in a week: who holds it, part by part.
@@ -343,6 +345,7 @@ fn role_cell(week: &[&ShiftView], role: Role, (start, end): (DateTime<Utc>, Date
                 needs_cover: r.on_leave.get(&s.id).cloned(),
                 ask_link: mine.then(|| format!("/teams/{}/swaps/new?shift={}", r.team_slug, s.id)),
                 ask_label: format!("your {role} shift from {}", fmt::local_with_year(s.starts_at, r.tz)),
+                me: s.user_id == r.me,
             }
         })
         .collect();

@@ -194,7 +194,11 @@ async fn resetting_a_calendar_link_is_audited_once_without_the_secret() {
         .text()
         .await
         .unwrap();
-    assert!(history.contains("Team calendar link reset"), "{history}");
+    assert!(
+        history.contains("Mona Manager reset the team")
+            && history.contains("calendar link: the old link no longer works."),
+        "{history}"
+    );
 }
 
 /// Checks the MUSTs of RFC 5545 a feed of events is held to, and Google's

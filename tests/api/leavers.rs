@@ -244,7 +244,10 @@ async fn an_admin_deactivates_from_the_pages_after_a_confirmation_and_history_sa
     assert!(page.contains("Mona Manager (left)"), "{page}");
     assert!(page.contains("Reactivate Mona Manager"), "{page}");
     let history = app.page(&admin, "/teams/platform/history").await;
-    assert!(history.contains("Mona Manager (left)"), "{history}");
+    assert!(
+        history.contains("Mona Manager (left) created the rotation Weekly"),
+        "{history}"
+    );
 
     // On call: the confirmation page comes back with the reason, 409.
     let primary = primary_now_by_admin(app).await;

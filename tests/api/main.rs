@@ -11,6 +11,7 @@ mod cache;
 mod calendar;
 mod directory;
 mod handoffs;
+mod history;
 mod ingest;
 mod jobs;
 mod leavers;

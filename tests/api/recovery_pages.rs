@@ -463,8 +463,13 @@ async fn an_out_of_hours_policy_change_is_audited_once_and_reads_in_the_history(
         Some(json!({"sleep_start": "23:00", "sleep_end": "07:00", "day_threshold_minutes": 90}))
     );
     let (_, history) = html(&web, f.app.url("/teams/platform/history")).await;
-    assert!(history.contains("Out-of-hours policy changed"), "{history}");
-    assert!(history.contains("sleep hours 23:00–07:00"), "{history}");
+    assert!(
+        history.contains(
+            "Mona Manager changed the out-of-hours policy: sleep hours 22:00–08:00 → 23:00–07:00; \
+             weekend and holiday threshold 60 → 90 min."
+        ),
+        "{history}"
+    );
 }
 
 #[tokio::test]
@@ -504,7 +509,10 @@ async fn revoking_an_integration_token_is_audited_once_by_its_label() {
     assert_eq!(entry.after, Some(json!({"id": created["id"], "label": "grafana"})));
     assert!(!format!("{audited:?}").contains(&token), "no token in the log");
     let (_, history) = html(&web, f.app.url("/teams/platform/history")).await;
-    assert!(history.contains("Integration token revoked"), "{history}");
+    assert!(
+        history.contains("Mona Manager revoked the integration token “grafana”"),
+        "{history}"
+    );
 }
 
 #[tokio::test]

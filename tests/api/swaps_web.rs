@@ -35,7 +35,10 @@ async fn post(client: &Client, url: String, page: &str, fields: &[(&str, &str)])
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&amp;", "&").replace("&#38;", "&")
+    s.replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
 }
 
 /// The `attr="…"` value closest before `marker` in the page.
@@ -171,7 +174,17 @@ async fn a_swap_asked_accepted_and_approved_through_the_pages_changes_the_rota_o
     );
     let (_, approvals) = html(&boss, f.app.url("/approvals")).await;
     assert!(approvals.contains(&format!("href=\"{to}\"")), "{approvals}");
-    assert!(approvals.contains("Person 0 ⇄ Person 2"), "{approvals}");
+    // Both sides, as a sentence: whose week goes where.
+    assert!(
+        unescape(&approvals).contains("Person 0 swaps their primary week of 23 Mar with Person 2's week of 6 Apr"),
+        "{approvals}"
+    );
+    assert!(
+        approvals.contains(
+            "primary, Tue 23 Mar 10:00 GMT to Tue 30 Mar 10:00 BST ⇄ primary, Tue 6 Apr 10:00 to Tue 13 Apr 10:00 BST"
+        ),
+        "{approvals}"
+    );
 
     let (_, request) = html(&boss, f.app.url(&to)).await;
     let (status, back, _) = post(
@@ -184,6 +197,10 @@ async fn a_swap_asked_accepted_and_approved_through_the_pages_changes_the_rota_o
     assert_eq!((status, back.as_str()), (StatusCode::SEE_OTHER, to.as_str()));
     let (_, request) = html(&boss, f.app.url(&to)).await;
     assert!(request.contains("Approved: the rota has changed"), "{request}");
+    assert!(
+        request.contains("Approved by Mona Manager: the rota has changed.") && !request.contains("manager@example.com"),
+        "the decider by name: {request}"
+    );
     assert!(
         request.contains(">applied</span>") && request.contains("Fine by me"),
         "{request}"
@@ -200,8 +217,17 @@ async fn a_swap_asked_accepted_and_approved_through_the_pages_changes_the_rota_o
     assert!(after.contains("Person 2 (swapped with Person 0)"), "{after}");
     assert!(after.contains("Person 0 (swapped with Person 2)"), "{after}");
     let (_, history) = html(&boss, f.app.url("/teams/platform/history")).await;
-    assert!(history.contains("Swap applied"), "{history}");
-    assert!(history.contains("p0@example.com → p2@example.com"), "{history}");
+    let history = unescape(&history);
+    assert!(
+        history.contains(
+            "Person 0 swapped their primary week of 23 Mar with Person 2's week of 6 Apr — approved by Mona Manager."
+        ),
+        "{history}"
+    );
+    assert!(
+        !history.contains("@example.com") && !history.contains("swap.apply"),
+        "{history}"
+    );
 }
 
 #[tokio::test]
@@ -322,7 +348,10 @@ async fn leave_over_a_shift_shows_it_needs_cover_to_its_holder_and_the_manager()
     );
     let (_, history) = html(&boss, f.app.url("/teams/platform/history")).await;
     assert!(
-        history.contains("Override") && history.contains("reason: Person 1 is on leave"),
+        history.contains(
+            "Mona Manager gave Person 3 the secondary shift from Wed 24 Mar 00:00 to Sat 27 Mar 00:00, in place of Person 1."
+        ),
         "{history}"
     );
+    assert!(history.contains("Override; reason: Person 1 is on leave"), "{history}");
 }

@@ -227,6 +227,24 @@ pub struct Timing {
     pub remind_at: DateTime<Utc>,
     /// The outgoing primary has a recovery day on the handoff day.
     pub recovering: bool,
+    /// From this instant a handoff still not submitted is past chasing:
+    /// "no handoff written", not "overdue". See `Timing::chased_until`.
+    pub missed_at: DateTime<Utc>,
+}
+
+impl Timing {
+    /// Bounds how long a missing handoff counts as overdue: until the next
+    /// handoff is due (that one is then the one worth writing), and not at
+    /// all when the rotation was created after this handoff's time (a
+    /// rotation started in the past: nobody could have written it).
+    pub fn chased_until(self, next_due: DateTime<Utc>, rotation_created: DateTime<Utc>) -> Timing {
+        let missed_at = if rotation_created > self.due_at {
+            self.due_at
+        } else {
+            next_due
+        };
+        Timing { missed_at, ..self }
+    }
 }
 
 /// The handoff's timing. It opens a day before the handoff time and is due
@@ -249,6 +267,7 @@ pub fn timing(boundary: &Boundary, writer: Option<(&Person, &TimeOff)>) -> Timin
             overdue_at: due_at,
             remind_at: opens_at,
             recovering: false,
+            missed_at: DateTime::<Utc>::MAX_UTC,
         };
     };
     let tz = person.tz;
@@ -262,6 +281,7 @@ pub fn timing(boundary: &Boundary, writer: Option<(&Person, &TimeOff)>) -> Timin
             overdue_at: local_to_instant(tz, back + Duration::days(1), NaiveTime::MIN),
             remind_at: morning(back),
             recovering: true,
+            missed_at: DateTime::<Utc>::MAX_UTC,
         };
     }
     let mut remind_at = morning(day);
@@ -275,6 +295,7 @@ pub fn timing(boundary: &Boundary, writer: Option<(&Person, &TimeOff)>) -> Timin
         overdue_at: due_at,
         remind_at: remind_at.max(opens_at),
         recovering: false,
+        missed_at: DateTime::<Utc>::MAX_UTC,
     }
 }
 
@@ -316,8 +337,12 @@ pub enum Status {
     /// Open, nothing written yet, not late.
     Open,
     Draft,
-    /// Not submitted and past its (possibly extended) deadline.
+    /// Not submitted and past its (possibly extended) deadline, while it
+    /// is still the one to write.
     Overdue,
+    /// Never submitted, and past chasing: the next handoff is due, or the
+    /// rotation did not exist yet at its time.
+    Missed,
     Submitted,
     Acknowledged,
 }
@@ -329,6 +354,7 @@ impl Status {
             Status::Open => "open",
             Status::Draft => "draft",
             Status::Overdue => "overdue",
+            Status::Missed => "missed",
             Status::Submitted => "submitted",
             Status::Acknowledged => "acknowledged",
         }
@@ -341,6 +367,7 @@ impl Status {
             Status::Open => "not started",
             Status::Draft => "draft",
             Status::Overdue => "overdue",
+            Status::Missed => "no handoff written",
             Status::Submitted => "submitted",
             Status::Acknowledged => "acknowledged",
         }
@@ -351,6 +378,7 @@ pub fn status(state: State, timing: &Timing, now: DateTime<Utc>) -> Status {
     match state {
         State::Acknowledged => Status::Acknowledged,
         State::Submitted => Status::Submitted,
+        _ if now >= timing.missed_at.max(timing.overdue_at) => Status::Missed,
         _ if now >= timing.overdue_at => Status::Overdue,
         State::Draft => Status::Draft,
         State::NotStarted if now < timing.opens_at => Status::Upcoming,
@@ -404,6 +432,7 @@ pub fn reminders_due(f: &ReminderFacts<'_>, now: DateTime<Utc>) -> Vec<(Reminder
             if let Some(p) = &f.people.outgoing_primary
                 && now >= f.timing.remind_at
                 && now < f.timing.overdue_at.max(f.timing.remind_at) + REMINDERS_STALE_AFTER
+                && now < f.timing.missed_at
                 && unsent(ReminderKind::Write, p.id)
             {
                 due.push((ReminderKind::Write, p.id));

@@ -217,6 +217,55 @@ fn status_follows_the_state_and_the_clock() {
     assert_eq!(State::of(false, false, false), State::NotStarted);
 }
 
+#[test]
+fn a_missing_handoff_is_overdue_only_until_the_next_one_is_due() {
+    let b = boundary("2026-11-10T10:00:00Z");
+    let next = t("2026-11-17T10:00:00Z");
+    let tm = timing(&b, None).chased_until(next, t("2026-10-01T00:00:00Z"));
+    let at = |state, s| status(state, &tm, t(s));
+    assert_eq!(at(State::NotStarted, "2026-11-10T10:00:00Z"), Status::Overdue);
+    assert_eq!(at(State::Draft, "2026-11-17T09:59:00Z"), Status::Overdue);
+    assert_eq!(at(State::NotStarted, "2026-11-17T10:00:00Z"), Status::Missed);
+    assert_eq!(
+        at(State::Draft, "2026-12-08T10:00:00Z"),
+        Status::Missed,
+        "four weeks on"
+    );
+    assert_eq!(Status::Missed.label(), "no handoff written");
+    assert_eq!(at(State::Submitted, "2026-12-08T10:00:00Z"), Status::Submitted);
+}
+
+#[test]
+fn a_handoff_from_before_the_rotation_existed_is_never_overdue() {
+    // Created on Wednesday with a start date weeks back: Tuesday's handoff
+    // was due before anyone could write it.
+    let b = boundary("2026-11-10T10:00:00Z");
+    let created = t("2026-11-11T09:00:00Z");
+    let tm = timing(&b, None).chased_until(t("2026-11-17T10:00:00Z"), created);
+    assert_eq!(status(State::NotStarted, &tm, created), Status::Missed);
+    // The next one, due after it was created, is chased as usual.
+    let b = boundary("2026-11-17T10:00:00Z");
+    let tm = timing(&b, None).chased_until(t("2026-11-24T10:00:00Z"), created);
+    assert_eq!(
+        status(State::NotStarted, &tm, t("2026-11-17T10:01:00Z")),
+        Status::Overdue
+    );
+    // Nor is its writer reminded of it.
+    let p = people();
+    let off = TimeOff::default();
+    let early = boundary("2026-11-10T10:00:00Z");
+    let tm = timing(&early, p.outgoing_primary.as_ref().map(|x| (x, &off)))
+        .chased_until(t("2026-11-17T10:00:00Z"), t("2026-11-10T10:30:00Z"));
+    let facts = ReminderFacts {
+        people: &p,
+        timing: &tm,
+        submitted_at: None,
+        acknowledged: &[],
+        sent: &[],
+    };
+    assert!(reminders_due(&facts, t("2026-11-10T11:00:00Z")).is_empty());
+}
+
 fn people() -> People {
     People {
         outgoing_primary: Some(person(1, Europe::London)),

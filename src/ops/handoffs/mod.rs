@@ -37,6 +37,8 @@ pub struct RotationRules {
     pub slug: String,
     pub name: String,
     pub rules: Vec<Rule<i64>>,
+    /// Handoffs due before this were never anyone's to write.
+    pub created_at: DateTime<Utc>,
 }
 
 /// The rotations of these teams (every team when `None`), with their rules.
@@ -49,8 +51,9 @@ pub async fn rotation_rules(conn: &mut PgConnection, team_ids: Option<&[i64]>) -
     }
     Ok(rotations
         .into_iter()
-        .map(|(id, team_id, slug, name)| RotationRules {
+        .map(|(id, team_id, slug, name, created_at)| RotationRules {
             rules: versions.remove(&id).unwrap_or_default(),
+            created_at,
             id,
             team_id,
             slug,
@@ -179,7 +182,9 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
                 .outgoing_primary
                 .as_ref()
                 .map(|p| time_off.get(&(rotation.team_id, p.id)).cloned().unwrap_or_default());
-            let timing = timing(&boundary, people.outgoing_primary.as_ref().zip(off.as_ref()));
+            let week_until = week_after(&rotation.rules, boundary.at).unwrap_or(boundary.at + Duration::weeks(1));
+            let timing = timing(&boundary, people.outgoing_primary.as_ref().zip(off.as_ref()))
+                .chased_until(week_until, rotation.created_at);
             let stored = stored.remove(&(rotation.id, boundary.at));
             let acknowledgements = stored.as_ref().and_then(|s| acks.remove(&s.id)).unwrap_or_default();
             Handoff {
@@ -188,7 +193,7 @@ async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary
                 rotation_slug: rotation.slug.clone(),
                 rotation_name: rotation.name.clone(),
                 week_from: week_before(&rotation.rules, boundary.at).unwrap_or(boundary.at),
-                week_until: week_after(&rotation.rules, boundary.at).unwrap_or(boundary.at + Duration::weeks(1)),
+                week_until,
                 boundary,
                 people,
                 stored,

@@ -32,7 +32,7 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
         .into_iter()
         .map(|e| TimelineRow {
             at: format!("{} {}", fmt::local_with_year(e.at, tz), fmt::zone_abbrev(e.at, tz)),
-            who: e.email.unwrap_or_else(|| "—".into()),
+            who: e.name.or(e.email).unwrap_or_else(|| "—".into()),
             step: e.step.map_or_else(|| "—".into(), |s| (s + 1).to_string()),
             kind: e.kind.unwrap_or_else(|| "—".into()),
             state: e.state,
@@ -45,7 +45,7 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
 pub async fn acknowledged_by(conn: &mut PgConnection, page_id: i64) -> AppResult<Option<String>> {
     Ok(db::paging::read_page(conn, page_id)
         .await?
-        .and_then(|p| p.acknowledged_by_email))
+        .and_then(|p| p.acknowledged_by_name))
 }
 
 pub async fn acknowledge_page(

@@ -42,6 +42,8 @@ pub struct Shown {
     /// For a swap: the week the requester takes in exchange.
     pub counterpart_side: Option<String>,
     pub note: String,
+    /// Both sides in one sentence, as the lists show it.
+    pub sentence: String,
     pub decided_by: Option<String>,
     pub reason: Option<String>,
     pub asked: String,
@@ -100,7 +102,8 @@ fn shown(r: &Request, now: chrono::DateTime<chrono::Utc>) -> Shown {
             .unwrap_or_else(|| "Open to the team: nobody has volunteered yet".into()),
         counterpart_side,
         note: r.note.clone(),
-        decided_by: r.decided_by_email.clone(),
+        sentence: super::RequestRow::new(r, now).sentence,
+        decided_by: r.decided_by_name.clone(),
         reason: r.reason.clone(),
         asked: fmt::relative(r.created_at, now),
     }

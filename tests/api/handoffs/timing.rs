@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::{PAGE, team_at};
+use crate::common::{fixture_on, spawn_app_at, t};
 
 const OVERDUE: &str = "Handoff overdue";
 
@@ -123,5 +124,90 @@ async fn with_a_recovery_day_that_tuesday_it_is_not_overdue_until_the_end_of_the
     team.set_now("2026-11-12T00:00:00Z");
     assert_eq!(team.handoff().await["status"], "overdue");
     let (_, now) = team.html(&manager, "/").await;
+    assert!(now.contains(OVERDUE), "{now}");
+}
+
+/// The statuses of the team's handoffs in the API's list, newest first.
+async fn statuses(team: &super::Team) -> Vec<(String, String)> {
+    let (_, list) = team
+        .f
+        .app
+        .get_json(&team.tokens[3], "/api/v1/teams/platform/handoffs")
+        .await;
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|h| {
+            (
+                h["week_start"].as_str().unwrap().to_owned(),
+                h["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_missing_handoff_is_overdue_only_until_the_next_one_is_due() {
+    let team = team_at("2026-11-10T09:00:00Z").await;
+    let app = &team.f.app;
+    team.set_now("2026-11-17T09:59:00Z");
+    assert_eq!(team.handoff().await["status"], "overdue", "still the one to write");
+    team.set_now("2026-11-17T10:00:00Z");
+    assert_eq!(team.handoff().await["status"], "missed", "the next one is due");
+
+    // Four weeks on, nothing written: only the latest is overdue.
+    team.set_now("2026-12-08T10:30:00Z");
+    let all = statuses(&team).await;
+    assert_eq!(all[0], ("2026-12-08".to_owned(), "overdue".to_owned()), "{all:?}");
+    assert!(all[1..].iter().all(|(_, s)| s == "missed"), "{all:?}");
+    let manager = app.sign_in("manager@example.com").await;
+    let (_, page) = team.html(&manager, PAGE).await;
+    assert!(page.contains(">no handoff written</span>"), "{page}");
+    assert!(!page.contains("status-overdue"), "{page}");
+    let (_, list) = team.html(&manager, "/teams/platform/handoffs").await;
+    assert_eq!(list.matches("status-overdue\"").count(), 1, "{list}");
+    assert!(list.contains("status-missed\">no handoff written"), "{list}");
+    let (_, rota) = team.html(&manager, "/teams/platform").await;
+    assert_eq!(
+        rota.matches("status-overdue\"").count(),
+        1,
+        "the current week's only: {rota}"
+    );
+    let (_, now) = team.html(&manager, "/").await;
+    assert!(
+        now.contains(OVERDUE) && now.contains("Weekly, week from Tue 8 Dec 2026"),
+        "{now}"
+    );
+    assert!(!now.contains("week from Tue 10 Nov 2026"), "{now}");
+}
+
+#[tokio::test]
+async fn a_rotation_started_in_the_past_owes_no_handoff_for_the_weeks_before_it_existed() {
+    // Created on Wednesday 11 November with a start five weeks back: Person 0
+    // handed over to Person 1 on Tuesday, before the rotation existed.
+    let app = spawn_app_at(t("2026-11-11T09:00:00Z")).await;
+    let f = fixture_on(app, "Europe/London", "2026-10-06", 4).await;
+    let mut tokens = Vec::new();
+    for m in &f.members {
+        tokens.push(f.app.token(m).await);
+    }
+    let team = super::Team { f, tokens };
+    let app = &team.f.app;
+    let all = statuses(&team).await;
+    assert_eq!(all[0], ("2026-11-10".to_owned(), "missed".to_owned()), "{all:?}");
+    assert!(all.iter().all(|(_, s)| s == "missed"), "{all:?}");
+    for who in ["p0@example.com", "manager@example.com"] {
+        let client = app.sign_in(who).await;
+        let (_, now) = team.html(&client, "/").await;
+        assert!(!now.contains(OVERDUE), "{who}: {now}");
+        let (_, rota) = team.html(&client, "/teams/platform").await;
+        assert!(!rota.contains("status-overdue"), "{who}: {rota}");
+    }
+
+    // The first handoff due after it was created is chased as usual.
+    team.set_now("2026-11-17T10:01:00Z");
+    let all = statuses(&team).await;
+    assert_eq!(all[0], ("2026-11-17".to_owned(), "overdue".to_owned()), "{all:?}");
+    let (_, now) = team.html(&app.sign_in("manager@example.com").await, "/").await;
     assert!(now.contains(OVERDUE), "{now}");
 }
