@@ -8,7 +8,8 @@ use crate::error::{AppError, AppResult};
 use crate::ops::notify;
 use crate::ops::rotations::change_settings;
 
-/// Adds a person to the team or changes their role.
+/// Adds a person to the team or changes their role; their name, for the
+/// sentence that says so.
 pub async fn set_member(
     conn: &mut PgConnection,
     team: &Team,
@@ -16,7 +17,7 @@ pub async fn set_member(
     email: &str,
     role: TeamRole,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<String> {
     let user = db::users::by_email(conn, email).await?.ok_or_else(|| {
         AppError::Unprocessable(format!(
             "There is no account for {}; an admin can create one under Admin, then add them here",
@@ -42,20 +43,20 @@ pub async fn set_member(
         )
         .await?;
     }
-    Ok(())
+    Ok(user.name)
 }
 
 /// Removes a person from the team and from its rotations from the next
 /// handoff on, and resets the team's calendar link they knew. Refused (409)
 /// while they are on call, or when a rotation would be left with fewer than
-/// two people.
+/// two people. Gives the removed person's name.
 pub async fn remove_member(
     conn: &mut PgConnection,
     team: &Team,
     actor_id: i64,
     email: &str,
     clock: &Clock,
-) -> AppResult<()> {
+) -> AppResult<String> {
     let user = db::users::by_email(conn, email)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("{} is not a member of {}", email.trim(), team.name)))?;
@@ -124,5 +125,5 @@ pub async fn remove_member(
         None,
     )
     .await?;
-    Ok(())
+    Ok(user.name)
 }

@@ -268,7 +268,7 @@ async fn first_run_setup_then_team_then_rotation_then_a_member_sees_the_rota() {
         app.user(email, name, "Europe/London", false).await;
         fill(c, "new-email", email).await;
         submit(c, "form[action='/teams/platform/members'].stack button").await;
-        wait_for_text(c, &format!("{email} is now a member")).await;
+        wait_for_text(c, &format!("{name} is now a member")).await;
     }
     // To the rotations section by its link in the section navigation.
     c.find(Locator::Css(

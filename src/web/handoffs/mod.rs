@@ -154,8 +154,10 @@ pub async fn for_now(
 #[derive(Clone)]
 pub struct RotaLink {
     pub path: String,
-    /// "acknowledged", "overdue", …; empty before it opens.
+    /// "acknowledged", "no handoff written", …; empty before it opens.
     pub status: &'static str,
+    /// The status's key, for its class: "acknowledged", "missed", …
+    pub key: &'static str,
 }
 
 /// The handoff link of each week of `handoffs` starting in `[from, to]`,
@@ -171,13 +173,14 @@ pub fn rota_links(
         .iter()
         .filter(|h| from <= h.boundary.at && h.boundary.at <= to)
         .map(|h| {
-            let status = match h.status(now) {
-                crate::domain::handoff::Status::Upcoming => "",
-                s => s.label(),
+            let (status, key) = match h.status(now) {
+                crate::domain::handoff::Status::Upcoming => ("", ""),
+                s => (s.label(), s.as_str()),
             };
             let link = RotaLink {
                 path: h.path(&team.slug),
                 status,
+                key,
             };
             ((h.rotation_slug.clone(), h.boundary.at), link)
         })

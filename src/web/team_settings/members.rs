@@ -94,14 +94,9 @@ pub async fn add_member(
         let role =
             TeamRole::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose member or manager".into()))?;
         let mut tx = state.db.begin().await?;
-        set_member(&mut tx, &m.0.team, m.0.user().id, &form.email, role, state.clock.now()).await?;
+        let name = set_member(&mut tx, &m.0.team, m.0.user().id, &form.email, role, state.clock.now()).await?;
         tx.commit().await?;
-        Ok(format!(
-            "{} is now a {} of {}",
-            form.email.trim(),
-            role.as_str(),
-            m.0.team.name
-        ))
+        Ok(format!("{name} is now a {} of {}", role.as_str(), m.0.team.name))
     }
     .await;
     done(&state, &session, &m, Section::Members, result).await
@@ -211,9 +206,9 @@ pub async fn remove(
 ) -> AppResult<Response> {
     let result = async {
         let mut tx = state.db.begin().await?;
-        remove_member(&mut tx, &m.0.team, m.0.user().id, &form.email, &state.clock).await?;
+        let name = remove_member(&mut tx, &m.0.team, m.0.user().id, &form.email, &state.clock).await?;
         tx.commit().await?;
-        Ok(format!("{} was removed from {}", form.email, m.0.team.name))
+        Ok(format!("{name} was removed from {}", m.0.team.name))
     }
     .await;
     done(&state, &session, &m, Section::Members, result).await
