@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use crate::state::AppState;
 use std::sync::Arc;
 
-use crate::cache::{OnCallSnapshot, RotaExtras, Window};
+use crate::cache::{DirectorySnapshot, OnCallSnapshot, RotaExtras, Window};
 use crate::db;
 use crate::db::rotations::{Rotation, Version};
 use crate::db::shifts::ShiftView;
@@ -13,9 +13,39 @@ use crate::db::teams::{MyTeam, Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
 use crate::error::AppResult;
+use crate::ops::directory::TeamOnCall;
 
 impl AppState {
     /// The live personal token with this hash and its owner.
+    /// Who is on call in every team `viewer` may see, at `at`: one read of
+    /// every team, kept until someone's shift ends or starts or the
+    /// schedule changes, then filtered for the reader.
+    pub async fn directory(&self, viewer: &User, at: DateTime<Utc>) -> AppResult<Vec<TeamOnCall>> {
+        let all = match self.caches.directory(at) {
+            Some(all) => all,
+            None => {
+                let seen = self.caches.generation();
+                let mut conn = self.db.acquire().await?;
+                let (teams, until) = crate::ops::directory::everyone(&mut conn, at).await?;
+                drop(conn);
+                let teams = Arc::new(teams);
+                let snapshot = DirectorySnapshot {
+                    from: at,
+                    until,
+                    teams: teams.clone(),
+                };
+                self.caches.put_directory(seen, snapshot);
+                teams
+            }
+        };
+        let member_of: Vec<i64> = if all.iter().any(|t| t.private) && !viewer.is_admin {
+            self.my_teams(viewer.id, false).await?.iter().map(|t| t.id).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(crate::ops::directory::visible_to(&all, viewer, &member_of))
+    }
+
     pub async fn token_by_hash(&self, hash: &[u8]) -> AppResult<Option<ApiToken>> {
         if let Some(token) = self.caches.token(&hash.to_vec()) {
             return Ok(Some(token));

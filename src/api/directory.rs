@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::auth::ApiUser;
 use crate::error::{AppResult, ErrorBody};
-use crate::ops::directory::{self, Holder, RotationOnCall, TeamOnCall};
+use crate::ops::directory::{Holder, RotationOnCall, TeamOnCall};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -108,7 +108,6 @@ pub async fn show_directory(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> AppResult<Json<Vec<DirectoryTeam>>> {
-    let mut conn = state.db.acquire().await?;
-    let teams = directory::on_call(&mut conn, &user, state.clock.now()).await?;
+    let teams = state.directory(&user, state.clock.now()).await?;
     Ok(Json(teams.into_iter().map(team).collect()))
 }

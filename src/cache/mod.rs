@@ -44,6 +44,7 @@ use crate::db::shifts::ShiftView;
 use crate::db::teams::{MyTeam, Team, TeamRole};
 use crate::db::tokens::ApiToken;
 use crate::db::users::User;
+use crate::ops::directory::TeamOnCall;
 use crate::ops::handoffs::Handoff;
 use crate::ops::metrics::{FiguresKey, TeamFigures};
 
@@ -67,6 +68,7 @@ pub enum Cache {
     MyTeams,
     NowPage,
     KnownBodies,
+    Directory,
 }
 
 /// What `db::shifts` reads for a `ShiftView`.
@@ -94,7 +96,7 @@ const ROTA_EXTRAS: &[&str] = &[
 ];
 
 impl Cache {
-    pub const ALL: [Cache; 14] = [
+    pub const ALL: [Cache; 15] = [
         Cache::Tokens,
         Cache::Integrations,
         Cache::Users,
@@ -109,6 +111,7 @@ impl Cache {
         Cache::MyTeams,
         Cache::NowPage,
         Cache::KnownBodies,
+        Cache::Directory,
     ];
 
     /// Every table the read behind this cache runs over (its SQL in `db`).
@@ -159,6 +162,8 @@ impl Cache {
             ],
             // ops::pages::known (db::pages::unchanged)
             Cache::KnownBodies => &["pages"],
+            // ops::directory::everyone (db::directory::rows)
+            Cache::Directory => &["teams", "rotations", "shifts", "users"],
             // ops::metrics::load (db::metrics: rules, pages, shifts,
             // recovery, people)
             Cache::Metrics => &[
@@ -239,6 +244,7 @@ pub struct Caches {
     my_teams: Map<(i64, bool), Arc<Vec<MyTeam>>>,
     now_page: Map<(i64, i64), NowPageData>,
     known_bodies: Map<Vec<Report>, Arc<Vec<i64>>>,
+    directory: Map<(), DirectorySnapshot>,
     cleared: watch::Sender<u64>,
     heard: watch::Sender<String>,
     listening_changed: watch::Sender<bool>,
@@ -263,6 +269,7 @@ impl Default for Caches {
             my_teams: Map::new(),
             now_page: Map::new(),
             known_bodies: Map::new(),
+            directory: Map::new(),
             cleared: watch::channel(0).0,
             heard: watch::channel(String::new()).0,
             listening_changed: watch::channel(false).0,
@@ -305,6 +312,7 @@ impl Caches {
             Cache::MyTeams => &self.my_teams,
             Cache::NowPage => &self.now_page,
             Cache::KnownBodies => &self.known_bodies,
+            Cache::Directory => &self.directory,
         }
     }
 
@@ -341,6 +349,18 @@ impl Caches {
     pub fn put_known_body(&self, seen: u64, reports: Vec<Report>, ids: Arc<Vec<i64>>) {
         if self.on() {
             self.known_bodies.put(seen, reports, ids);
+        }
+    }
+
+    /// Every team's holders at `at`, if a snapshot covering it is kept.
+    pub fn directory(&self, at: DateTime<Utc>) -> Option<Arc<Vec<TeamOnCall>>> {
+        let snapshot = self.on().then(|| self.directory.get(&())).flatten()?;
+        (snapshot.from <= at && snapshot.until.is_none_or(|until| at < until)).then_some(snapshot.teams)
+    }
+
+    pub fn put_directory(&self, seen: u64, snapshot: DirectorySnapshot) {
+        if self.on() {
+            self.directory.put(seen, (), snapshot);
         }
     }
 
@@ -450,6 +470,15 @@ impl Caches {
 /// minute (the key holds the minute): the page keeps its own type here, so
 /// this module need not know the web's.
 pub type NowPageData = Arc<dyn std::any::Any + Send + Sync>;
+
+/// The directory of every team, the same for any instant in
+/// `[from, until)` (no end: nobody's shift ends or starts later).
+#[derive(Clone)]
+pub struct DirectorySnapshot {
+    pub from: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+    pub teams: Arc<Vec<TeamOnCall>>,
+}
 
 /// The shifts of a team over a window, kept for the rota page.
 #[derive(Clone)]

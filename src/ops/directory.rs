@@ -53,16 +53,38 @@ impl RotationOnCall {
 
 #[derive(Debug, Clone)]
 pub struct TeamOnCall {
+    pub id: i64,
+    pub private: bool,
     pub slug: String,
     pub name: String,
     pub timezone: String,
     pub rotations: Vec<RotationOnCall>,
 }
 
-/// Every team `viewer` may see, with each rotation's holders at `at`.
-pub async fn on_call(conn: &mut PgConnection, viewer: &User, at: DateTime<Utc>) -> AppResult<Vec<TeamOnCall>> {
-    let rows = db::directory::rows(conn, viewer.id, viewer.is_admin, at).await?;
-    Ok(group(rows))
+/// Every team, private ones too, at `at`, and the first instant after it
+/// when the answer changes (a holder's shift ends or the next one starts):
+/// until then the same answer holds, unless the schedule is changed.
+pub async fn everyone(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+) -> AppResult<(Vec<TeamOnCall>, Option<DateTime<Utc>>)> {
+    let rows = db::directory::rows(conn, at).await?;
+    let changes = rows
+        .iter()
+        .filter_map(|r| if r.is_next { r.starts_at } else { r.ends_at })
+        .filter(|t| *t > at)
+        .min();
+    Ok((group(rows), changes))
+}
+
+/// The teams of `all` that a person may see: every team that is not
+/// private, and the private ones they belong to (`member_of`); all of them
+/// for an admin.
+pub fn visible_to(all: &[TeamOnCall], viewer: &User, member_of: &[i64]) -> Vec<TeamOnCall> {
+    all.iter()
+        .filter(|t| !t.private || viewer.is_admin || member_of.contains(&t.id))
+        .cloned()
+        .collect()
 }
 
 /// Rows (ordered by team, rotation, role) into teams and rotations.
@@ -71,6 +93,8 @@ pub fn group(rows: Vec<Row>) -> Vec<TeamOnCall> {
     for row in rows {
         if teams.last().is_none_or(|t| t.slug != row.team_slug) {
             teams.push(TeamOnCall {
+                id: row.team_id,
+                private: row.team_private,
                 slug: row.team_slug.clone(),
                 name: row.team_name.clone(),
                 timezone: row.team_timezone.clone(),
@@ -140,6 +164,8 @@ mod tests {
     fn row(team: &str, rotation: &str, role: Role, next: bool, who: &str) -> Row {
         let at = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
         Row {
+            team_id: team.len() as i64,
+            team_private: false,
             team_slug: team.into(),
             team_name: team.to_uppercase(),
             team_timezone: "UTC".into(),

@@ -106,9 +106,7 @@ async fn show_directory(
     WebUser(user): WebUser,
     Query(query): Query<DirectoryQuery>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.acquire().await?;
-    let teams = directory::on_call(&mut conn, &user, state.clock.now()).await?;
-    drop(conn);
+    let teams = state.directory(&user, state.clock.now()).await?;
     let teams = directory::filter(teams, &query.q);
     let tz = user.tz();
     let teams_shown = teams.len();

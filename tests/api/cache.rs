@@ -108,7 +108,8 @@ async fn a_notification_clears_only_the_caches_reading_its_table() {
             Cache::Windows,
             Cache::RotaExtras,
             Cache::Metrics,
-            Cache::NowPage
+            Cache::NowPage,
+            Cache::Directory
         ]
     );
     // Sessions are announced by their qualified name, not taken for ours.

@@ -169,3 +169,42 @@ async fn a_private_team_shows_only_to_its_members_and_admins() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn the_directory_follows_an_override_a_handoff_and_a_team_made_private_at_once() {
+    let (f, pm_token) = two_teams().await;
+    let app = &f.app;
+    let primary = |d: &Value| team(d, "payments").map(|t| t["rotations"][0]["primary"]["email"].clone());
+    let (_, before) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
+    let first = primary(&before).expect("payments listed");
+    // Read again: the same answer (kept), then an override changes it.
+    let (_, again) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
+    assert_eq!(primary(&again), Some(first.clone()));
+    let (status, body) = app
+        .post_json(
+            &pm_token,
+            "/api/v1/teams/payments/overrides",
+            json!({"rotation": "cards", "role": "primary", "email": "pm@example.com",
+                   "starts_at": "2026-12-02T11:00:00Z", "ends_at": "2026-12-02T18:00:00Z", "reason": "cover"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, after) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
+    assert_eq!(primary(&after), Some(json!("pm@example.com")), "{after}");
+    // When the override ends, the rotation's own holder is back.
+    app.clock.set(t("2026-12-02T18:00:00Z"));
+    let (_, later) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
+    assert_eq!(primary(&later), Some(first), "{later}");
+    // Made private: gone for an outsider on the next read.
+    let pm = app.sign_in("pm@example.com").await;
+    let html = app.page(&pm, "/teams/payments/settings/members").await;
+    let res = pm
+        .post(app.url("/teams/payments/visibility"))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("private", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, outsider) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
+    assert!(primary(&outsider).is_none(), "{outsider}");
+}
