@@ -1,6 +1,6 @@
 //! The command line: `rota serve` (the default), `migrate`, `user create`,
-//! `user invite`, `user reset-password`, `token create`, `demo` and
-//! `healthcheck`.
+//! `user invite`, `user reset-password`, `token create`, `demo`,
+//! `healthcheck`, `extend-schedules`, `export` and `restore`.
 
 pub mod accounts;
 
@@ -52,6 +52,20 @@ enum Command {
     /// Run the hourly schedule job once: extend every rotation to the
     /// horizon and tidy (what `serve` does every hour).
     ExtendSchedules,
+    /// Write the whole organisation (teams, people, rotations, shifts,
+    /// changes, pages, recovery days, handoffs…) as one JSON document. It
+    /// holds password and token hashes: keep it as safe as a database backup.
+    Export {
+        /// Write here instead of to standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Restore a `rota export` document into the empty (or missing)
+    /// database DATABASE_URL names; `-` reads standard input.
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,7 +234,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export { output } => {
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let now = chrono::Utc::now();
+            let counts = match &output {
+                Some(path) => {
+                    let file = tokio::fs::File::create(path)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    let mut out = tokio::io::BufWriter::new(file);
+                    crate::ops::backup::export(&pool, &mut out, now).await?
+                }
+                None => {
+                    let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
+                    crate::ops::backup::export(&pool, &mut out, now).await?
+                }
+            };
+            let rows: u64 = counts.iter().map(|(_, n)| n).sum();
+            let to = output.map_or("standard output".to_owned(), |p| p.display().to_string());
+            eprintln!(
+                "Exported {rows} rows from {} tables to {to}: {}.",
+                counts.len(),
+                summary(&counts)
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let text = if file.as_os_str() == "-" {
+                let mut text = String::new();
+                tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text).await?;
+                text
+            } else {
+                tokio::fs::read_to_string(&file)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+            };
+            let counts = crate::ops::backup::restore(&settings.database_url, &text).await?;
+            eprintln!(
+                "Restored {}. Everyone signs in again; the server can start.",
+                summary(&counts)
+            );
+            Ok(())
+        }
     }
+}
+
+/// "3 teams, 12 users, …": the tables people recognise, with their rows.
+fn summary(counts: &crate::ops::backup::Counts) -> String {
+    counts
+        .iter()
+        .filter(|(table, _)| {
+            [
+                "teams",
+                "users",
+                "rotations",
+                "shifts",
+                "schedule_changes",
+                "pages",
+                "recovery_days",
+                "handoffs",
+            ]
+            .contains(table)
+        })
+        .map(|(table, n)| format!("{n} {}", table.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Said loudly when `--demo` serves an address others can reach.

@@ -2,6 +2,7 @@
 //! caller owns the transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod change_triggers;
 pub mod changes;
 pub mod contact_methods;
@@ -41,6 +42,14 @@ use std::time::Duration;
 /// embedded migrations. A failure says what the driver said, and what to
 /// check.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = connect(url, max_connections).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Connects, creating the database if it is missing, without migrating
+/// (`rota restore` migrates to the export's version first).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url).map_err(|e| {
         anyhow::anyhow!(
             "DATABASE_URL is not a Postgres URL ({e}); use postgres://user:password@host:5432/database, adding ?sslmode=require when the server wants TLS"
@@ -72,7 +81,6 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
         .connect_with(options.clone())
         .await
         .map_err(|e| connect_error(&options, &e))?;
-    migrate(&pool).await?;
     Ok(pool)
 }
 
@@ -201,6 +209,22 @@ async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
         .await?;
     tx.commit().await?;
     tracing::info!("migration 0008 was applied from an earlier text; brought it up to date (see CHANGELOG.md)");
+    Ok(())
+}
+
+/// Applies this binary's migrations up to `version` only: a restore puts
+/// an export's rows into the schema it was taken from, and the remaining
+/// migrations then bring them up to date as they would have any database.
+pub async fn migrate_to(pool: &PgPool, version: i64) -> anyhow::Result<()> {
+    let older: Vec<_> = MIGRATOR.iter().filter(|m| m.version <= version).cloned().collect();
+    // The fields `sqlx::migrate!` fills in; sqlx is pinned in Cargo.lock.
+    let migrator = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(older),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    migrator.run(pool).await?;
     Ok(())
 }
 

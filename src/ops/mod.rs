@@ -3,6 +3,7 @@
 //! what it changed.
 
 pub mod accounts;
+pub mod backup;
 pub mod changes;
 pub mod classify;
 pub mod directory;

@@ -457,3 +457,16 @@ pub async fn fixture_on(app: TestApp, tz: &str, start_date: &str, people: usize)
         manager_token,
     }
 }
+
+/// The URL of a database that does not exist yet, named like the others so
+/// a later run drops it (for restores, which create their own).
+pub fn fresh_database_url() -> String {
+    let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{}/rota_test_{}_{}_{}",
+        server_url(),
+        std::process::id(),
+        n,
+        rand_suffix()
+    )
+}
