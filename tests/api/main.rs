@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod accounts;
 mod architecture;
+mod base_path;
 mod cache;
 mod calendar;
 mod directory;
