@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state, map_response};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_response_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -32,7 +32,14 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// The whole application, under the base path when `ROTA_BASE_URL` has
+/// one (see [`base_path`](crate::base_path)).
 pub fn router(state: AppState) -> Router {
+    let base = state.settings.base_path().to_owned();
+    crate::base_path::serve_under(&base, routes(state))
+}
+
+fn routes(state: AppState) -> Router {
     service_metrics::handle();
     let store = CachedStore::new(PostgresStore::new(state.db.clone()), state.caches.clone());
     let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
@@ -41,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies)
+        .with_path(state.settings.cookie_path().to_owned())
         .with_expiry(Expiry::OnInactivity(idle));
 
     // Unknown addresses end here too, inside the session layer, so their
@@ -60,10 +68,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(html)
         .layer(from_fn_with_state(state.clone(), every_request))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(map_response(shape_errors))
+        .layer(map_response_with_state(state, shape_errors))
         // Compressing a small answer costs more than sending it.
         .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -176,7 +184,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// Gives every error the shape its audience expects: the JSON problem under
 /// `/api`, an HTML page elsewhere, whichever layer produced it (a handler,
 /// the body limit, the timeout, an unknown route).
-async fn shape_errors(uri: Uri, response: Response) -> Response {
+async fn shape_errors(State(state): State<AppState>, uri: Uri, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -201,7 +209,7 @@ async fn shape_errors(uri: Uri, response: Response) -> Response {
         (true, None) => problem(status, crate::error::default_message(status).into()),
         (false, info) => {
             let message = info.map_or_else(|| crate::error::default_message(status).to_owned(), |i| i.message);
-            let mut page = web::layout::error_page(status, &message);
+            let mut page = web::layout::error_page(status, &message, state.settings.base_path());
             // When to come back (429, 503) holds for the page too.
             if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
                 page.headers_mut().insert(header::RETRY_AFTER, retry.clone());

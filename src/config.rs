@@ -11,7 +11,10 @@ pub struct Settings {
     pub database_url: String,
     /// `ROTA_LISTEN`, address:port.
     pub listen: SocketAddr,
-    /// `ROTA_BASE_URL`: how people reach Rota, used in calendar links.
+    /// `ROTA_BASE_URL`: how people reach Rota, used in calendar links,
+    /// e-mail and the single sign-on redirect URI. A path in it
+    /// (`https://tools.example.com/rota`) serves Rota under that path: see
+    /// [`base_path`](Self::base_path).
     pub base_url: String,
     /// `ROTA_SECURE_COOKIES`: mark cookies Secure. Defaults to on when the
     /// base URL is https.
@@ -202,6 +205,7 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned();
+        check_base_url(&base_url)?;
         let flag = |k: &str| -> anyhow::Result<Option<bool>> {
             match var(k).as_deref() {
                 Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
@@ -302,6 +306,60 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The path Rota is served under, from [`base_url`](Self::base_url):
+    /// `""` for `https://rota.example.com`, `"/rota"` for
+    /// `https://tools.example.com/rota`. Every address Rota writes into a
+    /// page, a redirect or a cookie starts with it.
+    pub fn base_path(&self) -> &str {
+        base_path_of(&self.base_url)
+    }
+
+    /// The `Path` of Rota's cookies: the base path, or `/`.
+    pub fn cookie_path(&self) -> &str {
+        match self.base_path() {
+            "" => "/",
+            path => path,
+        }
+    }
+}
+
+/// The path of a base URL, without its trailing `/`: `""` for none.
+fn base_path_of(base_url: &str) -> &str {
+    let after_scheme = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    path.trim_end_matches('/')
+}
+
+/// A base URL Rota can build addresses on: `http(s)://host[:port][/path]`,
+/// with nothing in the path a browser or a proxy would read otherwise.
+fn check_base_url(base_url: &str) -> anyhow::Result<()> {
+    let example = "use the address people open, such as https://rota.example.com or https://tools.example.com/rota";
+    let parsed =
+        url::Url::parse(base_url).map_err(|_| anyhow::anyhow!("ROTA_BASE_URL={base_url} is not a URL: {example}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        anyhow::bail!("ROTA_BASE_URL={base_url}: use an http:// or https:// address; {example}");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        anyhow::bail!("ROTA_BASE_URL={base_url}: leave out the query, the #fragment and any user name; {example}");
+    }
+    let path = base_path_of(base_url);
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+    };
+    if !path.is_empty() && !path[1..].split('/').all(plain) {
+        anyhow::bail!(
+            "ROTA_BASE_URL={base_url}: the path {path} may hold only letters, digits, '-', '_', '.' and '~' between its slashes, such as /rota or /tools/rota"
+        );
+    }
+    Ok(())
+}
+
 /// Whether `url` (an `http(s)://host[:port]/…` base URL) names this
 /// machine only: localhost, 127.0.0.0/8 or [::1].
 pub fn is_loopback_url(url: &str) -> bool {
@@ -323,7 +381,40 @@ pub fn is_loopback_url(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_url;
+    use super::{base_path_of, check_base_url, is_loopback_url};
+
+    #[test]
+    fn the_base_path_is_the_base_urls_path_without_its_last_slash() {
+        assert_eq!(base_path_of("https://rota.example.com"), "");
+        assert_eq!(base_path_of("http://127.0.0.1:8080/"), "");
+        assert_eq!(base_path_of("https://tools.example.com/rota"), "/rota");
+        assert_eq!(base_path_of("https://tools.example.com/ops/rota/"), "/ops/rota");
+    }
+
+    #[test]
+    fn a_base_url_must_be_an_address_to_build_links_on() {
+        for good in [
+            "http://127.0.0.1:8080",
+            "https://rota.example.com",
+            "https://tools.example.com/rota",
+            "https://tools.example.com/ops/on-call_v2",
+        ] {
+            assert!(check_base_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "rota.example.com",
+            "ftp://rota.example.com",
+            "https://rota.example.com/?x=1",
+            "https://rota.example.com/#top",
+            "https://tools.example.com/my rota",
+            "https://tools.example.com/a//b",
+            "https://tools.example.com/%2e%2e",
+            "https://user@tools.example.com/rota",
+        ] {
+            let err = check_base_url(bad).expect_err(bad);
+            assert!(err.to_string().contains("ROTA_BASE_URL"), "{err}");
+        }
+    }
 
     #[test]
     fn only_this_machines_addresses_are_loopback() {

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod base_path;
 pub mod cache;
 pub mod calendar;
 pub mod cli;

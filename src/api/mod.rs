@@ -20,6 +20,7 @@ pub mod swaps;
 pub mod teams;
 pub mod users;
 
+use axum::extract::State;
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use utoipa::openapi::header::HeaderBuilder;
@@ -326,8 +327,15 @@ impl Modify for Prefixed {
     }
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document. Under a base path it names its server, the base URL, so
+/// its paths resolve to `https://tools.example.com/rota/api/v1/…` and not
+/// to the host's root.
+async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    let mut doc = ApiDoc::openapi();
+    if !state.settings.base_path().is_empty() {
+        doc.servers = Some(vec![utoipa::openapi::Server::new(state.settings.base_url.clone())]);
+    }
+    Json(doc)
 }
 
 #[cfg(test)]

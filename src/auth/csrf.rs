@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
+use crate::config::Settings;
 use crate::error::AppError;
 use crate::secrets;
 use crate::state::AppState;
@@ -45,15 +46,17 @@ const ANONYMOUS_COOKIE: &str = "rota_csrf";
 /// The token for a form shown to someone not signed in: the one their
 /// browser already holds, or a new one with the `Set-Cookie` that gives it.
 /// The form then proves it came from a page Rota served to this browser
-/// (double submit), and no session row is written for a mere visit.
-pub fn anonymous_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
+/// (double submit), and no session row is written for a mere visit. Like
+/// the session cookie, it is sent back only under Rota's base path.
+pub fn anonymous_token(headers: &HeaderMap, settings: &Settings) -> (String, Option<HeaderValue>) {
     if let Some(kept) = anonymous_cookie(headers) {
         return (kept, None);
     }
     let fresh = secrets::random_secret();
     let cookie = format!(
-        "{ANONYMOUS_COOKIE}={fresh}; Path=/; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
+        "{ANONYMOUS_COOKIE}={fresh}; Path={}; HttpOnly; SameSite=Lax{}",
+        settings.cookie_path(),
+        if settings.secure_cookies { "; Secure" } else { "" }
     );
     (fresh.clone(), HeaderValue::from_str(&cookie).ok())
 }

@@ -44,11 +44,18 @@ struct AckPage {
     token: String,
 }
 
-fn page(status: StatusCode, title: &str, error: Option<String>, view: Option<PageView>, token: &str) -> Response {
+fn page(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    error: Option<String>,
+    view: Option<PageView>,
+    token: &str,
+) -> Response {
     let mut response = render_with(
         status,
         &AckPage {
-            layout: Layout::bare(title),
+            layout: Layout::bare(title, state.settings.base_path()),
             error,
             page: view,
             token: token.to_owned(),
@@ -99,8 +106,15 @@ async fn view(state: &AppState, token: &str) -> AppResult<Result<(AckLink, PageV
 
 async fn show_ack(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     Ok(match view(&state, &token).await? {
-        Ok((_, v)) => page(StatusCode::OK, "Acknowledge this page", None, Some(v), &token),
-        Err(why) => page(StatusCode::FORBIDDEN, "Acknowledge this page", Some(why), None, ""),
+        Ok((_, v)) => page(&state, StatusCode::OK, "Acknowledge this page", None, Some(v), &token),
+        Err(why) => page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Acknowledge this page",
+            Some(why),
+            None,
+            "",
+        ),
     })
 }
 
@@ -114,6 +128,7 @@ async fn acknowledge(State(state): State<AppState>, Form(form): Form<AckForm>) -
         Ok((link, _)) => link,
         Err(why) => {
             return Ok(page(
+                &state,
                 StatusCode::FORBIDDEN,
                 "Acknowledge this page",
                 Some(why),
@@ -145,5 +160,5 @@ async fn acknowledge(State(state): State<AppState>, Form(form): Form<AckForm>) -
     } else {
         "Already resolved"
     };
-    Ok(page(status, title, None, v, &form.token))
+    Ok(page(&state, status, title, None, v, &form.token))
 }

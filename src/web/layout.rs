@@ -17,6 +17,10 @@ use crate::web::assets;
 const FLASH: &str = "flash";
 
 pub struct Layout {
+    /// The path Rota is served under (`""` or `"/rota"`): every address a
+    /// template writes starts with it, `{{ layout.base }}/teams/…`, and so
+    /// does every path built in Rust and shown as a link.
+    pub base: String,
     pub title: String,
     pub user_name: Option<String>,
     pub is_admin: bool,
@@ -48,21 +52,19 @@ impl Layout {
             None => (0, None),
         };
         Ok(Layout {
-            title: title.into(),
             user_name: user.map(|u| u.name.clone()),
             is_admin: user.is_some_and(|u| u.is_admin),
             csrf: csrf::token(session).await?,
             flash,
-            css: assets::url("style.css"),
-            favicon: assets::url("favicon.svg"),
             unread,
             approvals,
+            ..Layout::bare(&title.into(), state.settings.base_path())
         })
     }
 
     /// For a page shown before sign-in: its CSRF token comes from a cookie
     /// (see `csrf::anonymous_token`), so showing it writes no session.
-    pub async fn anonymous(session: &Session, title: impl Into<String>, csrf: String) -> Self {
+    pub async fn anonymous(state: &AppState, session: &Session, title: impl Into<String>, csrf: String) -> Self {
         let flash: Option<String> = match session.get::<String>(FLASH).await.ok().flatten() {
             Some(_) => session.remove(FLASH).await.ok().flatten(),
             None => None,
@@ -70,21 +72,22 @@ impl Layout {
         Layout {
             csrf,
             flash,
-            ..Layout::bare(&title.into())
+            ..Layout::bare(&title.into(), state.settings.base_path())
         }
     }
 
     /// For a page that signs nobody in and keeps no session (an
-    /// acknowledge link).
-    pub fn bare(title: &str) -> Self {
+    /// acknowledge link), served under `base` (see [`Layout::base`]).
+    pub fn bare(title: &str, base: &str) -> Self {
         Layout {
+            base: base.to_owned(),
             title: title.into(),
             user_name: None,
             is_admin: false,
             csrf: String::new(),
             flash: None,
-            css: assets::url("style.css"),
-            favicon: assets::url("favicon.svg"),
+            css: format!("{base}{}", assets::url("style.css")),
+            favicon: format!("{base}{}", assets::url("favicon.svg")),
             unread: 0,
             approvals: None,
         }
@@ -127,9 +130,10 @@ struct ErrorPage {
     message: String,
 }
 
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+/// The error page for someone signed out, its links under `base`.
+pub fn error_page(status: StatusCode, message: &str, base: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
-    render_error(status, Layout::bare(title), message)
+    render_error(status, Layout::bare(title, base), message)
 }
 
 fn render_error(status: StatusCode, layout: Layout, message: &str) -> Response {

@@ -126,8 +126,8 @@ pub async fn anonymous_page<T: Template>(
     status: StatusCode,
     page: impl FnOnce(Layout) -> T,
 ) -> Response {
-    let (token, cookie) = csrf::anonymous_token(headers, state.settings.secure_cookies);
-    let layout = Layout::anonymous(session, title, token).await;
+    let (token, cookie) = csrf::anonymous_token(headers, &state.settings);
+    let layout = Layout::anonymous(state, session, title, token).await;
     let mut response = render_with(status, &page(layout));
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);

@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod architecture;
 mod backup;
+mod base_path;
 mod cache;
 mod calendar;
 mod directory;

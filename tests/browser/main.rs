@@ -18,6 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 mod a11y;
+mod base_path;
 mod journeys;
 mod look;
 mod sso;
