@@ -267,7 +267,11 @@ fn a_field_of_the_wrong_shape_is_refused_with_its_path() {
         line.starts_with("schedule.schedule.schedule_layers[0].rotation_turn_length_seconds (line "),
         "{line}"
     );
-    assert!(line.contains("invalid type: string \"weekly\", expected i64"), "{line}");
+    assert_eq!(
+        line,
+        "schedule.schedule.schedule_layers[0].rotation_turn_length_seconds (line 34, column 50): \
+         invalid type: string \"weekly\", expected i64"
+    );
     let err = parse(Vendor::GrafanaOnCall, "{\"schedule\": {\"name\": \"x\"}}", now()).unwrap_err();
     assert_eq!(err.problems[0].to_string(), "line 1, column 27: missing field `shifts`");
 }
