@@ -293,7 +293,7 @@ pub fn plan(source: Source, now: DateTime<Utc>) -> Result<ImportPlan, Rejected> 
     let mut problems = Vec::new();
     if primary.people.len() < 2 {
         problems.push(Problem::new(
-            format!("{}", primary.path),
+            primary.path.clone(),
             format!(
                 "\"{}\" has {} person; a Rota rotation needs at least two",
                 primary.label,
