@@ -1,8 +1,9 @@
 //! The command line: `rota serve` (the default), `migrate`, `user create`,
-//! `user invite`, `user reset-password`, `token create`, `demo`,
+//! `user invite`, `user reset-password`, `token create`, `import`, `demo`,
 //! `healthcheck`, `extend-schedules`, `export` and `restore`.
 
 pub mod accounts;
+pub mod import;
 
 use std::io::IsTerminal;
 
@@ -44,6 +45,30 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Bring a weekly schedule over from another tool: the JSON its API
+    /// returns (see the README, "Moving from PagerDuty, Opsgenie or Grafana
+    /// OnCall"). Prints what it did; exits non-zero, changing nothing, when
+    /// the file has problems or the rotation exists.
+    Import {
+        /// pagerduty, opsgenie or grafana-oncall.
+        #[arg(value_parser = ["pagerduty", "opsgenie", "grafana-oncall"])]
+        vendor: String,
+        /// The bundle of API responses; - reads standard input.
+        file: std::path::PathBuf,
+        /// The short name of the team whose rotation it becomes.
+        #[arg(long)]
+        team: String,
+        /// The rotation's short name; by default made from the schedule's name.
+        #[arg(long)]
+        rotation: Option<String>,
+        /// Show what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// If the rotation exists, replace its people and handoff from its
+        /// next handoff (otherwise the import is refused).
+        #[arg(long)]
+        merge: bool,
     },
     /// Create a believable demo organisation and print how to sign in.
     Demo,
@@ -219,6 +244,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import {
+            vendor,
+            file,
+            team,
+            rotation,
+            dry_run,
+            merge,
+        } => {
+            let text = read_file(&file)?;
+            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let args = import::Args {
+                vendor: &vendor,
+                text: &text,
+                team: &team,
+                rotation: rotation.as_deref(),
+                dry_run,
+                merge,
+            };
+            match import::import(&pool, &settings.base_url, args, chrono::Utc::now()).await {
+                Ok(report) => {
+                    println!("{report}");
+                    Ok(())
+                }
+                Err(problems) => {
+                    eprintln!("{problems}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Demo => {
             let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
             let demo = demo::create(&pool, chrono::Utc::now()).await?;
@@ -312,6 +366,19 @@ fn demo_warning(base_url: &str) -> String {
     )
 }
 
+/// A file's text, or standard input's for `-`.
+fn read_file(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}; give the path of the JSON file", path.display()))?;
+    }
+    Ok(text)
+}
+
 fn read_password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("ROTA_PASSWORD") {
         return Ok(p);
@@ -375,6 +442,43 @@ mod tests {
         assert!(read_only);
         assert_eq!(expires_days, Some(30));
         assert_eq!(label, "command line");
+    }
+
+    #[test]
+    fn import_takes_a_vendor_a_file_and_a_team() {
+        let cli = Cli::try_parse_from([
+            "rota",
+            "import",
+            "opsgenie",
+            "payments.json",
+            "--team",
+            "payments",
+            "--dry-run",
+        ])
+        .expect("parses");
+        let Some(Command::Import {
+            vendor,
+            team,
+            dry_run,
+            merge,
+            rotation,
+            ..
+        }) = cli.command
+        else {
+            panic!("not import");
+        };
+        assert_eq!(
+            (vendor.as_str(), team.as_str(), dry_run, merge, rotation),
+            ("opsgenie", "payments", true, false, None)
+        );
+        assert!(
+            Cli::try_parse_from(["rota", "import", "splunk", "x.json", "--team", "t"]).is_err(),
+            "only the three tools"
+        );
+        assert!(
+            Cli::try_parse_from(["rota", "import", "pagerduty", "x.json"]).is_err(),
+            "needs --team"
+        );
     }
 
     #[test]

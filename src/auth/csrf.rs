@@ -144,6 +144,15 @@ pub struct CsrfUpload {
     /// Empty when no file was chosen; cut off when `too_large`.
     pub file: Vec<u8>,
     pub too_large: bool,
+    /// The form's other fields, in order (the request's size limit bounds them).
+    pub fields: Vec<(String, String)>,
+}
+
+impl CsrfUpload {
+    /// The first field called `name`, if the form sent it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 impl FromRequest<AppState> for CsrfUpload {
@@ -160,14 +169,14 @@ impl FromRequest<AppState> for CsrfUpload {
             .map_err(|_| AppError::BadRequest("Send the file with the upload form (multipart/form-data)".into()))?;
         let broken = |e: MultipartError| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge("That file is over 1 MiB; upload a smaller calendar".into())
+                AppError::PayloadTooLarge("That upload is over 1 MiB; send a smaller file".into())
             } else {
                 AppError::BadRequest("The upload was cut short or malformed; choose the file again".into())
             }
         };
-        let (mut sent, mut file, mut too_large) = (None, Vec::new(), false);
+        let (mut sent, mut file, mut too_large, mut fields) = (None, Vec::new(), false, Vec::new());
         while let Some(mut field) = form.next_field().await.map_err(broken)? {
-            match field.name() {
+            match field.name().map(str::to_owned).as_deref() {
                 Some("csrf") => sent = Some(field.text().await.map_err(broken)?),
                 Some("file") => {
                     while let Some(chunk) = field.chunk().await.map_err(broken)? {
@@ -177,10 +186,18 @@ impl FromRequest<AppState> for CsrfUpload {
                         }
                     }
                 }
-                _ => {}
+                Some(name) => {
+                    let value = field.text().await.map_err(broken)?;
+                    fields.push((name.to_owned(), value));
+                }
+                None => {}
             }
         }
         check(&session, &headers, sent.as_deref()).await?;
-        Ok(CsrfUpload { file, too_large })
+        Ok(CsrfUpload {
+            file,
+            too_large,
+            fields,
+        })
     }
 }

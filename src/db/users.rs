@@ -106,6 +106,22 @@ pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Opti
 }
 
 /// The active account whose personal feed this is (a leaver's feed ends).
+/// The account for `email` if nobody has set it up yet: made by an import
+/// for a person invited to it, with no password, no sign-in ever and no
+/// single sign-on link. Locked until the transaction ends.
+pub async fn unclaimed_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users u
+         WHERE email = lower($1) AND password_hash IS NULL AND last_sign_in_at IS NULL
+           AND deactivated_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM oidc_identities o WHERE o.user_id = u.id)
+         FOR UPDATE"
+    ))
+    .bind(email.trim())
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE calendar_secret = $1 AND deactivated_at IS NULL"

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod handoff;
 pub mod holidays;
+pub mod import;
 pub mod links;
 pub mod markdown;
 pub mod metrics;

@@ -18,7 +18,7 @@ use crate::domain::links::{self, INVITATION_VALID, LinkProblem};
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 use crate::mail::Mailer;
-use crate::ops::users::{NewUserInput, create_user};
+use crate::ops::users::{NewUserInput, create_user, set_up_unclaimed};
 use crate::secrets;
 
 /// Who sends an invitation: a signed-in person (whose rights are checked)
@@ -30,14 +30,14 @@ pub enum Inviter<'a> {
 }
 
 impl Inviter<'_> {
-    fn id(self) -> Option<i64> {
+    pub fn id(self) -> Option<i64> {
         match self {
             Inviter::Person(u) => Some(u.id),
             Inviter::CommandLine => None,
         }
     }
 
-    fn is_admin(self) -> bool {
+    pub fn is_admin(self) -> bool {
         match self {
             Inviter::Person(u) => u.is_admin,
             Inviter::CommandLine => true,
@@ -114,6 +114,21 @@ pub async fn invite(
         )));
     }
     let issued = issue(conn, by, &email, team.as_ref(), role, now).await?;
+    audit(conn, by, &issued.invitation, "invitation.create", now).await?;
+    Ok(issued)
+}
+
+/// Invites a person an import put on one of `team`'s rotations, as a
+/// member: their account exists already (no password, never used), and
+/// the link sets it up (see [`accept_with_password`]).
+pub async fn invite_imported(
+    conn: &mut PgConnection,
+    by: Inviter<'_>,
+    user: &User,
+    team: &Team,
+    now: DateTime<Utc>,
+) -> AppResult<Issued> {
+    let issued = issue(conn, by, &user.email, Some(team), TeamRole::Member, now).await?;
     audit(conn, by, &issued.invitation, "invitation.create", now).await?;
     Ok(issued)
 }
@@ -299,13 +314,17 @@ pub async fn accept_with_password(
         password: Some(setup.password),
         is_admin: false,
     };
-    let user = create_user(conn, input).await.map_err(|e| match e {
-        AppError::Conflict(_) => AppError::Conflict(format!(
-            "There is already an account for {}: sign in with it, or reset its password from the sign-in page",
-            inv.email
-        )),
-        other => other,
-    })?;
+    // An import may have made the account already, to put them on a rota.
+    let user = match db::users::unclaimed_by_email(conn, &inv.email).await? {
+        Some(made) => set_up_unclaimed(conn, &made, setup.name, setup.timezone, setup.password).await?,
+        None => create_user(conn, input).await.map_err(|e| match e {
+            AppError::Conflict(_) => AppError::Conflict(format!(
+                "There is already an account for {}: sign in with it, or reset its password from the sign-in page",
+                inv.email
+            )),
+            other => other,
+        })?,
+    };
     accept(conn, &inv, &user, now).await?;
     for other in pending_for_email(conn, &user.email, now).await? {
         accept(conn, &other, &user, now).await?;

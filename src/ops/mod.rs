@@ -8,6 +8,7 @@ pub mod changes;
 pub mod classify;
 pub mod directory;
 pub mod handoffs;
+pub mod import;
 pub mod ingest;
 pub mod integrations;
 pub mod invitations;

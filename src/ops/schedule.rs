@@ -18,7 +18,7 @@ use crate::db::changes::{Change, NewChange};
 use crate::db::rotations::{HORIZON, Rotation, Settings, Version};
 use crate::domain::role::Role;
 use crate::domain::schedule::leave::{Owed, avoid_leave};
-use crate::domain::schedule::{Rule, Week};
+use crate::domain::schedule::{Cycle, Rule, Week};
 use crate::domain::swap::{ChangeKind, NotScheduled, Piece, overlay};
 
 /// Creates a rotation and its shifts from `start_date` (past weeks included)
@@ -32,10 +32,26 @@ pub async fn create(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<Rotation>> {
+    create_following(conn, team_id, slug, name, start_date, settings, None, now).await
+}
+
+/// Like [`create`]; with a `cycle`, the weeks carry on another tool's
+/// (an import) rather than starting with the first participant.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_following(
+    conn: &mut PgConnection,
+    team_id: i64,
+    slug: &str,
+    name: &str,
+    start_date: NaiveDate,
+    settings: &Settings,
+    cycle: Option<Cycle>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<Rotation>> {
     let Some(rotation) = db::rotations::insert(conn, team_id, slug, name, start_date, now).await? else {
         return Ok(None);
     };
-    start(conn, &rotation, start_date, settings, now).await?;
+    start(conn, &rotation, start_date, settings, cycle, now).await?;
     Ok(Some(rotation))
 }
 
@@ -44,9 +60,13 @@ async fn start(
     rotation: &Rotation,
     start_date: NaiveDate,
     s: &Settings,
+    cycle: Option<Cycle>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let rule = Rule::initial(s.tz, s.weekday, s.time, start_date, s.participants.clone());
+    let mut rule = Rule::initial(s.tz, s.weekday, s.time, start_date, s.participants.clone());
+    if let Some(cycle) = cycle {
+        rule = rule.following(cycle);
+    }
     let version = db::rotations::insert_version(conn, rotation.id, &rule, s).await?;
     materialise(conn, &version, 0, now + HORIZON, now).await?;
     Ok(())
@@ -163,12 +183,26 @@ pub async fn apply_settings(
     start_date: NaiveDate,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Applied> {
+    apply_settings_following(conn, rotation, new, start_date, None, now).await
+}
+
+/// Like [`apply_settings`]; with a `cycle`, the new weeks follow another
+/// tool's (an import merged into the rotation) rather than carrying the
+/// rotation on.
+pub async fn apply_settings_following(
+    conn: &mut PgConnection,
+    rotation: &Rotation,
+    new: &Settings,
+    start_date: NaiveDate,
+    cycle: Option<Cycle>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Applied> {
     let history = db::rotations::versions(conn, rotation.id).await?;
     let begun = history.first().is_some_and(|v| v.effective_from <= now);
     if !begun {
         db::rotations::clear_all(conn, rotation.id).await?;
         db::rotations::set_start_date(conn, rotation.id, start_date).await?;
-        start(conn, rotation, start_date, new, now).await?;
+        start(conn, rotation, start_date, new, cycle, now).await?;
         let first = db::rotations::versions(conn, rotation.id).await?;
         return Ok(Applied {
             effective_from: first[0].effective_from,
@@ -189,7 +223,7 @@ pub async fn apply_settings(
     };
     db::changes::forget_owed_from(conn, rotation.id, boundary).await?;
     db::rotations::clear_from(conn, rotation.id, boundary).await?;
-    let next = Rule::successor(
+    let mut next = Rule::successor(
         new.tz,
         new.weekday,
         new.time,
@@ -197,6 +231,9 @@ pub async fn apply_settings(
         new.participants.clone(),
         offset,
     );
+    if let Some(cycle) = cycle {
+        next = next.following(cycle);
+    }
     let version = db::rotations::insert_version(conn, rotation.id, &next, new).await?;
     materialise(conn, &version, 0, now + HORIZON, now).await?;
     let lapsed = carry_changes(conn, rotation, boundary, now).await?;

@@ -40,6 +40,36 @@ pub async fn create_user(conn: &mut PgConnection, input: NewUserInput<'_>) -> Ap
     .ok_or_else(|| AppError::Conflict(format!("There is already an account for {email}")))
 }
 
+/// Sets up an account an import made for an invited person (see
+/// `db::users::unclaimed_by_email`): their name, zone and first password,
+/// checked as for a new account.
+pub async fn set_up_unclaimed(
+    conn: &mut PgConnection,
+    user: &User,
+    name: &str,
+    timezone: &str,
+    password: &str,
+) -> AppResult<User> {
+    let name = validate::name(name)?;
+    let tz = validate::time_zone(timezone)?;
+    let hash = password::hash(validate::password(password, &[&user.email, &name])?.to_owned()).await?;
+    db::users::update_profile(
+        conn,
+        user.id,
+        db::users::ProfileUpdate {
+            name: &name,
+            timezone: tz.name(),
+            phone: user.phone.as_deref(),
+            chat_handle: user.chat_handle.as_deref(),
+        },
+    )
+    .await?;
+    db::users::set_password_hash(conn, user.id, &hash).await?;
+    db::users::by_id(conn, user.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("account {} vanished", user.id)))
+}
+
 /// The first-run set-up: the first account, an admin. Concurrent attempts
 /// queue on a lock, so only one admin is created; afterwards it is refused.
 pub async fn set_up_first_admin(conn: &mut PgConnection, input: NewUserInput<'_>) -> AppResult<User> {

@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod forms;
 pub mod handoffs;
 pub mod history;
+pub mod import;
 pub mod inbox;
 pub mod layout;
 pub mod leave;
@@ -54,5 +55,6 @@ pub fn router() -> Router<AppState> {
         .merge(profile::router())
         .merge(contact_methods::router())
         .merge(admin::router())
+        .merge(import::router())
         .merge(metrics::router())
 }

@@ -14,6 +14,7 @@ mod calendar;
 mod directory;
 mod handoffs;
 mod history;
+mod import;
 mod ingest;
 mod jobs;
 mod leavers;

@@ -46,6 +46,15 @@ pub fn next_weekday_on_or_after(date: NaiveDate, weekday: Weekday) -> NaiveDate 
     date + Duration::days(ahead)
 }
 
+/// Another tool's weekly cycle, carried over: `participants[leader]` leads
+/// the week that starts at the handoff on `handoff` (a local date on the
+/// handoff weekday), the next person the week after, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cycle {
+    pub handoff: NaiveDate,
+    pub leader: usize,
+}
+
 /// One week of a rotation: who holds each role over `[starts_at, ends_at)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Week<P> {
@@ -114,6 +123,20 @@ impl<P: Clone + PartialEq> Rule<P> {
             participants,
             offset,
         }
+    }
+
+    /// The same rule with its offset set so the weeks follow `cycle`: week
+    /// 1 (from `anchor`) is led by whoever leads there in the cycle, and the
+    /// first week, however long, by the person before them.
+    pub fn following(mut self, cycle: Cycle) -> Self {
+        let n = self.participants.len() as i64;
+        if n == 0 {
+            return self;
+        }
+        let weeks = (self.anchor - cycle.handoff).num_days().div_euclid(7);
+        let at_anchor = (cycle.leader as i64 + weeks).rem_euclid(n);
+        self.offset = (at_anchor - 1).rem_euclid(n) as usize;
+        self
     }
 
     /// The instant week `j` starts.

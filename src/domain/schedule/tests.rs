@@ -100,6 +100,33 @@ fn successor_continues_the_cycle_and_bridges_at_least_half_a_week() {
     assert!(bridge >= Duration::hours(84) && bridge < Duration::hours(84 + 168));
 }
 
+#[test]
+fn an_imported_cycle_decides_who_leads_a_new_rule_and_a_successor() {
+    // In the other tool, c leads the week from Tuesday 9 March 2027.
+    let cycle = Cycle {
+        handoff: d("2027-03-09"),
+        leader: 2,
+    };
+    let rule = london_tuesday(vec!["a", "b", "c", "d"], "2027-03-09").following(cycle);
+    let leads: Vec<&str> = (0..5).map(|j| *rule.primary(j)).collect();
+    assert_eq!(leads, ["c", "d", "a", "b", "c"]);
+    assert_eq!(*rule.secondary(0), "d");
+    // A successor from a Friday bridges to the Tuesday after next, which
+    // the cycle gives to whoever leads there; the bridge goes to the one before.
+    let from = t("2027-03-12T10:00:00Z");
+    let next = Rule::successor(
+        chrono_tz::Europe::London,
+        Weekday::Tue,
+        NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        from,
+        vec!["a", "b", "c", "d"],
+        0,
+    )
+    .following(cycle);
+    assert_eq!(next.boundary(1), t("2027-03-16T10:00:00Z"));
+    assert_eq!((*next.primary(0), *next.primary(1), *next.primary(2)), ("c", "d", "a"));
+}
+
 fn zone() -> impl Strategy<Value = Tz> {
     (0..chrono_tz::TZ_VARIANTS.len()).prop_map(|i| chrono_tz::TZ_VARIANTS[i])
 }
