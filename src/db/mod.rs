@@ -25,12 +25,14 @@ pub mod recovery_dirty;
 pub mod rotations;
 pub mod shifts;
 pub mod sign_ins;
+pub mod sql;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;
 pub mod user_sessions;
 pub mod users;
 
+use sql::{query, query_scalar};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgPool, Postgres};
@@ -142,14 +144,15 @@ const EARLIER_0008: [&str; 2] = [
 
 /// The newest migration the database has applied (0: none).
 pub async fn applied_version(pool: &PgPool) -> sqlx::Result<i64> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+    let mut conn = pool.acquire().await?;
+    let exists: bool = query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut conn)
         .await?;
     if !exists {
         return Ok(0);
     }
-    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
-        .fetch_one(pool)
+    query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
         .await
 }
 
@@ -175,8 +178,8 @@ async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
     if applied_version(pool).await? < 8 {
         return Ok(());
     }
-    let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 8")
-        .fetch_optional(pool)
+    let stored: Option<Vec<u8>> = query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 8")
+        .fetch_optional(&mut *pool.acquire().await?)
         .await?;
     let Some(stored) = stored else { return Ok(()) };
     if !EARLIER_0008.contains(&hex::encode(&stored).as_str()) {
@@ -193,11 +196,11 @@ async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
         "ALTER TABLE handoffs ALTER COLUMN body SET STORAGE EXTERNAL",
         "ALTER TABLE handoffs SET (toast_tuple_target = 4000)",
     ] {
-        sqlx::query(statement).execute(&mut *tx).await?;
+        query(statement).execute(&mut tx).await?;
     }
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 8")
+    query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 8")
         .bind(current)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     tx.commit().await?;
     tracing::info!("migration 0008 was applied from an earlier text; brought it up to date (see CHANGELOG.md)");

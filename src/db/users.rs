@@ -1,3 +1,4 @@
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
@@ -58,7 +59,7 @@ pub struct NewUser<'a> {
 
 /// Inserts a user; `None` when the e-mail is taken.
 pub async fn insert(conn: &mut PgConnection, new: NewUser<'_>) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO users (email, name, timezone, password_hash, is_admin, calendar_secret)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (email) DO NOTHING
@@ -75,7 +76,7 @@ pub async fn insert(conn: &mut PgConnection, new: NewUser<'_>) -> sqlx::Result<O
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -83,7 +84,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<User
 
 /// The users with these ids, in no particular order, in one query.
 pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ANY($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ANY($1)"))
         .bind(ids)
         .fetch_all(conn)
         .await
@@ -92,14 +93,14 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Us
 /// The users with these e-mails (as stored: lower case), in one query:
 /// how history names the people its entries recorded by e-mail.
 pub async fn by_emails(conn: &mut PgConnection, emails: &[String]) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
         .bind(emails)
         .fetch_all(conn)
         .await
 }
 
 pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = lower($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = lower($1)"))
         .bind(email.trim())
         .fetch_optional(conn)
         .await
@@ -107,7 +108,7 @@ pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Opti
 
 /// The active account whose personal feed this is (a leaver's feed ends).
 pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE calendar_secret = $1 AND deactivated_at IS NULL"
     ))
     .bind(secret)
@@ -121,27 +122,27 @@ pub async fn password_hash(
     conn: &mut PgConnection,
     email: &str,
 ) -> sqlx::Result<Option<(i64, Option<String>, i32, bool)>> {
-    sqlx::query_as("SELECT id, password_hash, session_epoch, deactivated_at IS NULL FROM users WHERE email = lower($1)")
+    query_as("SELECT id, password_hash, session_epoch, deactivated_at IS NULL FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
 }
 
 pub async fn password_hash_by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+    query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY lower(name), email"))
+    query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY lower(name), email"))
         .fetch_all(conn)
         .await
 }
 
 pub async fn any_exist(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+    query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
         .fetch_one(conn)
         .await
 }
@@ -154,7 +155,7 @@ pub struct ProfileUpdate<'a> {
 }
 
 pub async fn update_profile(conn: &mut PgConnection, id: i64, p: ProfileUpdate<'_>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET name = $2, timezone = $3, phone = $4, chat_handle = $5 WHERE id = $1")
+    query("UPDATE users SET name = $2, timezone = $3, phone = $4, chat_handle = $5 WHERE id = $1")
         .bind(id)
         .bind(p.name)
         .bind(p.timezone)
@@ -177,7 +178,7 @@ pub struct Account {
 
 /// Every account, active first, by name.
 pub async fn accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<Account>> {
-    sqlx::query_as(
+    query_as(
         "SELECT email, name, is_admin, deactivated_at, last_sign_in_at FROM users
          ORDER BY deactivated_at IS NOT NULL, lower(name), email",
     )
@@ -188,7 +189,7 @@ pub async fn accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<Account>> {
 /// Marks the account deactivated (a leaver) and ends its sessions (a new
 /// epoch); `false` when it already was.
 pub async fn deactivate(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    sqlx::query(
+    query(
         "UPDATE users SET deactivated_at = $2, session_epoch = session_epoch + 1
          WHERE id = $1 AND deactivated_at IS NULL",
     )
@@ -201,7 +202,7 @@ pub async fn deactivate(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> 
 
 /// Brings the account back; `false` when it was not deactivated.
 pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL")
+    query("UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL")
         .bind(id)
         .execute(conn)
         .await
@@ -210,7 +211,7 @@ pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> 
 
 /// Notes a successful sign-in.
 pub async fn record_sign_in(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
+    query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
         .bind(id)
         .bind(at)
         .execute(conn)
@@ -221,7 +222,7 @@ pub async fn record_sign_in(conn: &mut PgConnection, id: i64, at: DateTime<Utc>)
 /// Raises the session epoch: every session signed in before ends; returns
 /// the new epoch, for the session that asked.
 pub async fn raise_session_epoch(conn: &mut PgConnection, id: i64) -> sqlx::Result<i32> {
-    sqlx::query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
+    query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
         .bind(id)
         .fetch_one(conn)
         .await
@@ -230,7 +231,7 @@ pub async fn raise_session_epoch(conn: &mut PgConnection, id: i64) -> sqlx::Resu
 /// Sets a new password and ends every session signed in under the old one;
 /// returns the new session epoch, for the session that made the change.
 pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> sqlx::Result<i32> {
-    sqlx::query_scalar(
+    query_scalar(
         "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
     )
     .bind(id)
@@ -240,7 +241,7 @@ pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> 
 }
 
 pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET calendar_secret = $2 WHERE id = $1")
+    query("UPDATE users SET calendar_secret = $2 WHERE id = $1")
         .bind(id)
         .bind(secrets::random_secret())
         .execute(conn)
@@ -251,7 +252,7 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Re
 /// Takes the person's row lock that serialises re-deriving their recovery
 /// days, and returns their time zone (`None`: no such user).
 pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
+    query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -259,7 +260,7 @@ pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result
 
 /// The user's time zone as stored, if the user exists.
 pub async fn timezone(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1")
+    query_scalar("SELECT timezone FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -268,7 +269,7 @@ pub async fn timezone(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<S
 /// Serialises concurrent first-run set-ups until the transaction ends, so
 /// only one first admin is created.
 pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+    query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
         .execute(conn)
         .await
         .map(|_| ())
@@ -276,7 +277,7 @@ pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// When the account last signed in (`Some(None)`: never).
 pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Option<DateTime<Utc>>>> {
-    sqlx::query_scalar("SELECT last_sign_in_at FROM users WHERE email = lower($1)")
+    query_scalar("SELECT last_sign_in_at FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
@@ -284,7 +285,7 @@ pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Resu
 
 /// Locks the account's row until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(id)
         .execute(conn)
         .await
