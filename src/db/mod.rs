@@ -31,6 +31,7 @@ pub mod teams;
 pub mod tokens;
 pub mod user_sessions;
 pub mod users;
+pub mod web_sessions;
 
 use sql::{query, query_scalar};
 use sqlx::migrate::MigrateDatabase;
