@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => {
-            db::connect_and_migrate(&settings.database_url, 2).await?;
+            db::connect(&settings.database(), 2).await?;
             eprintln!("The database is up to date.");
             Ok(())
         }
@@ -138,7 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     timezone,
                 },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let password = read_password()?;
             let mut conn = pool.acquire().await?;
             let input = NewUserInput {
@@ -157,7 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Invite { email, team, role },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let now = chrono::Utc::now();
             let link =
                 accounts::invite(&pool, &settings.base_url, &email, team.as_deref(), role.as_deref(), now).await?;
@@ -167,7 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::ResetPassword { email },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let password = std::env::var("ROTA_PASSWORD").ok().filter(|p| !p.is_empty());
             let now = chrono::Utc::now();
             match accounts::reset_password(&pool, &settings.base_url, &email, password.as_deref(), now).await? {
@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     expires_days,
                 },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let mut conn = pool.acquire().await?;
             let user = db::users::by_email(&mut conn, &email)
                 .await?
@@ -206,15 +206,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let demo = demo::create(&pool, chrono::Utc::now()).await?;
             demo::print_sign_in(&demo, &settings.base_url);
             Ok(())
         }
         Command::Healthcheck => healthcheck(settings.listen.port()).await,
         Command::ExtendSchedules => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
-            match crate::jobs::extend_schedules(&pool, chrono::Utc::now()).await? {
+            // Its lock is session-level: over the direct connection.
+            let pools = db::connect(&settings.database(), 2).await?;
+            match crate::jobs::extend_schedules(&pools.direct, chrono::Utc::now()).await? {
                 Some(n) => println!("{n} shifts written"),
                 None => println!("another process is extending schedules"),
             }

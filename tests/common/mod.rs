@@ -128,6 +128,8 @@ async fn spawn_app_full(
     let address = format!("http://127.0.0.1:{port}");
     let mut settings = Settings {
         database_url: url,
+        database_listen_url: None,
+        db_pgbouncer: false,
         listen: listener.local_addr().expect("addr"),
         base_url: address.clone(),
         secure_cookies: false,
@@ -156,7 +158,7 @@ async fn spawn_app_full(
     };
     configure(&mut settings);
     let clock = Clock::fixed(now);
-    let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())
+    let app = rota::startup::Application::with_parts(listener, pool.clone().into(), settings, clock.clone())
         .expect("application")
         .without_jobs();
     let caches = app.state().caches.clone();
