@@ -16,7 +16,6 @@ use crate::error::AppResult;
 use crate::ops::directory::TeamOnCall;
 
 impl AppState {
-    /// The live personal token with this hash and its owner.
     /// Who is on call in every team `viewer` may see, at `at`: one read of
     /// every team, kept until someone's shift ends or starts or the
     /// schedule changes, then filtered for the reader.
@@ -46,6 +45,7 @@ impl AppState {
         Ok(crate::ops::directory::visible_to(&all, viewer, &member_of))
     }
 
+    /// The live personal token with this hash and its owner.
     pub async fn token_by_hash(&self, hash: &[u8]) -> AppResult<Option<ApiToken>> {
         if let Some(token) = self.caches.token(&hash.to_vec()) {
             return Ok(Some(token));

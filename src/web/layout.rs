@@ -147,7 +147,9 @@ fn render_error(status: StatusCode, layout: Layout, message: &str) -> Response {
 /// An error answered to someone signed in keeps the navigation, so a
 /// wrong link or a refused action is one click from anywhere. Pages that
 /// re-rendered themselves with their message are left as they are; the
-/// rest (and everyone signed out) get `app`'s plain error page.
+/// rest (and everyone signed out) get `app`'s plain error page, as do
+/// answers that mean the server is short of room (5xx, 429): looking up
+/// the reader then would only wait for the database that is busy.
 pub async fn errors_with_navigation(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let session = request.extensions().get::<Session>().cloned();
     let is_api = request.uri().path().starts_with("/api/");
@@ -158,7 +160,8 @@ pub async fn errors_with_navigation(State(state): State<AppState>, request: Requ
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    if is_api || already_a_page || !(status.is_client_error() || status.is_server_error()) {
+    let busy = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+    if is_api || already_a_page || busy || !status.is_client_error() {
         return response;
     }
     let Some(session) = session else { return response };
@@ -174,9 +177,11 @@ pub async fn errors_with_navigation(State(state): State<AppState>, request: Requ
         return response;
     };
     let mut page = render_error(status, layout, &message);
-    // When to come back (429, 503) holds for the page too.
-    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-        page.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+    // The answer's own headers (a 405's Allow, say) hold for the page too.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().insert(name.clone(), value.clone());
+        }
     }
     page
 }

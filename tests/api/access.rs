@@ -494,6 +494,15 @@ async fn error_pages_keep_the_navigation_for_someone_signed_in() {
         assert!(html.contains(">Otto Outsider</a>"), "{path} names who is signed in");
         assert!(html.contains("action=\"/logout\""), "{path} can sign out");
     }
+    // A method the address does not take: the page keeps the answer's Allow.
+    let res = web.get(f.app.url("/logout")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        res.headers()
+            .get("allow")
+            .is_some_and(|v| v.to_str().unwrap().contains("POST"))
+    );
+    assert!(res.text().await.unwrap().contains("<nav aria-label=\"Main\""));
     let member = f.app.sign_in("p0@example.com").await;
     let res = member.get(f.app.url("/teams/platform/settings")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);

@@ -197,13 +197,14 @@ async fn the_directory_follows_an_override_a_handoff_and_a_team_made_private_at_
     assert_eq!(primary(&later), Some(first), "{later}");
     // Made private: gone for an outsider on the next read.
     let pm = app.sign_in("pm@example.com").await;
-    let html = app.page(&pm, "/teams/payments/settings/members").await;
-    let res = pm
-        .post(app.url("/teams/payments/visibility"))
-        .form(&[("csrf", csrf_of(&html).as_str()), ("private", "true")])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_form(
+            &pm,
+            "/teams/payments/settings/members",
+            "/teams/payments/visibility",
+            &[("private", "true")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, outsider) = app.get_json(&f.manager_token, "/api/v1/oncall").await;
     assert!(primary(&outsider).is_none(), "{outsider}");

@@ -21,7 +21,15 @@ pub(super) fn axe_source() -> Option<String> {
         if !path.exists() {
             eprintln!("axe-core is missing; installing it with `npm ci --prefix tests/browser`");
             let installed = std::process::Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                // A registry that cannot be reached fails in a minute, not many.
+                .args([
+                    "ci",
+                    "--no-audit",
+                    "--no-fund",
+                    "--fetch-timeout=60000",
+                    "--fetch-retries=1",
+                    "--prefix",
+                ])
                 .arg(&dir)
                 .status()
                 .is_ok_and(|s| s.success());

@@ -50,7 +50,9 @@ impl Drop for Chromium {
             .arg("-KILL")
             .arg("-f")
             .arg("--")
-            .arg(format!("--user-data-dir={}", self.profile.display()))
+            // Anchored at the argument's end, so one profile's path never
+            // matches another's that it is a prefix of.
+            .arg(format!("--user-data-dir={}( |$)", self.profile.display()))
             .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
