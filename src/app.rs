@@ -17,7 +17,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::auth::sessions::{CachedStore, busy_sessions};
 use crate::cache::Wrote;
@@ -41,7 +40,7 @@ pub fn router(state: AppState) -> Router {
 
 fn routes(state: AppState) -> Router {
     service_metrics::handle();
-    let store = CachedStore::new(PostgresStore::new(state.db.clone()), state.caches.clone());
+    let store = CachedStore::new(state.db.clone(), state.caches.clone());
     let idle = time::Duration::seconds(state.settings.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(store)
         .with_name("rota_session")

@@ -3,6 +3,7 @@
 //! `healthcheck`, `extend-schedules`, `export` and `restore`.
 
 pub mod accounts;
+mod backup;
 pub mod import;
 
 use std::io::IsTerminal;
@@ -164,7 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => {
-            db::connect_and_migrate(&settings.database_url, 2).await?;
+            db::connect(&settings.database(), 2).await?;
             eprintln!("The database is up to date.");
             Ok(())
         }
@@ -177,7 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     timezone,
                 },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let password = read_password()?;
             let mut conn = pool.acquire().await?;
             let input = NewUserInput {
@@ -196,7 +197,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Invite { email, team, role },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let now = chrono::Utc::now();
             let link =
                 accounts::invite(&pool, &settings.base_url, &email, team.as_deref(), role.as_deref(), now).await?;
@@ -206,7 +207,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::ResetPassword { email },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let password = std::env::var("ROTA_PASSWORD").ok().filter(|p| !p.is_empty());
             let now = chrono::Utc::now();
             match accounts::reset_password(&pool, &settings.base_url, &email, password.as_deref(), now).await? {
@@ -228,7 +229,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     expires_days,
                 },
         } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let mut conn = pool.acquire().await?;
             let user = db::users::by_email(&mut conn, &email)
                 .await?
@@ -253,7 +254,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             merge,
         } => {
             let text = read_file(&file)?;
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let args = import::Args {
                 vendor: &vendor,
                 text: &text,
@@ -274,85 +275,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Demo => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
+            let pool = db::connect(&settings.database(), 2).await?.db;
             let demo = demo::create(&pool, chrono::Utc::now()).await?;
             demo::print_sign_in(&demo, &settings.base_url);
             Ok(())
         }
         Command::Healthcheck => healthcheck(settings.listen.port()).await,
         Command::ExtendSchedules => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
-            match crate::jobs::extend_schedules(&pool, chrono::Utc::now()).await? {
+            // Its lock is session-level: over the direct connection.
+            let pools = db::connect(&settings.database(), 2).await?;
+            match crate::jobs::extend_schedules(&pools.direct, chrono::Utc::now()).await? {
                 Some(n) => println!("{n} shifts written"),
                 None => println!("another process is extending schedules"),
             }
             Ok(())
         }
-        Command::Export { output } => {
-            let pool = db::connect_and_migrate(&settings.database_url, 2).await?;
-            let now = chrono::Utc::now();
-            let counts = match &output {
-                Some(path) => {
-                    let file = tokio::fs::File::create(path)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                    let mut out = tokio::io::BufWriter::new(file);
-                    crate::ops::backup::export(&pool, &mut out, now).await?
-                }
-                None => {
-                    let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
-                    crate::ops::backup::export(&pool, &mut out, now).await?
-                }
-            };
-            let rows: u64 = counts.iter().map(|(_, n)| n).sum();
-            let to = output.map_or("standard output".to_owned(), |p| p.display().to_string());
-            eprintln!(
-                "Exported {rows} rows from {} tables to {to}: {}.",
-                counts.len(),
-                summary(&counts)
-            );
-            Ok(())
-        }
-        Command::Restore { file } => {
-            let text = if file.as_os_str() == "-" {
-                let mut text = String::new();
-                tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text).await?;
-                text
-            } else {
-                tokio::fs::read_to_string(&file)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
-            };
-            let counts = crate::ops::backup::restore(&settings.database_url, &text).await?;
-            eprintln!(
-                "Restored {}. Everyone signs in again; the server can start.",
-                summary(&counts)
-            );
-            Ok(())
-        }
+        Command::Export { output } => backup::export(&settings, output).await,
+        Command::Restore { file } => backup::restore(&settings, &file).await,
     }
-}
-
-/// "3 teams, 12 users, …": the tables people recognise, with their rows.
-fn summary(counts: &crate::ops::backup::Counts) -> String {
-    counts
-        .iter()
-        .filter(|(table, _)| {
-            [
-                "teams",
-                "users",
-                "rotations",
-                "shifts",
-                "schedule_changes",
-                "pages",
-                "recovery_days",
-                "handoffs",
-            ]
-            .contains(table)
-        })
-        .map(|(table, n)| format!("{n} {}", table.replace('_', " ")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Said loudly when `--demo` serves an address others can reach.

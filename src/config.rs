@@ -7,8 +7,17 @@ use ipnet::IpNet;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`; the local Postgres by default.
+    /// `DATABASE_URL`; the local Postgres by default. Requests and jobs
+    /// query it: Postgres itself, or PgBouncer in front of it.
     pub database_url: String,
+    /// `DATABASE_LISTEN_URL`: Postgres itself, never PgBouncer, for what
+    /// needs a session (migrations, LISTEN, the schedule job's lock).
+    /// Unset: `DATABASE_URL` serves for those too.
+    pub database_listen_url: Option<String>,
+    /// `ROTA_DB_PGBOUNCER` (default false): `DATABASE_URL` is a PgBouncer in
+    /// transaction mode, so no statement is named and each runs in a
+    /// transaction (see `db::sql`). Needs `DATABASE_LISTEN_URL`.
+    pub db_pgbouncer: bool,
     /// `ROTA_LISTEN`, address:port.
     pub listen: SocketAddr,
     /// `ROTA_BASE_URL`: how people reach Rota, used in calendar links,
@@ -282,6 +291,13 @@ impl Settings {
             break_glass_email: var("ROTA_BREAK_GLASS_EMAIL").map(|e| e.trim().to_lowercase()),
             oidc,
         };
+        let db_pgbouncer = flag("ROTA_DB_PGBOUNCER")?.unwrap_or(false);
+        let database_listen_url = var("DATABASE_LISTEN_URL");
+        if db_pgbouncer && database_listen_url.is_none() {
+            anyhow::bail!(
+                "ROTA_DB_PGBOUNCER=true needs DATABASE_LISTEN_URL: point it at Postgres itself (not PgBouncer), for migrations and LISTEN, which need a session of their own"
+            );
+        }
         if !sign_in.password && sign_in.oidc.is_none() {
             anyhow::bail!(
                 "ROTA_PASSWORD_SIGN_IN=false needs single sign-on (ROTA_OIDC_ISSUER and the rest): otherwise nobody but the break-glass account could sign in"
@@ -290,6 +306,8 @@ impl Settings {
         Ok(Settings {
             sign_in,
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_listen_url,
+            db_pgbouncer,
             listen,
             base_url,
             secure_cookies,
@@ -303,6 +321,15 @@ impl Settings {
             limits,
             db_pool_size,
         })
+    }
+
+    /// Where the database is and how to reach it.
+    pub fn database(&self) -> crate::db::Target {
+        crate::db::Target {
+            url: self.database_url.clone(),
+            listen_url: self.database_listen_url.clone(),
+            pgbouncer: self.db_pgbouncer,
+        }
     }
 }
 

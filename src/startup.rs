@@ -5,13 +5,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::app::router;
 use crate::cache::{Caches, spawn_listener};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::Pools;
 use crate::mail::Mailer;
 use crate::outgoing::Outgoing;
 use crate::state::AppState;
@@ -28,15 +28,17 @@ impl Application {
     /// Connects (creating and migrating the database if needed) and binds
     /// the listener; `ROTA_LISTEN` port 0 picks a free port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::connect_and_migrate(&settings.database_url, settings.db_pool_size).await?;
+        let pools = db::connect(&settings.database(), settings.db_pool_size).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!(e).context(format!("could not listen on {}", settings.listen)))?;
-        Self::with_parts(listener, pool, settings, Clock::system())
+        Self::with_parts(listener, pools, settings, Clock::system())
     }
 
-    /// For tests: an existing pool and listener, and a clock of their choice.
-    pub fn with_parts(listener: TcpListener, db: PgPool, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+    /// For tests: existing pools (`PgPool::into()` for one pool for
+    /// everything) and listener, and a clock of their choice.
+    pub fn with_parts(listener: TcpListener, pools: Pools, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let Pools { db, direct } = pools;
         let mailer = Mailer::from_settings(&settings)?.map(Arc::new);
         let outgoing = Outgoing::new(settings.outgoing.clone())?;
         let throttle = Arc::new(Throttle::new(&settings.limits, clock.clone()));
@@ -51,6 +53,7 @@ impl Application {
             sso,
             ingest: crate::ops::ingest::Ingest::new(db.clone()),
             db,
+            direct,
             caches: Arc::new(Caches::default()),
             settings: Arc::new(settings),
             clock,
@@ -83,7 +86,8 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         crate::password::prepare().await;
         let jobs = self.run_jobs.then(|| jobs::spawn(self.state.clone()));
-        let listener = spawn_listener(self.state.db.clone(), self.state.caches.clone());
+        // LISTEN needs a session: not through PgBouncer.
+        let listener = spawn_listener(self.state.direct.clone(), self.state.caches.clone());
         let app = router(self.state);
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         // The peer's address is what sign-in limits count by (`auth::client`).

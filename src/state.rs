@@ -16,7 +16,12 @@ use crate::throttle::Throttle;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// For queries: Postgres itself, or PgBouncer in front of it.
     pub db: PgPool,
+    /// Straight to Postgres (`DATABASE_LISTEN_URL`) for what needs a
+    /// session of its own: LISTEN and the schedule job's lock. The same
+    /// pool as `db` unless `DATABASE_LISTEN_URL` is set.
+    pub direct: PgPool,
     pub caches: Arc<Caches>,
     pub settings: Arc<Settings>,
     pub clock: Clock,

@@ -1,5 +1,6 @@
-//! Where sessions are kept: tower-sessions' Postgres store, with this
-//! process's caches in front of it, and the answer when the pool is busy.
+//! Where sessions are kept: tower-sessions' Postgres table (`db::web_sessions`,
+//! read and written the way its own store did), with this process's caches
+//! in front of it, and the answer when the pool is busy.
 //!
 //! Every page request reads its session; from the cache that costs no
 //! connection. The cache follows the caches' contract (`cache`): the
@@ -19,13 +20,14 @@ use async_trait::async_trait;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::cache::{Cache, Caches};
+use crate::db;
 use crate::error::AppError;
 
 tokio::task_local! {
@@ -37,24 +39,25 @@ tokio::task_local! {
 /// What a store error says when the pool was busy.
 const BUSY: &str = "the database pool is busy";
 
-/// tower-sessions' Postgres store behind the caches.
+/// The session table behind the caches.
 #[derive(Clone)]
 pub struct CachedStore {
-    inner: PostgresStore,
+    inner: TableStore,
     caches: Arc<Caches>,
 }
 
 impl std::fmt::Debug for CachedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedStore")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
+        f.debug_struct("CachedStore").finish_non_exhaustive()
     }
 }
 
 impl CachedStore {
-    pub fn new(inner: PostgresStore, caches: Arc<Caches>) -> Self {
-        CachedStore { inner, caches }
+    pub fn new(pool: PgPool, caches: Arc<Caches>) -> Self {
+        CachedStore {
+            inner: TableStore { pool },
+            caches,
+        }
     }
 
     /// Drops every cached session, so that a read that began before a
@@ -78,6 +81,67 @@ fn store_error(e: session_store::Error) -> session_store::Error {
             session_store::Error::Backend(BUSY.into())
         }
         other => other,
+    }
+}
+
+/// The session table, read and written as tower-sessions-sqlx-store's
+/// `PostgresStore` did (MessagePack records, so sessions outlive the
+/// change), through `db` so that PgBouncer can carry the statements.
+#[derive(Clone)]
+struct TableStore {
+    pool: PgPool,
+}
+
+fn backend(e: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn expiry(record: &Record) -> session_store::Result<chrono::DateTime<chrono::Utc>> {
+    let at = record.expiry_date;
+    chrono::DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond())
+        .ok_or_else(|| session_store::Error::Encode(format!("expiry {at} is out of range")))
+}
+
+fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
+    rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+impl TableStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        while db::web_sessions::exists(&mut tx, &record.id.to_string())
+            .await
+            .map_err(backend)?
+        {
+            record.id = Id::default();
+        }
+        db::web_sessions::save(&mut tx, &record.id.to_string(), &encode(record)?, expiry(record)?)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        db::web_sessions::save(&mut conn, &record.id.to_string(), &encode(record)?, expiry(record)?)
+            .await
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let data = db::web_sessions::load(&mut conn, &id.to_string(), chrono::Utc::now())
+            .await
+            .map_err(backend)?;
+        data.map(|d| rmp_serde::from_slice(&d).map_err(|e| session_store::Error::Decode(e.to_string())))
+            .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        db::web_sessions::delete(&mut conn, &id.to_string())
+            .await
+            .map_err(backend)
     }
 }
 

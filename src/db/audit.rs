@@ -1,3 +1,4 @@
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -11,7 +12,7 @@ pub async fn record(
     before: Option<Value>,
     after: Option<Value>,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (team_id, actor_id, at, action, before, after) VALUES ($1, $2, $3, $4, $5, $6)")
+    query("INSERT INTO audit_log (team_id, actor_id, at, action, before, after) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(team_id)
         .bind(actor_id)
         .bind(at)
@@ -33,17 +34,15 @@ pub async fn record_personal(
     before: Option<Value>,
     after: Option<Value>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (team_id, actor_id, at, action, before, after) VALUES (NULL, $1, $2, $3, $4, $5)",
-    )
-    .bind(actor_id)
-    .bind(at)
-    .bind(action)
-    .bind(before)
-    .bind(after)
-    .execute(conn)
-    .await
-    .map(drop)
+    query("INSERT INTO audit_log (team_id, actor_id, at, action, before, after) VALUES (NULL, $1, $2, $3, $4, $5)")
+        .bind(actor_id)
+        .bind(at)
+        .bind(action)
+        .bind(before)
+        .bind(after)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -80,7 +79,7 @@ pub async fn for_team(
         Order::OldestFirst => "ASC",
         Order::NewestFirst => "DESC",
     };
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT a.id, a.at, u.email AS actor_email, u.name AS actor_name,
                 u.deactivated_at IS NOT NULL AS actor_left, a.action, a.before, a.after
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id

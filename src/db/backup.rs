@@ -6,6 +6,8 @@
 use futures_util::stream::BoxStream;
 use sqlx::PgConnection;
 
+use super::sql;
+
 /// Every table of the organisation, in an order that satisfies each
 /// foreign key: a row's references are restored before it.
 pub const TABLES: [&str; 31] = [
@@ -74,7 +76,7 @@ fn quoted(name: &str) -> String {
 
 /// Every table of the public schema (but sqlx's own).
 pub async fn schema_tables(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT table_name::text FROM information_schema.tables
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'
          ORDER BY 1",
@@ -84,14 +86,14 @@ pub async fn schema_tables(conn: &mut PgConnection) -> sqlx::Result<Vec<String>>
 }
 
 pub async fn columns(conn: &mut PgConnection, table: &str) -> sqlx::Result<Columns> {
-    let rows: Vec<(String, bool)> = sqlx::query_as(
+    let rows: Vec<(String, bool)> = sql::query_as(
         "SELECT column_name::text, is_generated <> 'NEVER' FROM information_schema.columns
          WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
     )
     .bind(table)
     .fetch_all(&mut *conn)
     .await?;
-    let key: Vec<String> = sqlx::query_scalar(
+    let key: Vec<String> = sql::query_scalar(
         "SELECT a.attname::text FROM pg_index i
          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
          WHERE i.indrelid = to_regclass('public.' || quote_ident($1)) AND i.indisprimary
@@ -111,7 +113,7 @@ pub async fn columns(conn: &mut PgConnection, table: &str) -> sqlx::Result<Colum
 /// Makes the caller's transaction one consistent, read-only snapshot with
 /// times written in UTC.
 pub async fn snapshot(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    sql::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *conn)
         .await?;
     utc(conn).await
@@ -119,7 +121,7 @@ pub async fn snapshot(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// Times in and out of JSON in UTC, for the caller's transaction.
 pub async fn utc(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SET LOCAL TimeZone = 'UTC'").execute(conn).await?;
+    sql::query("SET LOCAL TimeZone = 'UTC'").execute(conn).await?;
     Ok(())
 }
 
@@ -148,13 +150,13 @@ pub fn select(table: &str, columns: &Columns) -> Select {
 
 /// The rows, one at a time: a table of a million pages never sits in memory.
 pub fn rows<'c>(conn: &'c mut PgConnection, select: &'c Select) -> BoxStream<'c, sqlx::Result<String>> {
-    sqlx::query_scalar::<_, String>(&select.sql)
+    sql::query_scalar::<String>(&select.sql)
         .bind(&select.generated)
         .fetch(conn)
 }
 
 pub async fn is_empty(conn: &mut PgConnection, table: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar(&format!("SELECT NOT EXISTS (SELECT 1 FROM {})", quoted(table)))
+    sql::query_scalar(&format!("SELECT NOT EXISTS (SELECT 1 FROM {})", quoted(table)))
         .fetch_one(conn)
         .await
 }
@@ -167,12 +169,12 @@ pub async fn insert(conn: &mut PgConnection, table: &str, columns: &[String], ro
         "INSERT INTO {table} ({list}) SELECT {list} FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb)",
         table = quoted(table)
     );
-    Ok(sqlx::query(&sql).bind(rows).execute(conn).await?.rows_affected())
+    Ok(sql::query(&sql).bind(rows).execute(conn).await?.rows_affected())
 }
 
 /// Moves each of `table`'s id sequences past the ids restored into it.
 pub async fn reset_sequences(conn: &mut PgConnection, table: &str) -> sqlx::Result<()> {
-    let serials: Vec<(String, String)> = sqlx::query_as(
+    let serials: Vec<(String, String)> = sql::query_as(
         "SELECT column_name::text, pg_get_serial_sequence(quote_ident($1), column_name)
          FROM information_schema.columns
          WHERE table_schema = 'public' AND table_name = $1
@@ -187,7 +189,7 @@ pub async fn reset_sequences(conn: &mut PgConnection, table: &str) -> sqlx::Resu
             column = quoted(&column),
             table = quoted(table)
         );
-        sqlx::query(&sql).bind(sequence).execute(&mut *conn).await?;
+        sql::query(&sql).bind(sequence).execute(&mut *conn).await?;
     }
     Ok(())
 }

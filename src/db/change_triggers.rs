@@ -1,6 +1,7 @@
 //! The NOTIFY triggers behind the caches (see `cache`): which tables have
 //! them.
 
+use crate::db::sql::{query, query_scalar};
 use sqlx::PgConnection;
 
 /// Of `tables` (names as the search path finds them, or qualified by their
@@ -10,7 +11,7 @@ use sqlx::PgConnection;
 /// narrowing is a choice made in its migration, not an oversight.
 pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<Vec<String>> {
     // pg_trigger.tgtype bits: 4 INSERT, 8 DELETE, 16 UPDATE.
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT want.name FROM unnest($1::text[]) AS want(name)
          LEFT JOIN LATERAL (
              SELECT bit_or(tg.tgtype::int) AS events
@@ -32,7 +33,7 @@ pub async fn missing(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<V
 /// trigger would have; with `wake_paging`, wakes the paging workers too
 /// (escalations were started).
 pub async fn announce(conn: &mut PgConnection, table: &str, wake_paging: bool) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify('rota_changed', $1), CASE WHEN $2 THEN pg_notify('rota_paging', '') END")
+    query("SELECT pg_notify('rota_changed', $1), CASE WHEN $2 THEN pg_notify('rota_paging', '') END")
         .bind(table)
         .bind(wake_paging)
         .execute(conn)

@@ -1,6 +1,7 @@
 //! Applied schedule changes (swaps, covers, overrides, owed leave weeks)
 //! and the shift rows they rewrite.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -35,7 +36,7 @@ pub struct NewChange<'a> {
 }
 
 pub async fn insert(conn: &mut PgConnection, c: &NewChange<'_>, now: DateTime<Utc>) -> sqlx::Result<Change> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO schedule_changes (rotation_id, role, user_id, starts_at, ends_at, kind, request_id,
              reason, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
@@ -75,7 +76,7 @@ pub async fn pieces(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<(i64, Piece)>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = query_as(
         "SELECT id, user_id, starts_at, ends_at, version_id, week_index, change_id, replaces_user_id
          FROM shifts WHERE rotation_id = $1 AND role = $2 AND ends_at > $3 AND starts_at < $4
          ORDER BY starts_at",
@@ -134,7 +135,7 @@ pub async fn holds_other_role(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     except: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT EXISTS (SELECT 1 FROM shifts WHERE rotation_id = $1 AND user_id = $2 AND role <> $3
             AND ends_at > $4 AND starts_at < $5
             AND NOT ($6::timestamptz IS NOT NULL AND starts_at >= $6 AND ends_at <= $7))",
@@ -158,7 +159,7 @@ pub async fn replace_shifts(
     old: &[i64],
     new: &[(Role, Piece)],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM shifts WHERE id = ANY($1)")
+    query("DELETE FROM shifts WHERE id = ANY($1)")
         .bind(old)
         .execute(&mut *conn)
         .await?;
@@ -170,7 +171,7 @@ pub async fn replace_shifts(
     let week: Vec<i32> = new.iter().map(|(_, p)| p.week_index).collect();
     let change: Vec<Option<i64>> = new.iter().map(|(_, p)| p.change_id).collect();
     let replaces: Vec<Option<i64>> = new.iter().map(|(_, p)| p.replaces).collect();
-    sqlx::query(
+    query(
         "INSERT INTO shifts (rotation_id, role, user_id, starts_at, ends_at, version_id, week_index,
              change_id, replaces_user_id)
          SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[],
@@ -197,7 +198,7 @@ pub async fn in_force_after(
     rotation_id: i64,
     from: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Change>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM schedule_changes
          WHERE rotation_id = $1 AND ends_at > $2 AND lapsed_at IS NULL AND kind <> 'leave'
          ORDER BY id"
@@ -209,7 +210,7 @@ pub async fn in_force_after(
 }
 
 pub async fn lapse(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE schedule_changes SET lapsed_at = $2 WHERE id = $1")
+    query("UPDATE schedule_changes SET lapsed_at = $2 WHERE id = $1")
         .bind(id)
         .bind(now)
         .execute(conn)
@@ -219,7 +220,7 @@ pub async fn lapse(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx
 
 /// Weeks owed to people whose turn fell in their leave, from `from` on.
 pub async fn owed_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Utc>) -> sqlx::Result<Vec<Change>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM schedule_changes
          WHERE rotation_id = $1 AND kind = 'leave' AND starts_at >= $2 AND lapsed_at IS NULL ORDER BY id"
     ))
@@ -232,7 +233,7 @@ pub async fn owed_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime
 /// Owed weeks are the generator's own bookkeeping: a regeneration from
 /// `from` works them out again.
 pub async fn forget_owed_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM schedule_changes WHERE rotation_id = $1 AND kind = 'leave' AND starts_at >= $2")
+    query("DELETE FROM schedule_changes WHERE rotation_id = $1 AND kind = 'leave' AND starts_at >= $2")
         .bind(rotation_id)
         .bind(from)
         .execute(conn)

@@ -1,5 +1,6 @@
 //! People's contact methods and notification rules.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -20,7 +21,7 @@ const COLUMNS: &str = "id, user_id, kind, label, target, secret, verified_at, cr
 
 /// The person's methods, oldest first.
 pub async fn for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<Method>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM contact_methods WHERE user_id = $1 ORDER BY created_at, id"
     ))
     .bind(user_id)
@@ -30,7 +31,7 @@ pub async fn for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec
 
 /// One of the person's methods.
 pub async fn of_user(conn: &mut PgConnection, user_id: i64, id: i64) -> sqlx::Result<Option<Method>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM contact_methods WHERE user_id = $1 AND id = $2"
     ))
     .bind(user_id)
@@ -50,7 +51,7 @@ pub struct NewMethod<'a> {
 }
 
 pub async fn insert(conn: &mut PgConnection, m: NewMethod<'_>) -> sqlx::Result<Option<Method>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO contact_methods (user_id, kind, label, target, secret, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT ON CONSTRAINT contact_methods_once DO NOTHING
@@ -68,7 +69,7 @@ pub async fn insert(conn: &mut PgConnection, m: NewMethod<'_>) -> sqlx::Result<O
 
 /// Sets the code a test message carries (its hash), until `expires`.
 pub async fn set_code(conn: &mut PgConnection, id: i64, hash: &[u8], expires: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE contact_methods SET code_hash = $2, code_expires_at = $3, code_attempts = 0 WHERE id = $1")
+    query("UPDATE contact_methods SET code_hash = $2, code_expires_at = $3, code_attempts = 0 WHERE id = $1")
         .bind(id)
         .bind(hash)
         .bind(expires)
@@ -87,7 +88,7 @@ pub struct Code {
 }
 
 pub async fn lock_code(conn: &mut PgConnection, user_id: i64, id: i64) -> sqlx::Result<Option<Code>> {
-    sqlx::query_as(
+    query_as(
         "SELECT code_hash, code_expires_at, code_attempts, verified_at FROM contact_methods
          WHERE user_id = $1 AND id = $2 FOR UPDATE",
     )
@@ -98,7 +99,7 @@ pub async fn lock_code(conn: &mut PgConnection, user_id: i64, id: i64) -> sqlx::
 }
 
 pub async fn count_attempt(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE contact_methods SET code_attempts = code_attempts + 1 WHERE id = $1")
+    query("UPDATE contact_methods SET code_attempts = code_attempts + 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
@@ -106,7 +107,7 @@ pub async fn count_attempt(conn: &mut PgConnection, id: i64) -> sqlx::Result<()>
 }
 
 pub async fn mark_verified(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE contact_methods SET verified_at = $2, code_hash = NULL, code_expires_at = NULL WHERE id = $1")
+    query("UPDATE contact_methods SET verified_at = $2, code_hash = NULL, code_expires_at = NULL WHERE id = $1")
         .bind(id)
         .bind(now)
         .execute(conn)
@@ -116,7 +117,7 @@ pub async fn mark_verified(conn: &mut PgConnection, id: i64, now: DateTime<Utc>)
 
 /// Removes one of the person's methods (and its rules); whether it was there.
 pub async fn delete(conn: &mut PgConnection, user_id: i64, id: i64) -> sqlx::Result<bool> {
-    sqlx::query("DELETE FROM contact_methods WHERE user_id = $1 AND id = $2")
+    query("DELETE FROM contact_methods WHERE user_id = $1 AND id = $2")
         .bind(user_id)
         .bind(id)
         .execute(conn)
@@ -131,7 +132,7 @@ pub struct Rule {
 }
 
 pub async fn rules(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<Rule>> {
-    sqlx::query_as(
+    query_as(
         "SELECT contact_method_id, after_minutes FROM notification_rules WHERE user_id = $1
          ORDER BY after_minutes, contact_method_id",
     )
@@ -142,11 +143,11 @@ pub async fn rules(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<Ru
 
 /// Replaces the person's rules with `rules`.
 pub async fn replace_rules(conn: &mut PgConnection, user_id: i64, rules: &[Rule]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM notification_rules WHERE user_id = $1")
+    query("DELETE FROM notification_rules WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    query(
         "INSERT INTO notification_rules (user_id, contact_method_id, after_minutes)
          SELECT $1, m, a FROM UNNEST($2::bigint[], $3::int[]) AS r(m, a)
          ON CONFLICT DO NOTHING",
@@ -161,7 +162,7 @@ pub async fn replace_rules(conn: &mut PgConnection, user_id: i64, rules: &[Rule]
 
 /// Of `user_ids`, those with no confirmed method (who cannot be paged).
 pub async fn unpageable(conn: &mut PgConnection, user_ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT u FROM UNNEST($1::bigint[]) AS u
          WHERE NOT EXISTS (SELECT 1 FROM contact_methods m WHERE m.user_id = u AND m.verified_at IS NOT NULL)",
     )

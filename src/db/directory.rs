@@ -1,6 +1,7 @@
 //! The organisation-wide on-call directory: for every rotation of the teams
 //! a person may see, who holds each role now and who is next, in one query.
 
+use crate::db::sql::query_as;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -34,7 +35,7 @@ pub struct Row {
 /// team, rotation, role. Each lookup is a probe of the
 /// `(rotation_id, role, starts_at)` index, so 500 teams stay quick.
 pub async fn rows(conn: &mut PgConnection, at: DateTime<Utc>) -> sqlx::Result<Vec<Row>> {
-    sqlx::query_as(
+    query_as(
         "WITH held AS (
              SELECT t.id AS team_id, t.private AS team_private,
                     t.slug AS team_slug, t.name AS team_name, t.timezone AS team_timezone,

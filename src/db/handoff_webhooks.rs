@@ -1,18 +1,19 @@
 //! A team's chat webhook for handoffs, and the outbox of posts to it.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
 pub async fn url(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT handoff_webhook_url FROM teams WHERE id = $1")
+    query_scalar("SELECT handoff_webhook_url FROM teams WHERE id = $1")
         .bind(team_id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn set_url(conn: &mut PgConnection, team_id: i64, url: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE teams SET handoff_webhook_url = $2 WHERE id = $1")
+    query("UPDATE teams SET handoff_webhook_url = $2 WHERE id = $1")
         .bind(team_id)
         .bind(url)
         .execute(conn)
@@ -29,7 +30,7 @@ pub async fn enqueue(
     payload: &Value,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO handoff_webhook_deliveries (team_id, handoff_id, url, payload, created_at, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
     )
@@ -62,7 +63,7 @@ pub async fn claim_due(
     lease: chrono::Duration,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    sqlx::query_as(
+    query_as(
         "UPDATE handoff_webhook_deliveries d
          SET attempts = d.attempts + 1, next_attempt_at = $1 + $2, last_attempt_at = $1
          FROM (SELECT id FROM handoff_webhook_deliveries
@@ -95,7 +96,7 @@ pub enum Outcome<'a> {
 pub async fn record(conn: &mut PgConnection, id: i64, outcome: Outcome<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
     match outcome {
         Outcome::Delivered { status } => {
-            sqlx::query(
+            query(
                 "UPDATE handoff_webhook_deliveries SET delivered_at = $2, last_status = $3, last_error = NULL WHERE id = $1",
             )
             .bind(id)
@@ -109,7 +110,7 @@ pub async fn record(conn: &mut PgConnection, id: i64, outcome: Outcome<'_>, now:
             error,
             retry_at,
         } => {
-            sqlx::query(
+            query(
                 "UPDATE handoff_webhook_deliveries
                  SET last_status = $2, last_error = $3,
                      next_attempt_at = COALESCE($4, next_attempt_at),
@@ -145,7 +146,7 @@ pub struct Delivery {
 
 /// The team's latest posts, newest first.
 pub async fn recent(conn: &mut PgConnection, team_id: i64, limit: i64) -> sqlx::Result<Vec<Delivery>> {
-    sqlx::query_as(
+    query_as(
         "SELECT d.id, r.name AS rotation_name, h.week_start, d.created_at, d.attempts, d.next_attempt_at,
                 d.last_status, d.last_error, d.delivered_at, d.gave_up_at
          FROM handoff_webhook_deliveries d

@@ -1,6 +1,7 @@
 //! Handoffs, their versions and acknowledgements, who held the roles at
 //! each boundary, and the reminders already sent.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
@@ -33,7 +34,7 @@ const SELECT: &str = "SELECT h.id, h.team_id, h.rotation_id, h.handoff_at, h.wee
 
 /// Every settings version of the rotations, by rotation then start.
 pub async fn versions_of(conn: &mut PgConnection, rotation_ids: &[i64]) -> sqlx::Result<Vec<Version>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, rotation_id, effective_from, anchor_date, timezone, handoff_weekday, handoff_time,
                 participants, primary_offset, primary_sla_minutes, secondary_sla_minutes
          FROM rotation_versions WHERE rotation_id = ANY($1) ORDER BY rotation_id, effective_from",
@@ -66,7 +67,7 @@ fn split(keys: &[(i64, DateTime<Utc>)]) -> (Vec<i64>, Vec<DateTime<Utc>>) {
 /// stands (swaps and overrides applied), in one query.
 pub async fn holders(conn: &mut PgConnection, keys: &[(i64, DateTime<Utc>)]) -> sqlx::Result<Vec<Holder>> {
     let (rotations, instants) = split(keys);
-    sqlx::query_as(
+    query_as(
         "SELECT b.rotation_id, b.at AS handoff_at, s.role,
                 s.starts_at < b.at AND s.ends_at >= b.at AS outgoing,
                 s.starts_at <= b.at AND s.ends_at > b.at AS incoming,
@@ -89,7 +90,7 @@ pub async fn holders(conn: &mut PgConnection, keys: &[(i64, DateTime<Utc>)]) -> 
 /// The handoffs at these boundaries, where written.
 pub async fn at_boundaries(conn: &mut PgConnection, keys: &[(i64, DateTime<Utc>)]) -> sqlx::Result<Vec<Stored>> {
     let (rotations, instants) = split(keys);
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} JOIN UNNEST($1::bigint[], $2::timestamptz[]) AS b(rotation_id, at)
             ON h.rotation_id = b.rotation_id AND h.handoff_at = b.at"
     ))
@@ -106,7 +107,7 @@ pub async fn for_team(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Stored>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE h.team_id = $1 AND h.handoff_at >= $2 AND h.handoff_at < $3 ORDER BY h.handoff_at DESC"
     ))
     .bind(team_id)
@@ -118,7 +119,7 @@ pub async fn for_team(
 
 /// The most recent handoff of the rotation before `at`, written or not.
 pub async fn previous(conn: &mut PgConnection, rotation_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<Stored>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE h.rotation_id = $1 AND h.handoff_at < $2 ORDER BY h.handoff_at DESC LIMIT 1"
     ))
     .bind(rotation_id)
@@ -137,7 +138,7 @@ pub async fn lock_or_create(
     week_start: NaiveDate,
     now: DateTime<Utc>,
 ) -> sqlx::Result<(Stored, bool)> {
-    let created = sqlx::query(
+    let created = query(
         "INSERT INTO handoffs (team_id, rotation_id, handoff_at, week_start, body, revision, created_at, updated_at)
          VALUES ($1, $2, $3, $4, '', 0, $5, $5)
          ON CONFLICT (rotation_id, handoff_at) DO NOTHING",
@@ -151,7 +152,7 @@ pub async fn lock_or_create(
     .await?
     .rows_affected()
         == 1;
-    let stored = sqlx::query_as(&format!(
+    let stored = query_as(&format!(
         "{SELECT} WHERE h.rotation_id = $1 AND h.handoff_at = $2 FOR UPDATE OF h"
     ))
     .bind(rotation_id)
@@ -169,7 +170,7 @@ pub async fn save(
     author_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE handoffs SET body = $2, author_id = $3, updated_at = $4, revision = revision + 1 WHERE id = $1")
+    query("UPDATE handoffs SET body = $2, author_id = $3, updated_at = $4, revision = revision + 1 WHERE id = $1")
         .bind(id)
         .bind(body)
         .bind(author_id)
@@ -180,7 +181,7 @@ pub async fn save(
 }
 
 pub async fn mark_submitted(conn: &mut PgConnection, id: i64, by: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE handoffs SET submitted_at = $3, submitted_by = $2 WHERE id = $1")
+    query("UPDATE handoffs SET submitted_at = $3, submitted_by = $2 WHERE id = $1")
         .bind(id)
         .bind(by)
         .bind(now)
@@ -197,7 +198,7 @@ pub async fn add_version(
     author_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i32> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO handoff_versions (handoff_id, number, body, author_id, saved_at)
          SELECT $1, COALESCE(max(number), 0) + 1, $2, $3, $4 FROM handoff_versions WHERE handoff_id = $1
          RETURNING number",
@@ -221,7 +222,7 @@ pub struct VersionInfo {
 
 /// The handoff's versions, newest first; bodies only when asked for.
 pub async fn versions(conn: &mut PgConnection, handoff_id: i64, with_bodies: bool) -> sqlx::Result<Vec<VersionInfo>> {
-    sqlx::query_as(
+    query_as(
         "SELECT v.number, CASE WHEN $2 THEN v.body ELSE '' END AS body,
                 u.email AS author_email, u.name AS author_name, v.saved_at
          FROM handoff_versions v LEFT JOIN users u ON u.id = v.author_id
@@ -234,7 +235,7 @@ pub async fn versions(conn: &mut PgConnection, handoff_id: i64, with_bodies: boo
 }
 
 pub async fn version(conn: &mut PgConnection, handoff_id: i64, number: i32) -> sqlx::Result<Option<VersionInfo>> {
-    sqlx::query_as(
+    query_as(
         "SELECT v.number, v.body, u.email AS author_email, u.name AS author_name, v.saved_at
          FROM handoff_versions v LEFT JOIN users u ON u.id = v.author_id
          WHERE v.handoff_id = $1 AND v.number = $2",
@@ -256,7 +257,7 @@ pub struct Acknowledgement {
 }
 
 pub async fn acknowledgements(conn: &mut PgConnection, handoff_ids: &[i64]) -> sqlx::Result<Vec<Acknowledgement>> {
-    sqlx::query_as(
+    query_as(
         "SELECT k.handoff_id, k.user_id, u.email, u.name, k.role, k.acknowledged_at
          FROM handoff_acknowledgements k JOIN users u ON u.id = k.user_id
          WHERE k.handoff_id = ANY($1) ORDER BY k.acknowledged_at",
@@ -274,7 +275,7 @@ pub async fn acknowledge(
     role: Role,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "INSERT INTO handoff_acknowledgements (handoff_id, user_id, role, acknowledged_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (handoff_id, user_id) DO NOTHING",
     )
@@ -308,7 +309,7 @@ pub struct Hit {
 pub async fn search(conn: &mut PgConnection, team_id: i64, query: &str, limit: i64) -> sqlx::Result<Vec<Hit>> {
     // The lexemes as the query's text shows them: 'disk' & 'full', a quote
     // inside one doubled.
-    sqlx::query_as(
+    query_as(
         r#"SELECT m.id, m.rotation_id, m.handoff_at, m.week_start, m.rank, h.body,
                 ARRAY(SELECT replace(w[1], '''''', '''')
                       FROM regexp_matches(m.q::text, '''((?:[^'']|'''')+)''', 'g') AS w) AS lexemes
@@ -333,7 +334,7 @@ pub async fn recovery_days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT user_id, day FROM recovery_days
          WHERE user_id = ANY($1) AND day BETWEEN $2 AND $3 AND state = 'granted'",
     )
@@ -346,7 +347,7 @@ pub async fn recovery_days(
 
 /// The holidays of these teams.
 pub async fn holidays(conn: &mut PgConnection, team_ids: &[i64]) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
-    sqlx::query_as("SELECT team_id, date FROM holidays WHERE team_id = ANY($1)")
+    query_as("SELECT team_id, date FROM holidays WHERE team_id = ANY($1)")
         .bind(team_ids)
         .fetch_all(conn)
         .await
@@ -363,7 +364,7 @@ pub struct Sent {
 
 pub async fn sent_reminders(conn: &mut PgConnection, keys: &[(i64, DateTime<Utc>)]) -> sqlx::Result<Vec<Sent>> {
     let (rotations, instants) = split(keys);
-    sqlx::query_as(
+    query_as(
         "SELECT r.rotation_id, r.handoff_at, r.kind, r.user_id
          FROM handoff_reminders r JOIN UNNEST($1::bigint[], $2::timestamptz[]) AS b(rotation_id, at)
               ON r.rotation_id = b.rotation_id AND r.handoff_at = b.at",
@@ -384,7 +385,7 @@ pub async fn mark_reminded(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "INSERT INTO handoff_reminders (rotation_id, handoff_at, kind, user_id, sent_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
     )
@@ -405,7 +406,7 @@ pub async fn authors(
     team_id: i64,
     week_starts: &[NaiveDate],
 ) -> sqlx::Result<Vec<(String, NaiveDate, String, bool)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT r.slug, h.week_start, u.name, u.deactivated_at IS NOT NULL
          FROM handoffs h JOIN rotations r ON r.id = h.rotation_id JOIN users u ON u.id = h.submitted_by
          WHERE h.team_id = $1 AND h.week_start = ANY($2)",

@@ -1,5 +1,6 @@
 //! A team's holiday calendar and its out-of-hours policy.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
@@ -15,7 +16,7 @@ pub struct Holiday {
 
 /// Adds or renames a holiday; true when it was new.
 pub async fn put(conn: &mut PgConnection, team_id: i64, date: NaiveDate, name: &str) -> sqlx::Result<bool> {
-    let inserted: bool = sqlx::query_scalar(
+    let inserted: bool = query_scalar(
         "INSERT INTO holidays (team_id, date, name) VALUES ($1, $2, $3)
          ON CONFLICT (team_id, date) DO UPDATE SET name = EXCLUDED.name
          RETURNING (xmax = 0)",
@@ -29,7 +30,7 @@ pub async fn put(conn: &mut PgConnection, team_id: i64, date: NaiveDate, name: &
 }
 
 pub async fn delete(conn: &mut PgConnection, team_id: i64, date: NaiveDate) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM holidays WHERE team_id = $1 AND date = $2")
+    let done = query("DELETE FROM holidays WHERE team_id = $1 AND date = $2")
         .bind(team_id)
         .bind(date)
         .execute(conn)
@@ -38,7 +39,7 @@ pub async fn delete(conn: &mut PgConnection, team_id: i64, date: NaiveDate) -> s
 }
 
 pub async fn list(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Holiday>> {
-    sqlx::query_as("SELECT date, name FROM holidays WHERE team_id = $1 ORDER BY date")
+    query_as("SELECT date, name FROM holidays WHERE team_id = $1 ORDER BY date")
         .bind(team_id)
         .fetch_all(conn)
         .await
@@ -46,7 +47,7 @@ pub async fn list(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Hol
 
 pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Policy> {
     let (sleep_start, sleep_end, minutes): (NaiveTime, NaiveTime, i32) =
-        sqlx::query_as("SELECT sleep_start, sleep_end, day_threshold_minutes FROM teams WHERE id = $1")
+        query_as("SELECT sleep_start, sleep_end, day_threshold_minutes FROM teams WHERE id = $1")
             .bind(team_id)
             .fetch_one(conn)
             .await?;
@@ -58,7 +59,7 @@ pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Polic
 }
 
 pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy) -> sqlx::Result<()> {
-    sqlx::query("UPDATE teams SET sleep_start = $2, sleep_end = $3, day_threshold_minutes = $4 WHERE id = $1")
+    query("UPDATE teams SET sleep_start = $2, sleep_end = $3, day_threshold_minutes = $4 WHERE id = $1")
         .bind(team_id)
         .bind(p.sleep_start)
         .bind(p.sleep_end)
@@ -70,7 +71,7 @@ pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy) -> sq
 
 /// The team's policy and holiday dates, in one query.
 pub async fn rules(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<(Policy, BTreeSet<NaiveDate>)> {
-    let (sleep_start, sleep_end, minutes, dates): (NaiveTime, NaiveTime, i32, Vec<NaiveDate>) = sqlx::query_as(
+    let (sleep_start, sleep_end, minutes, dates): (NaiveTime, NaiveTime, i32, Vec<NaiveDate>) = query_as(
         "SELECT sleep_start, sleep_end, day_threshold_minutes,
                 ARRAY(SELECT date FROM holidays WHERE team_id = t.id) AS dates
          FROM teams t WHERE id = $1",

@@ -1,11 +1,12 @@
 //! What the background jobs tidy, and the lock that makes one process do it.
 
+use crate::db::sql::{query, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 /// Takes the transaction-scoped advisory lock `key` if nobody holds it.
 pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+    query_scalar("SELECT pg_try_advisory_xact_lock($1)")
         .bind(key)
         .fetch_one(conn)
         .await
@@ -15,7 +16,7 @@ pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
 /// across the transactions of one job run, until [`unlock`] (or the
 /// connection closes).
 pub async fn try_lock_session(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+    query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(conn)
         .await
@@ -23,7 +24,7 @@ pub async fn try_lock_session(conn: &mut PgConnection, key: i64) -> sqlx::Result
 
 /// Releases the session-level advisory lock `key`.
 pub async fn unlock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_unlock($1)")
+    query("SELECT pg_advisory_unlock($1)")
         .bind(key)
         .execute(conn)
         .await
@@ -35,7 +36,7 @@ pub async fn unlock(conn: &mut PgConnection, key: i64) -> sqlx::Result<()> {
 /// job's weeks), so hundreds of short transactions do not wait for hundreds
 /// of flushes.
 pub async fn commit_without_waiting(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SET LOCAL synchronous_commit TO off")
+    query("SET LOCAL synchronous_commit TO off")
         .execute(conn)
         .await
         .map(drop)
@@ -43,7 +44,7 @@ pub async fn commit_without_waiting(conn: &mut PgConnection) -> sqlx::Result<()>
 
 /// Forgets sessions that expired before `now`.
 pub async fn forget_expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
+    query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
         .bind(now)
         .execute(conn)
         .await
@@ -52,7 +53,7 @@ pub async fn forget_expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>
 
 /// Forgets sign-in attempts made before `before` (they no longer count).
 pub async fn forget_sign_in_attempts(conn: &mut PgConnection, before: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+    query("DELETE FROM login_attempts WHERE at < $1")
         .bind(before)
         .execute(conn)
         .await
@@ -61,5 +62,5 @@ pub async fn forget_sign_in_attempts(conn: &mut PgConnection, before: DateTime<U
 
 /// Whether the database answers, for the readiness probe.
 pub async fn ping(pool: &PgPool) -> sqlx::Result<()> {
-    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+    query("SELECT 1").execute(&mut *pool.acquire().await?).await.map(drop)
 }

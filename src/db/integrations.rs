@@ -1,5 +1,6 @@
 //! Integration tokens: how an alerting tool reports pages for one team.
 
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -24,7 +25,7 @@ pub async fn insert(
     hash: &[u8],
     signing_secret: Option<&str>,
 ) -> sqlx::Result<Integration> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO integration_tokens (team_id, rotation_id, label, token_hash, signing_secret)
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     ))
@@ -39,7 +40,7 @@ pub async fn insert(
 
 /// The live integration with this token hash.
 pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<Integration>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM integration_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
     ))
     .bind(hash)
@@ -50,7 +51,7 @@ pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Optio
 /// Notes that the integration was used at `at`, unless that was noted less
 /// than a minute before (by this process or another).
 pub async fn record_use(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE integration_tokens SET last_used_at = $2
          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - interval '1 minute')",
     )
@@ -62,7 +63,7 @@ pub async fn record_use(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> 
 }
 
 pub async fn live_for_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Integration>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM integration_tokens WHERE team_id = $1 AND revoked_at IS NULL ORDER BY created_at"
     ))
     .bind(team_id)
@@ -71,12 +72,11 @@ pub async fn live_for_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Resul
 }
 
 pub async fn revoke(conn: &mut PgConnection, team_id: i64, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE integration_tokens SET revoked_at = now() WHERE id = $1 AND team_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(team_id)
-    .execute(conn)
-    .await?;
+    let done =
+        query("UPDATE integration_tokens SET revoked_at = now() WHERE id = $1 AND team_id = $2 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(team_id)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -1,6 +1,7 @@
 //! Invitations: a single-use link (only its SHA-256 is kept) that lets a
 //! person set up their account, joining a team if it names one.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -38,7 +39,7 @@ pub struct NewInvitation<'a> {
 }
 
 pub async fn insert(conn: &mut PgConnection, new: &NewInvitation<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO invitations (email, team_id, role, token_hash, invited_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -54,7 +55,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewInvitation<'_>) -> sqlx::R
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Invitation>> {
-    sqlx::query_as(&format!("{SELECT} WHERE i.id = $1"))
+    query_as(&format!("{SELECT} WHERE i.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -62,7 +63,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Invi
 
 /// The invitation whose link has this hash, in whatever state.
 pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<Invitation>> {
-    sqlx::query_as(&format!("{SELECT} WHERE i.token_hash = $1"))
+    query_as(&format!("{SELECT} WHERE i.token_hash = $1"))
         .bind(hash)
         .fetch_optional(conn)
         .await
@@ -75,7 +76,7 @@ pub async fn pending(
     teams: Option<&[i64]>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Invitation>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $1
            AND ($2::bigint[] IS NULL OR i.team_id = ANY($2))
          ORDER BY i.created_at DESC, i.id DESC"
@@ -92,7 +93,7 @@ pub async fn pending_for_email(
     email: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Invitation>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE i.email = lower($1) AND i.accepted_at IS NULL AND i.revoked_at IS NULL
            AND i.expires_at > $2
          ORDER BY i.created_at, i.id"
@@ -105,7 +106,7 @@ pub async fn pending_for_email(
 
 /// Withdraws a pending invitation; false when it was not pending.
 pub async fn revoke(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE invitations SET revoked_at = $2
          WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
     )
@@ -119,7 +120,7 @@ pub async fn revoke(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> sql
 /// Marks a pending, unexpired invitation accepted by `user_id`; false when
 /// it no longer was (used, revoked or expired meanwhile).
 pub async fn mark_accepted(conn: &mut PgConnection, id: i64, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE invitations SET accepted_at = $3, accepted_by = $2
          WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
     )
@@ -133,7 +134,7 @@ pub async fn mark_accepted(conn: &mut PgConnection, id: i64, user_id: i64, now: 
 
 /// Whether the account may still be used (not deactivated).
 pub async fn account_is_active(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deactivated_at IS NULL)")
+    query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deactivated_at IS NULL)")
         .bind(user_id)
         .fetch_one(conn)
         .await

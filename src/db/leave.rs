@@ -1,5 +1,6 @@
 //! People's leave, and the shifts that collide with it.
 
+use crate::db::sql::query_as;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
@@ -23,7 +24,7 @@ pub async fn put(
     (start_date, end_date): (NaiveDate, NaiveDate),
     (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
 ) -> sqlx::Result<Result<Leave, Leave>> {
-    let clash: Option<Leave> = sqlx::query_as(&format!(
+    let clash: Option<Leave> = query_as(&format!(
         "SELECT {COLUMNS} FROM leave WHERE user_id = $1 AND start_date <> $2
            AND daterange(start_date, end_date, '[]') && daterange($2, $3, '[]') LIMIT 1"
     ))
@@ -37,7 +38,7 @@ pub async fn put(
     }
     // Leave starting that day has its end changed; otherwise it is new.
     // The exclusion constraint refuses an overlap that appeared meanwhile.
-    let changed: Option<Leave> = sqlx::query_as(&format!(
+    let changed: Option<Leave> = query_as(&format!(
         "UPDATE leave SET end_date = $3, starts_at = $4, ends_at = $5 WHERE user_id = $1 AND start_date = $2
          RETURNING {COLUMNS}"
     ))
@@ -51,7 +52,7 @@ pub async fn put(
     if let Some(changed) = changed {
         return Ok(Ok(changed));
     }
-    let after: Leave = sqlx::query_as(&format!(
+    let after: Leave = query_as(&format!(
         "INSERT INTO leave (user_id, start_date, end_date, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)
          RETURNING {COLUMNS}"
     ))
@@ -66,7 +67,7 @@ pub async fn put(
 }
 
 pub async fn delete(conn: &mut PgConnection, user_id: i64, start_date: NaiveDate) -> sqlx::Result<Option<Leave>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "DELETE FROM leave WHERE user_id = $1 AND start_date = $2 RETURNING {COLUMNS}"
     ))
     .bind(user_id)
@@ -77,7 +78,7 @@ pub async fn delete(conn: &mut PgConnection, user_id: i64, start_date: NaiveDate
 
 /// A person's leave that ends after `from`, soonest first.
 pub async fn for_user(conn: &mut PgConnection, user_id: i64, from: DateTime<Utc>) -> sqlx::Result<Vec<Leave>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM leave WHERE user_id = $1 AND ends_at > $2 ORDER BY start_date"
     ))
     .bind(user_id)
@@ -93,7 +94,7 @@ pub async fn overlapping(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Leave>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM leave WHERE user_id = ANY($1) AND ends_at > $2 AND starts_at < $3
          ORDER BY user_id, starts_at"
     ))
@@ -131,7 +132,7 @@ pub async fn needs_cover(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> sqlx::Result<Vec<NeedsCover>> {
-    sqlx::query_as(
+    query_as(
         "SELECT s.id AS shift_id, t.id AS team_id, t.slug AS team_slug, t.name AS team_name,
                 r.name AS rotation_name, s.role, s.user_id, u.name, s.starts_at, s.ends_at,
                 l.start_date AS leave_start, l.end_date AS leave_end,

@@ -1,6 +1,7 @@
 //! What the metrics read: one query per kind of row, for one team or many
 //! (the admins' overview), never one per person or per week.
 
+use crate::db::sql::query_as;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgConnection;
 
@@ -30,7 +31,7 @@ pub async fn pages(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<PageRow>> {
-    sqlx::query_as(
+    query_as(
         "SELECT p.team_id, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
                 p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
                 p.deleted_at IS NOT NULL AS deleted
@@ -62,7 +63,7 @@ pub async fn shifts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<ShiftRow>> {
-    sqlx::query_as(
+    query_as(
         "SELECT r.team_id, s.id, s.rotation_id, s.user_id, s.role, s.starts_at, s.ends_at
          FROM shifts s JOIN rotations r ON r.id = s.rotation_id
          WHERE r.team_id = ANY($1) AND s.ends_at > $2 AND s.starts_at < $3",
@@ -89,7 +90,7 @@ pub async fn recovery(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<RecoveryRow>> {
-    sqlx::query_as(
+    query_as(
         "SELECT team_id, user_id, day, worked_anyway FROM recovery_days
          WHERE team_id = ANY($1) AND day BETWEEN $2 AND $3 AND state = 'granted'",
     )
@@ -120,7 +121,7 @@ pub async fn people(
     involved: &[(i64, i64)],
 ) -> sqlx::Result<Vec<PersonRow>> {
     let (teams, users): (Vec<i64>, Vec<i64>) = involved.iter().copied().unzip();
-    sqlx::query_as(
+    query_as(
         "WITH involved AS (
              SELECT team_id, user_id FROM memberships WHERE team_id = ANY($1)
              UNION
@@ -148,7 +149,7 @@ pub struct RulesRow {
 
 /// Each team's out-of-hours policy and holidays.
 pub async fn rules(conn: &mut PgConnection, team_ids: &[i64]) -> sqlx::Result<Vec<RulesRow>> {
-    sqlx::query_as(
+    query_as(
         "SELECT t.id AS team_id, t.sleep_start, t.sleep_end, t.day_threshold_minutes,
                 ARRAY(SELECT date FROM holidays h WHERE h.team_id = t.id) AS holidays
          FROM teams t WHERE t.id = ANY($1)",
@@ -165,7 +166,7 @@ pub async fn future_shifts(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> sqlx::Result<Vec<ShiftRow>> {
-    sqlx::query_as(
+    query_as(
         "SELECT r.team_id, s.id, s.rotation_id, s.user_id, s.role, s.starts_at, s.ends_at
          FROM shifts s JOIN rotations r ON r.id = s.rotation_id
          WHERE r.team_id = $1 AND s.ends_at > $2 AND s.starts_at < $3

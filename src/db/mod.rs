@@ -26,37 +26,134 @@ pub mod recovery_dirty;
 pub mod rotations;
 pub mod shifts;
 pub mod sign_ins;
+pub mod sql;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;
 pub mod user_sessions;
 pub mod users;
+pub mod web_sessions;
 
+use sql::{query, query_scalar};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Connects (creating the database if it is missing) and applies the
-/// embedded migrations. A failure says what the driver said, and what to
-/// check.
-pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let pool = connect(url, max_connections).await?;
-    migrate(&pool).await?;
-    Ok(pool)
+/// Where the database is, and how this process reaches it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `DATABASE_URL`: what requests and jobs query, Postgres itself or a
+    /// PgBouncer in front of it.
+    pub url: String,
+    /// `DATABASE_LISTEN_URL`: Postgres itself, for what needs a session of
+    /// its own (migrations, LISTEN, the schedule job's lock). Unset: `url`.
+    pub listen_url: Option<String>,
+    /// `ROTA_DB_PGBOUNCER`: `url` is a PgBouncer in transaction mode (see
+    /// [`sql`]).
+    pub pgbouncer: bool,
 }
 
-/// Connects, creating the database if it is missing, without migrating
-/// (`rota restore` migrates to the export's version first).
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(url).map_err(|e| {
+impl Target {
+    /// Postgres itself at `url`, for everything.
+    pub fn direct(url: &str) -> Self {
+        Target {
+            url: url.to_owned(),
+            listen_url: None,
+            pgbouncer: false,
+        }
+    }
+}
+
+/// The pools of one process.
+#[derive(Debug, Clone)]
+pub struct Pools {
+    /// For queries: requests and jobs.
+    pub db: PgPool,
+    /// Straight to Postgres (`DATABASE_LISTEN_URL`), for what needs a
+    /// session: LISTEN and the schedule job's session-level lock. The same
+    /// pool as `db` unless `DATABASE_LISTEN_URL` is set.
+    pub direct: PgPool,
+}
+
+impl From<PgPool> for Pools {
+    /// One pool, straight to Postgres, for everything.
+    fn from(pool: PgPool) -> Self {
+        Pools {
+            direct: pool.clone(),
+            db: pool,
+        }
+    }
+}
+
+/// Connections the `DATABASE_LISTEN_URL` pool opens at most: two listen
+/// (changes and paging), one holds the schedule job's lock, one to spare.
+pub const DIRECT_POOL_SIZE: u32 = 4;
+
+/// Connects to Postgres itself at `url` (creating the database if it is
+/// missing) and applies the embedded migrations. A failure says what the
+/// driver said, and what to check.
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    Ok(connect(&Target::direct(url), max_connections).await?.db)
+}
+
+/// Connects as `target` says: creates the database if it is missing and
+/// migrates it over the direct connection (migrations hold a session-level
+/// lock), then opens the pool for queries of `max_connections`. Through
+/// PgBouncer, statements are unnamed from then on (see [`sql`]).
+pub async fn connect(target: &Target, max_connections: u32) -> anyhow::Result<Pools> {
+    if target.pgbouncer && target.listen_url.is_none() {
+        anyhow::bail!(
+            "ROTA_DB_PGBOUNCER=true needs DATABASE_LISTEN_URL: point it at Postgres itself (not PgBouncer), for migrations and LISTEN, which need a session of their own"
+        );
+    }
+    let (direct_url, direct_var) = match &target.listen_url {
+        Some(url) => (url.as_str(), "DATABASE_LISTEN_URL"),
+        None => (target.url.as_str(), "DATABASE_URL"),
+    };
+    let direct_options = parse_url(direct_url, direct_var)?;
+    create_if_missing(direct_url, &direct_options).await?;
+    let direct_size = if target.listen_url.is_some() {
+        DIRECT_POOL_SIZE
+    } else {
+        max_connections
+    };
+    let direct = open_pool(direct_options, direct_size).await?;
+    migrate(&direct).await?;
+    if target.listen_url.is_none() && !target.pgbouncer {
+        return Ok(direct.into());
+    }
+    if target.pgbouncer {
+        sql::use_pgbouncer();
+    }
+    let mut options = parse_url(&target.url, "DATABASE_URL")?;
+    if target.pgbouncer {
+        // PgBouncer refuses startup parameters it does not track unless
+        // told to ignore them; sqlx sends this one by default.
+        options = options.extra_float_digits(None);
+        // Only sqlx's own type look-ups still name statements: never let
+        // it reuse one in a later transaction, on another server.
+        options = options.statement_cache_capacity(0);
+    }
+    if let Err(e) = options.connect().await.map(Connection::close) {
+        return Err(connect_error(&options, &e));
+    }
+    let db = open_pool(options, max_connections).await?;
+    Ok(Pools { db, direct })
+}
+
+fn parse_url(url: &str, var: &str) -> anyhow::Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|e| {
         anyhow::anyhow!(
-            "DATABASE_URL is not a Postgres URL ({e}); use postgres://user:password@host:5432/database, adding ?sslmode=require when the server wants TLS"
+            "{var} is not a Postgres URL ({e}); use postgres://user:password@host:5432/database, adding ?sslmode=require when the server wants TLS"
         )
-    })?;
-    // One connection first: a pool retries until its timeout and then
-    // reports only that, losing the reason.
+    })
+}
+
+/// One connection first: a pool retries until its timeout and then
+/// reports only that, losing the reason.
+async fn create_if_missing(url: &str, options: &PgConnectOptions) -> anyhow::Result<()> {
     match options.connect().await {
         Ok(conn) => {
             let _ = conn.close().await;
@@ -67,21 +164,33 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
                 // Another process may have created it at the same moment.
                 if !Postgres::database_exists(url).await.unwrap_or(false) {
                     return Err(anyhow::anyhow!(
-                        "could not create the database {}: {e}. Create it, or let DATABASE_URL's user create databases",
-                        target(&options)
+                        "could not create the database {}: {e}. Create it, or let the user in the URL create databases",
+                        target(options)
                     ));
                 }
             }
         }
-        Err(e) => return Err(connect_error(&options, &e)),
+        Err(e) => return Err(connect_error(options, &e)),
     }
-    let pool = PgPoolOptions::new()
+    Ok(())
+}
+
+/// Connects to Postgres itself at `url`, creating the database if it is
+/// missing, without migrating (`rota restore` migrates to the export's
+/// migration first).
+pub async fn connect_unmigrated(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = parse_url(url, "DATABASE_URL")?;
+    create_if_missing(url, &options).await?;
+    open_pool(options, max_connections).await
+}
+
+async fn open_pool(options: PgConnectOptions, max_connections: u32) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options.clone())
         .await
-        .map_err(|e| connect_error(&options, &e))?;
-    Ok(pool)
+        .map_err(|e| connect_error(&options, &e))
 }
 
 fn is_missing_database(e: &sqlx::Error) -> bool {
@@ -150,14 +259,15 @@ const EARLIER_0008: [&str; 2] = [
 
 /// The newest migration the database has applied (0: none).
 pub async fn applied_version(pool: &PgPool) -> sqlx::Result<i64> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+    let mut conn = pool.acquire().await?;
+    let exists: bool = query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut conn)
         .await?;
     if !exists {
         return Ok(0);
     }
-    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
-        .fetch_one(pool)
+    query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
         .await
 }
 
@@ -183,8 +293,8 @@ async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
     if applied_version(pool).await? < 8 {
         return Ok(());
     }
-    let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 8")
-        .fetch_optional(pool)
+    let stored: Option<Vec<u8>> = query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 8")
+        .fetch_optional(&mut *pool.acquire().await?)
         .await?;
     let Some(stored) = stored else { return Ok(()) };
     if !EARLIER_0008.contains(&hex::encode(&stored).as_str()) {
@@ -201,11 +311,11 @@ async fn repair_edited_0008(pool: &PgPool) -> anyhow::Result<()> {
         "ALTER TABLE handoffs ALTER COLUMN body SET STORAGE EXTERNAL",
         "ALTER TABLE handoffs SET (toast_tuple_target = 4000)",
     ] {
-        sqlx::query(statement).execute(&mut *tx).await?;
+        query(statement).execute(&mut tx).await?;
     }
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 8")
+    query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 8")
         .bind(current)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     tx.commit().await?;
     tracing::info!("migration 0008 was applied from an earlier text; brought it up to date (see CHANGELOG.md)");

@@ -1,5 +1,6 @@
 //! In-app notifications, and the e-mail sent from them.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -23,7 +24,7 @@ pub async fn create(
     now: DateTime<Utc>,
     mail: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO notifications (user_id, team_id, message, link, created_at, mail_state, mail_next_at)
          SELECT DISTINCT m.user_id, m.team_id, $3, $4, $5,
                 CASE WHEN $6 THEN 'pending' ELSE 'none' END, CASE WHEN $6 THEN $5 END
@@ -41,14 +42,14 @@ pub async fn create(
 }
 
 pub async fn unread_count(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+    query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
         .bind(user_id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn recent(conn: &mut PgConnection, user_id: i64, limit: i64) -> sqlx::Result<Vec<Notification>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, message, link, created_at, read_at FROM notifications WHERE user_id = $1
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )
@@ -59,7 +60,7 @@ pub async fn recent(conn: &mut PgConnection, user_id: i64, limit: i64) -> sqlx::
 }
 
 pub async fn mark_all_read(conn: &mut PgConnection, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    sqlx::query("UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
+    query("UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
         .bind(user_id)
         .bind(now)
         .execute(conn)
@@ -92,7 +93,7 @@ pub async fn claim_mail(
     lease: chrono::Duration,
     max_attempts: i32,
 ) -> sqlx::Result<Option<Mail>> {
-    sqlx::query_as(
+    query_as(
         "UPDATE notifications n
          SET mail_state = 'sending', mail_attempts = n.mail_attempts + 1, mail_next_at = $1 + $2
          FROM (SELECT id FROM notifications
@@ -113,7 +114,7 @@ pub async fn claim_mail(
 /// Gives up the e-mails whose claim ran out `max_attempts` times: sending
 /// them stopped the process (or its job) each time, so another try would too.
 pub async fn give_up_interrupted(conn: &mut PgConnection, now: DateTime<Utc>, max_attempts: i32) -> sqlx::Result<u64> {
-    sqlx::query(
+    query(
         "UPDATE notifications SET mail_state = 'failed',
              mail_error = 'Sending it was interrupted ' || mail_attempts || ' times (the process stopped mid-send); given up'
          WHERE mail_state = 'sending' AND mail_next_at <= $1 AND mail_attempts >= $2",
@@ -128,7 +129,7 @@ pub async fn give_up_interrupted(conn: &mut PgConnection, now: DateTime<Utc>, ma
 /// Records that the claimed `mail` went out. A claim that ran out and was
 /// taken by another process is that process's to record.
 pub async fn mail_sent(conn: &mut PgConnection, mail: &Mail) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE notifications SET mail_state = 'sent', mail_error = NULL
          WHERE id = $1 AND mail_state = 'sending' AND mail_attempts = $2",
     )
@@ -147,7 +148,7 @@ pub async fn mail_failed(
     error: &str,
     next: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE notifications SET mail_error = $3,
              mail_state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
              mail_next_at = COALESCE($4, mail_next_at)
@@ -173,7 +174,7 @@ pub struct FailedMail {
 
 /// The e-mail given up on since `since`, newest first.
 pub async fn failed_mail(conn: &mut PgConnection, since: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<FailedMail>> {
-    sqlx::query_as(
+    query_as(
         "SELECT u.email, n.message, n.created_at, n.mail_error
          FROM notifications n JOIN users u ON u.id = n.user_id
          WHERE n.mail_state = 'failed' AND n.created_at >= $1
@@ -194,7 +195,7 @@ pub async fn nav_counts(
     is_admin: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<(i64, Option<i64>)> {
-    let (unread, manages, awaiting): (i64, bool, i64) = sqlx::query_as(
+    let (unread, manages, awaiting): (i64, bool, i64) = query_as(
         "SELECT
            (SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL),
            $2 OR EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND role = 'manager'),

@@ -1,12 +1,13 @@
 //! Single sign-on identities, and what an SSO sign-in reads and marks:
 //! pending invitations and the account's last sign-in.
 
+use crate::db::sql::{query, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 /// The account linked to the provider's `subject` at `issuer`.
 pub async fn linked_user(conn: &mut PgConnection, issuer: &str, subject: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2")
+    query_scalar("SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2")
         .bind(issuer)
         .bind(subject)
         .fetch_optional(conn)
@@ -22,7 +23,7 @@ pub async fn link(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    sqlx::query(
+    query(
         "INSERT INTO oidc_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (issuer, subject) DO NOTHING",
     )
@@ -37,7 +38,7 @@ pub async fn link(
 
 /// Whether the account is already linked to a subject of `issuer`.
 pub async fn linked_at(conn: &mut PgConnection, issuer: &str, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM oidc_identities WHERE issuer = $1 AND user_id = $2)")
+    query_scalar("SELECT EXISTS (SELECT 1 FROM oidc_identities WHERE issuer = $1 AND user_id = $2)")
         .bind(issuer)
         .bind(user_id)
         .fetch_one(conn)

@@ -1,5 +1,6 @@
 //! Pages: one row per alert, however many times its tool reports it.
 
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -103,7 +104,7 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
 /// page gets its rotation's primary at the firing as its responder in the
 /// same statement (`shifts::primary_at`'s query).
 pub async fn upsert(conn: &mut PgConnection, r: &Report, assign: bool) -> sqlx::Result<Upserted> {
-    let changed: Option<(i64, bool, Option<i64>)> = sqlx::query_as(
+    let changed: Option<(i64, bool, Option<i64>)> = query_as(
         "INSERT INTO pages AS p (team_id, rotation_id, source, dedup_key, summary, link, severity,
                             fired_at, acknowledged_at, resolved_at, worked_until,
                             responder_id, responder_role, sla_minutes)
@@ -152,19 +153,18 @@ pub async fn upsert(conn: &mut PgConnection, r: &Report, assign: bool) -> sqlx::
         None => {}
     }
     // A repeat of what is known: the row exists (the conflict proved it).
-    let (id, deleted): (i64, bool) = sqlx::query_as(
-        "SELECT id, deleted_at IS NOT NULL FROM pages WHERE team_id = $1 AND source = $2 AND dedup_key = $3",
-    )
-    .bind(r.team_id)
-    .bind(&r.source)
-    .bind(&r.dedup_key)
-    .fetch_one(conn)
-    .await?;
+    let (id, deleted): (i64, bool) =
+        query_as("SELECT id, deleted_at IS NOT NULL FROM pages WHERE team_id = $1 AND source = $2 AND dedup_key = $3")
+            .bind(r.team_id)
+            .bind(&r.source)
+            .bind(&r.dedup_key)
+            .fetch_one(conn)
+            .await?;
     Ok(if deleted { Upserted::Deleted } else { Upserted::Same(id) })
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL"))
+    query_as(&format!("{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -172,7 +172,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page
 
 /// Takes the page's row lock for a correction.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL FOR UPDATE OF p"
     ))
     .bind(id)
@@ -188,7 +188,7 @@ pub async fn set_responder(
     sla_minutes: Option<i32>,
     named: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE pages SET responder_id = $2, responder_role = $3, sla_minutes = $4, responder_named = $5 WHERE id = $1",
     )
     .bind(id)
@@ -209,7 +209,7 @@ pub async fn set_times(
     resolved_at: Option<DateTime<Utc>>,
     worked_until: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE pages SET fired_at = $2, acknowledged_at = $3, resolved_at = $4, worked_until = $5,
                 corrected_at = now(), updated_at = now()
          WHERE id = $1",
@@ -225,7 +225,7 @@ pub async fn set_times(
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE pages SET deleted_at = now() WHERE id = $1")
+    query("UPDATE pages SET deleted_at = now() WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
@@ -241,7 +241,7 @@ pub async fn for_team(
     to: DateTime<Utc>,
     responder_id: Option<i64>,
 ) -> sqlx::Result<Vec<Page>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE p.team_id = $1 AND p.deleted_at IS NULL AND p.fired_at >= $2 AND p.fired_at < $3
            AND ($4::bigint IS NULL OR p.responder_id = $4)
          ORDER BY p.fired_at DESC, p.id DESC"
@@ -261,7 +261,7 @@ pub async fn for_responder(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Page>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE p.responder_id = $1 AND p.deleted_at IS NULL AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
     ))
     .bind(user_id)
@@ -277,7 +277,7 @@ pub async fn for_responder(
 /// known costs one query and no commit. The comparison is `upsert`'s.
 pub async fn unchanged(conn: &mut PgConnection, reports: &[Report]) -> sqlx::Result<Vec<Option<Upserted>>> {
     let col = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(f).collect::<Vec<_>>();
-    let rows: Vec<(i64, i64, bool, bool)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, bool, bool)> = query_as(
         "SELECT r.n, p.id, p.deleted_at IS NOT NULL,
                 p.corrected_at IS NOT NULL
                 OR (LEAST(p.fired_at, r.fired_at), LEAST(p.acknowledged_at, r.acknowledged_at),
@@ -332,7 +332,7 @@ pub async fn insert_new_batch(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Page>> {
     let times = |f: fn(&Report) -> Option<DateTime<Utc>>| reports.iter().map(|r| f(r)).collect::<Vec<_>>();
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "WITH r AS (
             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                                  $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],

@@ -2,6 +2,7 @@
 //! messages it sends (claimed with `FOR UPDATE SKIP LOCKED`, one per page,
 //! step, person and method) and its timeline.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -11,7 +12,7 @@ use crate::domain::paging::{Policy, Step};
 /// The team's own policy, if it set one.
 pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Option<Policy>> {
     let row: Option<(Json<Vec<Step>>, i32)> =
-        sqlx::query_as("SELECT steps, repeat FROM escalation_policies WHERE team_id = $1")
+        query_as("SELECT steps, repeat FROM escalation_policies WHERE team_id = $1")
             .bind(team_id)
             .fetch_optional(conn)
             .await?;
@@ -19,7 +20,7 @@ pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Optio
 }
 
 pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO escalation_policies (team_id, steps, repeat, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (team_id) DO UPDATE SET steps = EXCLUDED.steps, repeat = EXCLUDED.repeat,
              updated_at = EXCLUDED.updated_at",
@@ -39,7 +40,7 @@ pub async fn start(conn: &mut PgConnection, page_ids: &[i64], now: DateTime<Utc>
     if page_ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    query(
         "INSERT INTO escalations (page_id, started_at, due_at) SELECT id, $2, $2 FROM UNNEST($1::bigint[]) AS id
          ON CONFLICT (page_id) DO NOTHING",
     )
@@ -67,7 +68,7 @@ pub struct DueStep {
 /// Claims escalations due at `now` for this transaction, skipping those
 /// another process holds.
 pub async fn claim_due_steps(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueStep>> {
-    sqlx::query_as(
+    query_as(
         "SELECT e.page_id, p.team_id, p.rotation_id, p.summary, t.name AS team_name, e.started_at, e.next_step,
                 (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL) AS settled
          FROM escalations e JOIN pages p ON p.id = e.page_id JOIN teams t ON t.id = p.team_id
@@ -90,7 +91,7 @@ pub async fn advance(
     now: DateTime<Utc>,
     reason: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE escalations SET next_step = $2, due_at = $3,
              ended_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END, ended_reason = $5
          WHERE page_id = $1",
@@ -107,7 +108,7 @@ pub async fn advance(
 
 /// Ends the page's escalation and cancels what it has not sent.
 pub async fn end(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>, reason: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE escalations SET due_at = NULL, ended_at = $2, ended_reason = $3
          WHERE page_id = $1 AND due_at IS NOT NULL",
     )
@@ -116,7 +117,7 @@ pub async fn end(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>, reas
     .bind(reason)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE page_messages SET state = 'cancelled' WHERE page_id = $1 AND state = 'pending'")
+    query("UPDATE page_messages SET state = 'cancelled' WHERE page_id = $1 AND state = 'pending'")
         .bind(page_id)
         .execute(conn)
         .await
@@ -126,7 +127,7 @@ pub async fn end(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>, reas
 /// Makes the next step due now, starting an escalation if the page has
 /// none running. Whether one was already running.
 pub async fn escalate_now(conn: &mut PgConnection, page_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let running = sqlx::query("UPDATE escalations SET due_at = $2 WHERE page_id = $1 AND due_at IS NOT NULL")
+    let running = query("UPDATE escalations SET due_at = $2 WHERE page_id = $1 AND due_at IS NOT NULL")
         .bind(page_id)
         .bind(now)
         .execute(&mut *conn)
@@ -134,7 +135,7 @@ pub async fn escalate_now(conn: &mut PgConnection, page_id: i64, now: DateTime<U
         .rows_affected()
         > 0;
     if !running {
-        sqlx::query(
+        query(
             "INSERT INTO escalations (page_id, started_at, due_at) VALUES ($1, $2, $2)
              ON CONFLICT (page_id) DO UPDATE SET started_at = $2, due_at = $2, next_step = 0,
                  ended_at = NULL, ended_reason = NULL",
@@ -154,7 +155,7 @@ pub async fn holder(
     role: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT user_id FROM shifts WHERE rotation_id = $1 AND role = $2 AND starts_at <= $3 AND ends_at > $3 LIMIT 1",
     )
     .bind(rotation_id)
@@ -166,7 +167,7 @@ pub async fn holder(
 
 /// The team's managers.
 pub async fn managers(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1 AND role = 'manager' ORDER BY user_id")
+    query_scalar("SELECT user_id FROM memberships WHERE team_id = $1 AND role = 'manager' ORDER BY user_id")
         .bind(team_id)
         .fetch_all(conn)
         .await
@@ -175,7 +176,7 @@ pub async fn managers(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec
 /// Why the person cannot be paged at `at`: on leave, or on a recovery day
 /// they take off (in their own zone). `None`: they can.
 pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT CASE
             WHEN EXISTS (SELECT 1 FROM leave l WHERE l.user_id = u.id AND l.starts_at <= $2 AND l.ends_at > $2)
               THEN 'on leave'
@@ -196,7 +197,7 @@ pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> s
 /// The person's notification rules over confirmed methods; with none set,
 /// every confirmed method at once.
 pub async fn rules_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<(i64, i32)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT r.contact_method_id, r.after_minutes FROM notification_rules r
            JOIN contact_methods m ON m.id = r.contact_method_id AND m.verified_at IS NOT NULL
          WHERE r.user_id = $1
@@ -222,7 +223,7 @@ pub async fn queue(
     rules: &[(i64, i32)],
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    sqlx::query(
+    query(
         "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, after_minutes, state, due_at, created_at)
          SELECT $1, $2, $3, m, a, 'pending', $6 + make_interval(mins => a), $6
          FROM UNNEST($4::bigint[], $5::int[]) AS x(m, a)
@@ -248,7 +249,7 @@ pub async fn skip(
     now: DateTime<Utc>,
     detail: &str,
 ) -> sqlx::Result<bool> {
-    let new = sqlx::query(
+    let new = query(
         "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, state, due_at, created_at)
          VALUES ($1, $2, $3, NULL, 'skipped', $4, $4)
          ON CONFLICT ON CONSTRAINT page_messages_once DO NOTHING",
@@ -279,7 +280,7 @@ pub async fn event(
     state: &str,
     detail: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO page_events (page_id, at, user_id, step, kind, state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(page_id)
@@ -323,7 +324,7 @@ pub async fn claim_messages(
     lease: chrono::Duration,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    sqlx::query(
+    query(
         "UPDATE page_messages m SET state = 'cancelled' FROM pages p
          WHERE p.id = m.page_id AND m.state = 'pending' AND m.due_at <= $1
            AND (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL)",
@@ -331,7 +332,7 @@ pub async fn claim_messages(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query_as(
+    query_as(
         "WITH due AS (
             SELECT id FROM page_messages WHERE state IN ('pending', 'sending') AND due_at <= $1
             ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED),
@@ -360,7 +361,7 @@ pub async fn finish(
     state: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<bool> {
-    sqlx::query(
+    query(
         "UPDATE page_messages SET state = $3, due_at = COALESCE($4, due_at)
          WHERE id = $1 AND attempts = $2 AND state = 'sending'",
     )
@@ -375,7 +376,7 @@ pub async fn finish(
 
 /// The earliest time something is due: a step or a message.
 pub async fn next_due(conn: &mut PgConnection) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT LEAST((SELECT min(due_at) FROM escalations WHERE due_at IS NOT NULL),
                       (SELECT min(due_at) FROM page_messages WHERE state IN ('pending', 'sending')))",
     )
@@ -396,7 +397,7 @@ pub struct Event {
 }
 
 pub async fn timeline(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as(
+    query_as(
         "SELECT e.at, u.email, u.name, e.step, e.kind, e.state, e.detail FROM page_events e
          LEFT JOIN users u ON u.id = e.user_id WHERE e.page_id = $1 ORDER BY e.at, e.id",
     )
@@ -408,12 +409,12 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Vec
 /// The key acknowledge links are signed with: the stored one, or `fresh`
 /// stored now (the first process to ask wins; every process signs alike).
 pub async fn signing_key(conn: &mut PgConnection, purpose: &str, fresh: &[u8]) -> sqlx::Result<Vec<u8>> {
-    sqlx::query("INSERT INTO signing_keys (purpose, key) VALUES ($1, $2) ON CONFLICT (purpose) DO NOTHING")
+    query("INSERT INTO signing_keys (purpose, key) VALUES ($1, $2) ON CONFLICT (purpose) DO NOTHING")
         .bind(purpose)
         .bind(fresh)
         .execute(&mut *conn)
         .await?;
-    sqlx::query_scalar("SELECT key FROM signing_keys WHERE purpose = $1")
+    query_scalar("SELECT key FROM signing_keys WHERE purpose = $1")
         .bind(purpose)
         .fetch_one(conn)
         .await
@@ -441,7 +442,7 @@ pub async fn read_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Op
 }
 
 async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::Result<Option<PageState>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email,
                 u.name AS acknowledged_by_name, p.resolved_at
          FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
@@ -462,7 +463,7 @@ pub async fn settle(
     now: DateTime<Utc>,
     (ack, resolve): (bool, bool),
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE pages SET
             acknowledged_by = CASE WHEN $4 AND acknowledged_at IS NULL THEN $2 ELSE acknowledged_by END,
             acknowledged_at = CASE WHEN $4 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END,
@@ -482,7 +483,7 @@ pub async fn settle(
 
 /// Whether the person was paged for the page (any message or skip).
 pub async fn was_paged(conn: &mut PgConnection, page_id: i64, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM page_messages WHERE page_id = $1 AND user_id = $2)")
+    query_scalar("SELECT EXISTS (SELECT 1 FROM page_messages WHERE page_id = $1 AND user_id = $2)")
         .bind(page_id)
         .bind(user_id)
         .fetch_one(conn)

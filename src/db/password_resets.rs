@@ -1,6 +1,7 @@
 //! Password reset links: single use, valid for an hour, only their SHA-256
 //! kept.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -22,7 +23,7 @@ pub struct Reset {
 /// The account a reset link may be made for: one with this address that
 /// is not deactivated (a leaver must not get back in this way).
 pub async fn account_for_reset(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, email, name, timezone, is_admin, calendar_secret, session_epoch
          FROM users WHERE email = lower($1) AND deactivated_at IS NULL",
     )
@@ -38,7 +39,7 @@ pub async fn insert(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO password_resets (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)
          RETURNING id",
     )
@@ -52,7 +53,7 @@ pub async fn insert(
 
 /// The reset whose link has this hash, in whatever state.
 pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<Reset>> {
-    sqlx::query_as(
+    query_as(
         "SELECT r.id AS reset_id, r.expires_at, r.used_at, u.deactivated_at IS NOT NULL AS deactivated,
                 u.id, u.email, u.name, u.timezone, u.is_admin, u.calendar_secret, u.session_epoch
          FROM password_resets r JOIN users u ON u.id = r.user_id
@@ -67,7 +68,7 @@ pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Optio
 /// older e-mail cannot undo the new password); false when this one was
 /// already used or had expired meanwhile.
 pub async fn use_up(conn: &mut PgConnection, id: i64, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE password_resets SET used_at = $3
          WHERE id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3",
     )
@@ -85,7 +86,7 @@ pub async fn use_up(conn: &mut PgConnection, id: i64, user_id: i64, now: DateTim
 
 /// Ends every unused link of the account (a new password, a leaver).
 pub async fn use_up_all(conn: &mut PgConnection, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+    query("UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .bind(now)
         .execute(conn)

@@ -1,5 +1,6 @@
 //! Recovery days as granted; derived from pages by `ops::recovery`.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 
@@ -30,7 +31,7 @@ pub async fn for_user_triggers(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<RecoveryDay>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.user_id = $1 AND r.trigger_date BETWEEN $2 AND $3 ORDER BY r.trigger_date"
     ))
     .bind(user_id)
@@ -46,7 +47,7 @@ pub async fn granted_days_from(
     user_id: i64,
     from: NaiveDate,
 ) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
-    sqlx::query_as("SELECT id, day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")
+    query_as("SELECT id, day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")
         .bind(user_id)
         .bind(from)
         .fetch_all(conn)
@@ -55,7 +56,7 @@ pub async fn granted_days_from(
 
 /// The days a person already has off for recovery from `from` on.
 pub async fn days_from(conn: &mut PgConnection, user_id: i64, from: NaiveDate) -> sqlx::Result<Vec<NaiveDate>> {
-    sqlx::query_scalar("SELECT day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")
+    query_scalar("SELECT day FROM recovery_days WHERE user_id = $1 AND day >= $2 AND state = 'granted'")
         .bind(user_id)
         .bind(from)
         .fetch_all(conn)
@@ -72,7 +73,7 @@ pub async fn insert(
     day: NaiveDate,
     reason: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, trigger_kind, trigger_date) DO UPDATE SET state = 'granted'",
@@ -89,7 +90,7 @@ pub async fn insert(
 }
 
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM recovery_days WHERE id = $1")
+    query("DELETE FROM recovery_days WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
@@ -97,7 +98,7 @@ pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
 }
 
 pub async fn set_day(conn: &mut PgConnection, id: i64, day: NaiveDate) -> sqlx::Result<()> {
-    sqlx::query("UPDATE recovery_days SET day = $2 WHERE id = $1")
+    query("UPDATE recovery_days SET day = $2 WHERE id = $1")
         .bind(id)
         .bind(day)
         .execute(conn)
@@ -106,7 +107,7 @@ pub async fn set_day(conn: &mut PgConnection, id: i64, day: NaiveDate) -> sqlx::
 }
 
 pub async fn set_state(conn: &mut PgConnection, id: i64, state: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE recovery_days SET state = $2 WHERE id = $1")
+    query("UPDATE recovery_days SET state = $2 WHERE id = $1")
         .bind(id)
         .bind(state)
         .execute(conn)
@@ -120,7 +121,7 @@ pub async fn for_team(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<RecoveryDay>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = $1 AND r.day >= $2 AND r.day < $3 ORDER BY r.day, u.name"
     ))
     .bind(team_id)
@@ -137,7 +138,7 @@ pub async fn for_teams(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<RecoveryDay>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = ANY($1) AND r.day >= $2 AND r.day < $3 ORDER BY r.team_id, r.day, u.name"
     ))
     .bind(team_ids)
@@ -153,7 +154,7 @@ pub async fn for_user(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<RecoveryDay>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.user_id = $1 AND r.day >= $2 AND r.day < $3 ORDER BY r.day"
     ))
     .bind(user_id)
@@ -164,14 +165,14 @@ pub async fn for_user(
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RecoveryDay>> {
-    sqlx::query_as(&format!("{SELECT} WHERE r.id = $1"))
+    query_as(&format!("{SELECT} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn set_choice(conn: &mut PgConnection, id: i64, form: &str, worked_anyway: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE recovery_days SET form = $2, worked_anyway = $3 WHERE id = $1")
+    query("UPDATE recovery_days SET form = $2, worked_anyway = $3 WHERE id = $1")
         .bind(id)
         .bind(form)
         .bind(worked_anyway)

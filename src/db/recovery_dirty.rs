@@ -1,6 +1,7 @@
 //! The queue of recovery-day derivations pages have made due, drained by
 //! `jobs::recovery`.
 
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -24,7 +25,7 @@ pub async fn mark(conn: &mut PgConnection, due: &[Due]) -> sqlx::Result<()> {
     let fired: Vec<DateTime<Utc>> = due.iter().map(|d| d.fired_at).collect();
     let from: Vec<DateTime<Utc>> = due.iter().map(|d| d.engaged_from).collect();
     let until: Vec<DateTime<Utc>> = due.iter().map(|d| d.engaged_until).collect();
-    sqlx::query(
+    query(
         "INSERT INTO recovery_dirty (user_id, team_id, fired_at, engaged_from, engaged_until)
          SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])",
     )
@@ -42,7 +43,7 @@ pub async fn mark(conn: &mut PgConnection, due: &[Due]) -> sqlx::Result<()> {
 /// another process is taking. They are gone once the transaction commits,
 /// and back if it rolls back.
 pub async fn claim(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Due>> {
-    sqlx::query_as(
+    query_as(
         "DELETE FROM recovery_dirty WHERE id IN
             (SELECT id FROM recovery_dirty ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING user_id, team_id, fired_at, engaged_from, engaged_until",

@@ -1,6 +1,7 @@
 //! Rotations, their settings versions, and the generated shifts as stored.
 //! The schedule engine that decides what to write is `ops::schedule`.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
@@ -92,7 +93,7 @@ pub async fn insert_version(
     rule: &Rule<i64>,
     s: &Settings,
 ) -> sqlx::Result<Version> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO rotation_versions (rotation_id, effective_from, anchor_date, timezone,
             handoff_weekday, handoff_time, participants, primary_offset,
             primary_sla_minutes, secondary_sla_minutes)
@@ -113,7 +114,7 @@ pub async fn insert_version(
 }
 
 pub async fn versions(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Vec<Version>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {VERSION_COLUMNS} FROM rotation_versions WHERE rotation_id = $1 ORDER BY effective_from"
     ))
     .bind(rotation_id)
@@ -123,14 +124,14 @@ pub async fn versions(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result
 
 /// Each of the team's rotations with its newest settings.
 pub async fn for_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<(Rotation, Version)>> {
-    let rotations: Vec<Rotation> = sqlx::query_as(&format!(
+    let rotations: Vec<Rotation> = query_as(&format!(
         "SELECT {COLUMNS} FROM rotations WHERE team_id = $1 ORDER BY lower(name), slug"
     ))
     .bind(team_id)
     .fetch_all(&mut *conn)
     .await?;
     let ids: Vec<i64> = rotations.iter().map(|r| r.id).collect();
-    let latest: Vec<Version> = sqlx::query_as(&format!(
+    let latest: Vec<Version> = query_as(&format!(
         "SELECT DISTINCT ON (rotation_id) {VERSION_COLUMNS} FROM rotation_versions
          WHERE rotation_id = ANY($1) ORDER BY rotation_id, effective_from DESC"
     ))
@@ -147,7 +148,7 @@ pub async fn for_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec
 }
 
 pub async fn by_slug(conn: &mut PgConnection, team_id: i64, slug: &str) -> sqlx::Result<Option<Rotation>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM rotations WHERE team_id = $1 AND slug = $2"
     ))
     .bind(team_id)
@@ -159,7 +160,7 @@ pub async fn by_slug(conn: &mut PgConnection, team_id: i64, slug: &str) -> sqlx:
 /// Takes the rotation's row lock: every change to its schedule holds it, so
 /// concurrent edits and the extension job apply one after the other.
 pub async fn lock(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Option<Rotation>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM rotations WHERE id = $1 FOR UPDATE"))
+    query_as(&format!("SELECT {COLUMNS} FROM rotations WHERE id = $1 FOR UPDATE"))
         .bind(rotation_id)
         .fetch_optional(conn)
         .await
@@ -167,7 +168,7 @@ pub async fn lock(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Opt
 
 /// Locks all the team's rotations, in id order.
 pub async fn lock_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT id FROM rotations WHERE team_id = $1 ORDER BY id FOR UPDATE")
+    query("SELECT id FROM rotations WHERE team_id = $1 ORDER BY id FOR UPDATE")
         .bind(team_id)
         .execute(conn)
         .await
@@ -175,7 +176,7 @@ pub async fn lock_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<()
 }
 
 pub async fn rename(conn: &mut PgConnection, rotation_id: i64, name: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE rotations SET name = $2 WHERE id = $1")
+    query("UPDATE rotations SET name = $2 WHERE id = $1")
         .bind(rotation_id)
         .bind(name)
         .execute(conn)
@@ -185,11 +186,11 @@ pub async fn rename(conn: &mut PgConnection, rotation_id: i64, name: &str) -> sq
 
 /// Forgets the rotation's shifts and settings, for a rotation that has not begun.
 pub async fn clear_all(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM shifts WHERE rotation_id = $1")
+    query("DELETE FROM shifts WHERE rotation_id = $1")
         .bind(rotation_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM rotation_versions WHERE rotation_id = $1")
+    query("DELETE FROM rotation_versions WHERE rotation_id = $1")
         .bind(rotation_id)
         .execute(conn)
         .await?;
@@ -198,12 +199,12 @@ pub async fn clear_all(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Resul
 
 /// Forgets the shifts and settings versions from `from` on.
 pub async fn clear_from(conn: &mut PgConnection, rotation_id: i64, from: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM shifts WHERE rotation_id = $1 AND starts_at >= $2")
+    query("DELETE FROM shifts WHERE rotation_id = $1 AND starts_at >= $2")
         .bind(rotation_id)
         .bind(from)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM rotation_versions WHERE rotation_id = $1 AND effective_from >= $2")
+    query("DELETE FROM rotation_versions WHERE rotation_id = $1 AND effective_from >= $2")
         .bind(rotation_id)
         .bind(from)
         .execute(conn)
@@ -221,7 +222,7 @@ pub async fn insert(
     start_date: NaiveDate,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<Rotation>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO rotations (team_id, slug, name, start_date, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (team_id, slug) DO NOTHING RETURNING {COLUMNS}"
     ))
@@ -235,7 +236,7 @@ pub async fn insert(
 }
 
 pub async fn set_start_date(conn: &mut PgConnection, rotation_id: i64, start_date: NaiveDate) -> sqlx::Result<()> {
-    sqlx::query("UPDATE rotations SET start_date = $2 WHERE id = $1")
+    query("UPDATE rotations SET start_date = $2 WHERE id = $1")
         .bind(rotation_id)
         .bind(start_date)
         .execute(conn)
@@ -245,7 +246,7 @@ pub async fn set_start_date(conn: &mut PgConnection, rotation_id: i64, start_dat
 
 /// The team a rotation belongs to.
 pub async fn team_of(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT team_id FROM rotations WHERE id = $1")
+    query_scalar("SELECT team_id FROM rotations WHERE id = $1")
         .bind(rotation_id)
         .fetch_one(conn)
         .await
@@ -267,7 +268,7 @@ pub async fn insert_weeks(conn: &mut PgConnection, version: &Version, weeks: &[W
             ends.push(w.ends_at);
         }
     }
-    let done = sqlx::query(
+    let done = query(
         "INSERT INTO shifts (rotation_id, version_id, week_index, role, user_id, starts_at, ends_at)
          SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[])",
     )
@@ -285,7 +286,7 @@ pub async fn insert_weeks(conn: &mut PgConnection, version: &Version, weeks: &[W
 
 /// The last week of a version already written, if any.
 pub async fn last_week_index(conn: &mut PgConnection, version_id: i64) -> sqlx::Result<Option<i32>> {
-    sqlx::query_scalar("SELECT max(week_index) FROM shifts WHERE version_id = $1")
+    query_scalar("SELECT max(week_index) FROM shifts WHERE version_id = $1")
         .bind(version_id)
         .fetch_one(conn)
         .await
@@ -293,7 +294,7 @@ pub async fn last_week_index(conn: &mut PgConnection, version_id: i64) -> sqlx::
 
 /// The rotation's newest settings version.
 pub async fn latest_version(conn: &mut PgConnection, rotation_id: i64) -> sqlx::Result<Option<Version>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {VERSION_COLUMNS} FROM rotation_versions WHERE rotation_id = $1
          ORDER BY effective_from DESC LIMIT 1"
     ))
@@ -308,7 +309,7 @@ pub async fn latest_version(conn: &mut PgConnection, rotation_id: i64) -> sqlx::
 /// answered from `shifts_version_week`, so the job's cost grows with the
 /// number of rotations, not of shifts.
 pub async fn needing_extension(conn: &mut PgConnection, until: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT r.id FROM rotations r
          CROSS JOIN LATERAL (SELECT v.id FROM rotation_versions v WHERE v.rotation_id = r.id
                              ORDER BY v.effective_from DESC LIMIT 1) v
@@ -327,7 +328,7 @@ pub async fn rotations_of(
     conn: &mut PgConnection,
     team_ids: Option<&[i64]>,
 ) -> sqlx::Result<Vec<(i64, i64, String, String, DateTime<Utc>)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, team_id, slug, name, created_at FROM rotations
          WHERE $1::bigint[] IS NULL OR team_id = ANY($1) ORDER BY lower(name), slug",
     )

@@ -1,5 +1,6 @@
 //! Reading the schedule as it stands.
 
+use crate::db::sql::{query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -56,7 +57,7 @@ pub async fn for_team(
     to: DateTime<Utc>,
     rotation: Option<&str>,
 ) -> sqlx::Result<Vec<ShiftView>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = $1 AND s.ends_at > $2 AND s.starts_at < $3
            AND ($4::text IS NULL OR r.slug = $4)
          ORDER BY s.starts_at, r.slug, s.role"
@@ -71,7 +72,7 @@ pub async fn for_team(
 
 /// Who holds each role of each of the team's rotations at `at`.
 pub async fn on_call(conn: &mut PgConnection, team_id: i64, at: DateTime<Utc>) -> sqlx::Result<Vec<ShiftView>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = $1 AND s.starts_at <= $2 AND s.ends_at > $2
          ORDER BY lower(r.name), r.slug, s.role"
     ))
@@ -83,7 +84,7 @@ pub async fn on_call(conn: &mut PgConnection, team_id: i64, at: DateTime<Utc>) -
 
 /// On call now in every team of `team_ids`, in one query.
 pub async fn on_call_in(conn: &mut PgConnection, team_ids: &[i64], at: DateTime<Utc>) -> sqlx::Result<Vec<ShiftView>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = ANY($1) AND s.starts_at <= $2 AND s.ends_at > $2
          ORDER BY lower(t.name), lower(r.name), r.slug, s.role"
     ))
@@ -101,7 +102,7 @@ pub async fn for_user(
     to: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<ShiftView>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE s.user_id = $1 AND s.ends_at > $2 AND s.starts_at < $3
          ORDER BY s.starts_at, r.slug LIMIT $4"
     ))
@@ -114,7 +115,7 @@ pub async fn for_user(
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ShiftView>> {
-    sqlx::query_as(&format!("{SELECT} WHERE s.id = $1"))
+    query_as(&format!("{SELECT} WHERE s.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -127,7 +128,7 @@ pub async fn upcoming_for_member(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<ShiftView>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE r.team_id = $1 AND s.user_id = $2 AND s.ends_at > $3 ORDER BY s.starts_at"
     ))
     .bind(team_id)
@@ -144,7 +145,7 @@ pub async fn holders(
     role: Role,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> sqlx::Result<Vec<serde_json::Value>> {
-    let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>)> = query_as(
         "SELECT s.user_id, u.email, greatest(s.starts_at, $3), least(s.ends_at, $4)
          FROM shifts s JOIN users u ON u.id = s.user_id
          WHERE s.rotation_id = $1 AND s.role = $2 AND s.ends_at > $3 AND s.starts_at < $4 ORDER BY s.starts_at",
@@ -181,7 +182,7 @@ pub async fn changed_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Changed>> {
-    sqlx::query_as(
+    query_as(
         "SELECT u.name AS who, s.role, ru.name AS instead, c.kind,
                 greatest(s.starts_at, $2) AS starts_at, least(s.ends_at, $3) AS ends_at
          FROM shifts s JOIN users u ON u.id = s.user_id
@@ -204,7 +205,7 @@ pub async fn people_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT DISTINCT user_id FROM shifts WHERE rotation_id = $1 AND ends_at > $2 AND starts_at < $3")
+    query_scalar("SELECT DISTINCT user_id FROM shifts WHERE rotation_id = $1 AND ends_at > $2 AND starts_at < $3")
         .bind(rotation_id)
         .bind(from)
         .bind(to)
@@ -222,7 +223,7 @@ pub struct Holder {
 
 /// The primary of `rotation_id` at `at`, if any.
 pub async fn primary_at(conn: &mut PgConnection, rotation_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<Holder>> {
-    sqlx::query_as(
+    query_as(
         "SELECT s.user_id, s.role, v.primary_sla_minutes AS sla_minutes
          FROM shifts s JOIN rotation_versions v ON v.id = s.version_id
          WHERE s.rotation_id = $1 AND s.role = 'primary' AND s.starts_at <= $2 AND s.ends_at > $2",
@@ -240,7 +241,7 @@ pub async fn role_at(
     user_id: i64,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Option<Holder>> {
-    sqlx::query_as(
+    query_as(
         "SELECT s.user_id, s.role,
                 CASE s.role WHEN 'primary' THEN v.primary_sla_minutes ELSE v.secondary_sla_minutes END AS sla_minutes
          FROM shifts s JOIN rotation_versions v ON v.id = s.version_id JOIN rotations r ON r.id = s.rotation_id

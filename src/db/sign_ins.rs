@@ -2,6 +2,7 @@
 //! its password is checked and marked a success afterwards, so concurrent
 //! guesses see each other and every process shares the counts.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection};
 
@@ -30,41 +31,41 @@ pub async fn reserve(
 ) -> sqlx::Result<Reservation> {
     let email = email.trim();
     let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('rota sign-in client ' || $1, 0))")
+    query("SELECT pg_advisory_xact_lock(hashtextextended('rota sign-in client ' || $1, 0))")
         .bind(client)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     let (failures, oldest): (i64, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT count(*), min(at) FROM login_attempts WHERE client = $1 AND NOT succeeded AND at > $2")
+        query_as("SELECT count(*), min(at) FROM login_attempts WHERE client = $1 AND NOT succeeded AND at > $2")
             .bind(client)
             .bind(since)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
     if failures >= i64::from(max_client_failures) {
         return Ok(Reservation::Refused {
             oldest_failure: oldest.unwrap_or(now),
         });
     }
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('rota sign-in account ' || lower($1), 0))")
+    query("SELECT pg_advisory_xact_lock(hashtextextended('rota sign-in account ' || lower($1), 0))")
         .bind(email)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-    let account_failures: i64 = sqlx::query_scalar(
+    let account_failures: i64 = query_scalar(
         "SELECT count(*) FROM login_attempts
          WHERE email = lower($1) AND NOT succeeded AND at > $2
            AND id > COALESCE((SELECT max(id) FROM login_attempts WHERE email = lower($1) AND succeeded), 0)",
     )
     .bind(email)
     .bind(since)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = query_scalar(
         "INSERT INTO login_attempts (email, client, succeeded, at) VALUES (lower($1), $2, false, $3) RETURNING id",
     )
     .bind(email)
     .bind(client)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(Reservation::Reserved { id, account_failures })
@@ -73,7 +74,7 @@ pub async fn reserve(
 /// The reserved attempt signed in after all: it no longer counts as a
 /// failure, and the account's count starts again.
 pub async fn succeeded(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
+    query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await

@@ -1,5 +1,6 @@
 //! Swap and cover requests.
 
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -88,7 +89,7 @@ pub struct NewRequest<'a> {
 
 pub async fn insert(conn: &mut PgConnection, n: &NewRequest<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     let cp = n.counterpart_shift;
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO swap_requests (team_id, rotation_id, kind, requester_id, shift_id, role, starts_at, ends_at,
              counterpart_id, counterpart_shift_id, counterpart_role, counterpart_starts_at, counterpart_ends_at,
              note, created_at, updated_at)
@@ -114,7 +115,7 @@ pub async fn insert(conn: &mut PgConnection, n: &NewRequest<'_>, now: DateTime<U
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Request>> {
-    sqlx::query_as(&format!("{SELECT} WHERE q.id = $1"))
+    query_as(&format!("{SELECT} WHERE q.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -123,7 +124,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Requ
 /// Takes the request's row lock, so two decisions on it apply one after
 /// the other and the second sees the first's outcome.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Request>> {
-    sqlx::query("SELECT id FROM swap_requests WHERE id = $1 FOR UPDATE")
+    query("SELECT id FROM swap_requests WHERE id = $1 FOR UPDATE")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -138,7 +139,7 @@ pub struct Decision<'a> {
 }
 
 pub async fn update(conn: &mut PgConnection, id: i64, d: &Decision<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE swap_requests SET state = $2, counterpart_id = COALESCE($3, counterpart_id),
              decided_by = COALESCE($4, decided_by), reason = COALESCE($5, reason), updated_at = $6
          WHERE id = $1",
@@ -156,7 +157,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, d: &Decision<'_>, now: Dat
 
 /// The team's requests, newest first.
 pub async fn for_team(conn: &mut PgConnection, team_id: i64, limit: i64) -> sqlx::Result<Vec<Request>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE q.team_id = $1 ORDER BY q.created_at DESC, q.id DESC LIMIT $2"
     ))
     .bind(team_id)
@@ -168,7 +169,7 @@ pub async fn for_team(conn: &mut PgConnection, team_id: i64, limit: i64) -> sqlx
 /// Requests a person made or was asked, and covers open in their teams,
 /// newest first.
 pub async fn for_user(conn: &mut PgConnection, user_id: i64, limit: i64) -> sqlx::Result<Vec<Request>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE q.requester_id = $1 OR q.counterpart_id = $1
             OR (q.counterpart_id IS NULL AND q.state = 'proposed'
                 AND q.team_id IN (SELECT team_id FROM memberships WHERE user_id = $1))
@@ -187,7 +188,7 @@ pub async fn awaiting_approval(
     team_ids: Option<&[i64]>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Request>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "{SELECT} WHERE q.state = 'accepted' AND LEAST(q.starts_at, q.counterpart_starts_at) > $2
             AND ($1::bigint[] IS NULL OR q.team_id = ANY($1))
          ORDER BY q.created_at, q.id"
@@ -200,7 +201,7 @@ pub async fn awaiting_approval(
 
 /// Marks open requests whose span has started as expired; returns them.
 pub async fn expire(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
+    query_scalar(
         "UPDATE swap_requests SET state = 'expired', updated_at = $1
          WHERE state IN ('proposed', 'accepted') AND LEAST(starts_at, counterpart_starts_at) <= $1
          RETURNING id",

@@ -1,3 +1,4 @@
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 
@@ -76,7 +77,7 @@ const COLUMNS: &str = "id, slug, name, timezone, calendar_secret, private";
 
 /// Inserts a team; `None` when the slug is taken.
 pub async fn insert(conn: &mut PgConnection, slug: &str, name: &str, timezone: &str) -> sqlx::Result<Option<Team>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO teams (slug, name, timezone, calendar_secret) VALUES ($1, $2, $3, $4)
          ON CONFLICT (slug) DO NOTHING RETURNING {COLUMNS}"
     ))
@@ -89,28 +90,28 @@ pub async fn insert(conn: &mut PgConnection, slug: &str, name: &str, timezone: &
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Team>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams WHERE id = $1"))
+    query_as(&format!("SELECT {COLUMNS} FROM teams WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn by_slug(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<Team>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams WHERE slug = $1"))
+    query_as(&format!("SELECT {COLUMNS} FROM teams WHERE slug = $1"))
         .bind(slug)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::Result<Option<Team>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams WHERE calendar_secret = $1"))
+    query_as(&format!("SELECT {COLUMNS} FROM teams WHERE calendar_secret = $1"))
         .bind(secret)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<Team>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM teams ORDER BY lower(name), slug"))
+    query_as(&format!("SELECT {COLUMNS} FROM teams ORDER BY lower(name), slug"))
         .fetch_all(conn)
         .await
 }
@@ -128,7 +129,7 @@ pub async fn with_role(
     slug: &str,
     user_id: i64,
 ) -> sqlx::Result<Option<(Team, Option<TeamRole>)>> {
-    let row: Option<TeamWithRole> = sqlx::query_as(
+    let row: Option<TeamWithRole> = query_as(
         "SELECT t.id, t.slug, t.name, t.timezone, t.calendar_secret, t.private, m.role
          FROM teams t LEFT JOIN memberships m ON m.team_id = t.id AND m.user_id = $2
          WHERE t.slug = $1",
@@ -142,7 +143,7 @@ pub async fn with_role(
 
 /// The teams a user belongs to; admins see every team, as managers.
 pub async fn for_user(conn: &mut PgConnection, user_id: i64, is_admin: bool) -> sqlx::Result<Vec<MyTeam>> {
-    sqlx::query_as(
+    query_as(
         "SELECT t.id, t.slug, t.name, t.timezone, t.calendar_secret,
                 COALESCE(m.role, 'manager') AS role
          FROM teams t LEFT JOIN memberships m ON m.team_id = t.id AND m.user_id = $1
@@ -156,7 +157,7 @@ pub async fn for_user(conn: &mut PgConnection, user_id: i64, is_admin: bool) -> 
 }
 
 pub async fn members(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<Member>> {
-    sqlx::query_as(
+    query_as(
         "SELECT u.id AS user_id, u.email, u.name, u.timezone, m.role
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.team_id = $1 ORDER BY lower(u.name), u.email",
@@ -174,12 +175,12 @@ pub async fn set_member(
     role: TeamRole,
 ) -> sqlx::Result<Option<TeamRole>> {
     let before: Option<TeamRole> =
-        sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
+        query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
             .bind(team_id)
             .bind(user_id)
             .fetch_optional(&mut *conn)
             .await?;
-    sqlx::query(
+    query(
         "INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)
          ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role",
     )
@@ -193,7 +194,7 @@ pub async fn set_member(
 
 /// Holds the membership row until the transaction ends.
 pub async fn lock_membership(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT 1 FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
+    query("SELECT 1 FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE")
         .bind(team_id)
         .bind(user_id)
         .execute(conn)
@@ -202,7 +203,7 @@ pub async fn lock_membership(conn: &mut PgConnection, team_id: i64, user_id: i64
 }
 
 pub async fn remove_member(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
+    let done = query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
         .bind(user_id)
         .execute(conn)
@@ -211,7 +212,7 @@ pub async fn remove_member(conn: &mut PgConnection, team_id: i64, user_id: i64) 
 }
 
 pub async fn reset_calendar_secret(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE teams SET calendar_secret = $2 WHERE id = $1")
+    query("UPDATE teams SET calendar_secret = $2 WHERE id = $1")
         .bind(team_id)
         .bind(secrets::random_secret())
         .execute(conn)
@@ -221,7 +222,7 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, team_id: i64) -> sql
 
 /// The ids of the team's members.
 pub async fn member_ids(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1")
+    query_scalar("SELECT user_id FROM memberships WHERE team_id = $1")
         .bind(team_id)
         .fetch_all(conn)
         .await
@@ -229,7 +230,7 @@ pub async fn member_ids(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<V
 
 /// `user_id`'s role in the team (`manager` or `member`), none if not a member.
 pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sqlx::Result<Option<TeamRole>> {
-    sqlx::query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
+    query_scalar("SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2")
         .bind(team_id)
         .bind(user_id)
         .fetch_optional(conn)
@@ -238,7 +239,7 @@ pub async fn role_of(conn: &mut PgConnection, team_id: i64, user_id: i64) -> sql
 
 /// The slugs of the given teams, as (id, slug).
 pub async fn slugs_of(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT id, slug FROM teams WHERE id = ANY($1)")
+    query_as("SELECT id, slug FROM teams WHERE id = ANY($1)")
         .bind(ids)
         .fetch_all(conn)
         .await
@@ -251,7 +252,7 @@ pub async fn members_by_email(
     team_id: i64,
     emails: &[String],
 ) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT u.id, u.email FROM users u JOIN memberships m ON m.user_id = u.id
          WHERE m.team_id = $1 AND u.email = ANY($2)
          FOR SHARE OF m",
@@ -264,7 +265,7 @@ pub async fn members_by_email(
 
 /// The id of the member of the team with this e-mail (any case), if any.
 pub async fn member_id_by_email(conn: &mut PgConnection, team_id: i64, email: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.team_id = $1 AND u.email = lower($2)",
     )
     .bind(team_id)
@@ -274,7 +275,7 @@ pub async fn member_id_by_email(conn: &mut PgConnection, team_id: i64, email: &s
 }
 
 pub async fn set_private(conn: &mut PgConnection, team_id: i64, private: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE teams SET private = $2 WHERE id = $1")
+    query("UPDATE teams SET private = $2 WHERE id = $1")
         .bind(team_id)
         .bind(private)
         .execute(conn)

@@ -1,3 +1,4 @@
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -49,7 +50,7 @@ pub async fn insert_with(
     token: &NewToken<'_>,
     hash: &[u8],
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO api_tokens (user_id, label, token_hash, read_only, expires_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -64,7 +65,7 @@ pub async fn insert_with(
 
 /// The live token with this hash, expired or not (the caller says which).
 pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Option<ApiToken>> {
-    sqlx::query_as(
+    query_as(
         "SELECT t.id AS token_id, t.read_only, t.expires_at, t.last_used_at,
                 u.id, u.email, u.name, u.timezone, u.is_admin, u.calendar_secret
          FROM api_tokens t JOIN users u ON u.id = t.user_id
@@ -78,7 +79,7 @@ pub async fn by_hash(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<Optio
 /// Notes that the token was used at `at`, unless that was noted less than
 /// a minute before (by this process or another).
 pub async fn record_use(conn: &mut PgConnection, token_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "UPDATE api_tokens SET last_used_at = $2
          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - interval '1 minute')",
     )
@@ -90,7 +91,7 @@ pub async fn record_use(conn: &mut PgConnection, token_id: i64, at: DateTime<Utc
 }
 
 pub async fn live_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<TokenInfo>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, label, created_at, last_used_at, read_only, expires_at FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
     )
@@ -101,18 +102,17 @@ pub async fn live_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Resul
 
 /// Revokes one of the user's tokens; false when it was not theirs or not live.
 pub async fn revoke(conn: &mut PgConnection, user_id: i64, token_id: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(token_id)
-            .bind(user_id)
-            .execute(conn)
-            .await?;
+    let done = query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        .bind(token_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Revokes every live token of the person (a leaver); how many.
 pub async fn revoke_all_for(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<u64> {
-    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+    query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .bind(at)
         .execute(conn)

@@ -2,6 +2,7 @@
 //! others. The session itself lives in tower-sessions' table; a row here is
 //! keyed by a random id kept in that session's data.
 
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -25,7 +26,7 @@ pub struct NewSignIn<'a> {
 }
 
 pub async fn insert(conn: &mut PgConnection, new: NewSignIn<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO user_sessions (sign_in_id, user_id, signed_in_at, last_seen_at, method, ip, user_agent)
          VALUES ($1, $2, $3, $3, $4, $5, $6) ON CONFLICT (sign_in_id) DO NOTHING",
     )
@@ -41,7 +42,7 @@ pub async fn insert(conn: &mut PgConnection, new: NewSignIn<'_>) -> sqlx::Result
 }
 
 pub async fn seen(conn: &mut PgConnection, sign_in_id: &str, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE user_sessions SET last_seen_at = $2 WHERE sign_in_id = $1 AND last_seen_at < $2")
+    query("UPDATE user_sessions SET last_seen_at = $2 WHERE sign_in_id = $1 AND last_seen_at < $2")
         .bind(sign_in_id)
         .bind(at)
         .execute(conn)
@@ -51,7 +52,7 @@ pub async fn seen(conn: &mut PgConnection, sign_in_id: &str, at: DateTime<Utc>) 
 
 /// The person's sign-ins still in use: not ended and seen since `since`.
 pub async fn live(conn: &mut PgConnection, user_id: i64, since: DateTime<Utc>) -> sqlx::Result<Vec<SignIn>> {
-    sqlx::query_as(
+    query_as(
         "SELECT sign_in_id, signed_in_at, last_seen_at, method, ip, user_agent FROM user_sessions
          WHERE user_id = $1 AND ended_at IS NULL AND last_seen_at >= $2
          ORDER BY last_seen_at DESC",
@@ -64,7 +65,7 @@ pub async fn live(conn: &mut PgConnection, user_id: i64, since: DateTime<Utc>) -
 
 /// Ends one sign-in (signing out).
 pub async fn end(conn: &mut PgConnection, sign_in_id: &str, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE user_sessions SET ended_at = $2 WHERE sign_in_id = $1 AND ended_at IS NULL")
+    query("UPDATE user_sessions SET ended_at = $2 WHERE sign_in_id = $1 AND ended_at IS NULL")
         .bind(sign_in_id)
         .bind(at)
         .execute(conn)
@@ -80,7 +81,7 @@ pub async fn end_all_but(
     keep: Option<&str>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    sqlx::query(
+    query(
         "UPDATE user_sessions SET ended_at = $3
          WHERE user_id = $1 AND ended_at IS NULL AND sign_in_id IS DISTINCT FROM $2",
     )

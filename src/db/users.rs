@@ -1,3 +1,4 @@
+use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
@@ -58,7 +59,7 @@ pub struct NewUser<'a> {
 
 /// Inserts a user; `None` when the e-mail is taken.
 pub async fn insert(conn: &mut PgConnection, new: NewUser<'_>) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "INSERT INTO users (email, name, timezone, password_hash, is_admin, calendar_secret)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (email) DO NOTHING
@@ -75,7 +76,7 @@ pub async fn insert(conn: &mut PgConnection, new: NewUser<'_>) -> sqlx::Result<O
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -83,7 +84,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<User
 
 /// The users with these ids, in no particular order, in one query.
 pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ANY($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ANY($1)"))
         .bind(ids)
         .fetch_all(conn)
         .await
@@ -92,25 +93,24 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Us
 /// The users with these e-mails (as stored: lower case), in one query:
 /// how history names the people its entries recorded by e-mail.
 pub async fn by_emails(conn: &mut PgConnection, emails: &[String]) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
         .bind(emails)
         .fetch_all(conn)
         .await
 }
 
 pub async fn by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = lower($1)"))
+    query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = lower($1)"))
         .bind(email.trim())
         .fetch_optional(conn)
         .await
 }
 
-/// The active account whose personal feed this is (a leaver's feed ends).
 /// The account for `email` if nobody has set it up yet: made by an import
 /// for a person invited to it, with no password, no sign-in ever and no
 /// single sign-on link. Locked until the transaction ends.
 pub async fn unclaimed_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM users u
          WHERE email = lower($1) AND password_hash IS NULL AND last_sign_in_at IS NULL
            AND deactivated_at IS NULL
@@ -122,8 +122,9 @@ pub async fn unclaimed_by_email(conn: &mut PgConnection, email: &str) -> sqlx::R
     .await
 }
 
+/// The active account whose personal feed this is (a leaver's feed ends).
 pub async fn by_calendar_secret(conn: &mut PgConnection, secret: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(&format!(
+    query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE calendar_secret = $1 AND deactivated_at IS NULL"
     ))
     .bind(secret)
@@ -137,27 +138,27 @@ pub async fn password_hash(
     conn: &mut PgConnection,
     email: &str,
 ) -> sqlx::Result<Option<(i64, Option<String>, i32, bool)>> {
-    sqlx::query_as("SELECT id, password_hash, session_epoch, deactivated_at IS NULL FROM users WHERE email = lower($1)")
+    query_as("SELECT id, password_hash, session_epoch, deactivated_at IS NULL FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
 }
 
 pub async fn password_hash_by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+    query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY lower(name), email"))
+    query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY lower(name), email"))
         .fetch_all(conn)
         .await
 }
 
 pub async fn any_exist(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+    query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
         .fetch_one(conn)
         .await
 }
@@ -170,7 +171,7 @@ pub struct ProfileUpdate<'a> {
 }
 
 pub async fn update_profile(conn: &mut PgConnection, id: i64, p: ProfileUpdate<'_>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET name = $2, timezone = $3, phone = $4, chat_handle = $5 WHERE id = $1")
+    query("UPDATE users SET name = $2, timezone = $3, phone = $4, chat_handle = $5 WHERE id = $1")
         .bind(id)
         .bind(p.name)
         .bind(p.timezone)
@@ -193,7 +194,7 @@ pub struct Account {
 
 /// Every account, active first, by name.
 pub async fn accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<Account>> {
-    sqlx::query_as(
+    query_as(
         "SELECT email, name, is_admin, deactivated_at, last_sign_in_at FROM users
          ORDER BY deactivated_at IS NOT NULL, lower(name), email",
     )
@@ -204,7 +205,7 @@ pub async fn accounts(conn: &mut PgConnection) -> sqlx::Result<Vec<Account>> {
 /// Marks the account deactivated (a leaver) and ends its sessions (a new
 /// epoch); `false` when it already was.
 pub async fn deactivate(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    sqlx::query(
+    query(
         "UPDATE users SET deactivated_at = $2, session_epoch = session_epoch + 1
          WHERE id = $1 AND deactivated_at IS NULL",
     )
@@ -217,7 +218,7 @@ pub async fn deactivate(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> 
 
 /// Brings the account back; `false` when it was not deactivated.
 pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL")
+    query("UPDATE users SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL")
         .bind(id)
         .execute(conn)
         .await
@@ -226,7 +227,7 @@ pub async fn reactivate(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> 
 
 /// Notes a successful sign-in.
 pub async fn record_sign_in(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
+    query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
         .bind(id)
         .bind(at)
         .execute(conn)
@@ -237,7 +238,7 @@ pub async fn record_sign_in(conn: &mut PgConnection, id: i64, at: DateTime<Utc>)
 /// Raises the session epoch: every session signed in before ends; returns
 /// the new epoch, for the session that asked.
 pub async fn raise_session_epoch(conn: &mut PgConnection, id: i64) -> sqlx::Result<i32> {
-    sqlx::query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
+    query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
         .bind(id)
         .fetch_one(conn)
         .await
@@ -246,7 +247,7 @@ pub async fn raise_session_epoch(conn: &mut PgConnection, id: i64) -> sqlx::Resu
 /// Sets a new password and ends every session signed in under the old one;
 /// returns the new session epoch, for the session that made the change.
 pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> sqlx::Result<i32> {
-    sqlx::query_scalar(
+    query_scalar(
         "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
     )
     .bind(id)
@@ -256,7 +257,7 @@ pub async fn set_password_hash(conn: &mut PgConnection, id: i64, hash: &str) -> 
 }
 
 pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET calendar_secret = $2 WHERE id = $1")
+    query("UPDATE users SET calendar_secret = $2 WHERE id = $1")
         .bind(id)
         .bind(secrets::random_secret())
         .execute(conn)
@@ -267,7 +268,7 @@ pub async fn reset_calendar_secret(conn: &mut PgConnection, id: i64) -> sqlx::Re
 /// Takes the person's row lock that serialises re-deriving their recovery
 /// days, and returns their time zone (`None`: no such user).
 pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
+    query_scalar("SELECT timezone FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -275,7 +276,7 @@ pub async fn lock_for_recovery(conn: &mut PgConnection, id: i64) -> sqlx::Result
 
 /// The user's time zone as stored, if the user exists.
 pub async fn timezone(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT timezone FROM users WHERE id = $1")
+    query_scalar("SELECT timezone FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -284,7 +285,7 @@ pub async fn timezone(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<S
 /// Serialises concurrent first-run set-ups until the transaction ends, so
 /// only one first admin is created.
 pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+    query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
         .execute(conn)
         .await
         .map(|_| ())
@@ -292,7 +293,7 @@ pub async fn lock_for_setup(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// When the account last signed in (`Some(None)`: never).
 pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Option<DateTime<Utc>>>> {
-    sqlx::query_scalar("SELECT last_sign_in_at FROM users WHERE email = lower($1)")
+    query_scalar("SELECT last_sign_in_at FROM users WHERE email = lower($1)")
         .bind(email.trim())
         .fetch_optional(conn)
         .await
@@ -300,7 +301,7 @@ pub async fn last_sign_in_at(conn: &mut PgConnection, email: &str) -> sqlx::Resu
 
 /// Locks the account's row until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(id)
         .execute(conn)
         .await

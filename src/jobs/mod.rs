@@ -1,6 +1,10 @@
 //! Background work. Several `rota serve` processes may share a database:
-//! each run takes a transaction-scoped advisory lock, so only one does the
-//! work and the others skip that round.
+//! the schedule job and the handoff reminders take an advisory lock (the
+//! schedule job a session-level one, on the direct connection; the
+//! reminders one scoped to their transaction), so only one process does a
+//! round and the others skip it; the paging, recovery, e-mail and webhook
+//! workers claim their rows with `FOR UPDATE SKIP LOCKED` (sends under a
+//! lease), so each row is worked once.
 
 pub mod paging;
 pub mod recovery;
@@ -34,6 +38,10 @@ const REMINDER_LOCK: i64 = 0x726d_6e64;
 /// changing that rotation does. No transaction holds two rotations, so the
 /// job cannot deadlock with requests or with the reminder job, and a
 /// rotation waits only for its own extension.
+///
+/// A session-level lock needs a session: `pool` reaches Postgres itself
+/// (`AppState::direct`), never PgBouncer in transaction mode, which could
+/// run the unlock on another server connection than the lock.
 pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
     let mut conn = pool.acquire().await?;
     if !db::housekeeping::try_lock_session(&mut conn, SCHEDULE_LOCK).await? {
@@ -200,7 +208,8 @@ async fn extend_schedules_every(state: AppState) {
     loop {
         tick.tick().await;
         let started = std::time::Instant::now();
-        let outcome = extend_schedules(&state.db, state.clock.now()).await;
+        // Its lock is session-level: not through PgBouncer.
+        let outcome = extend_schedules(&state.direct, state.clock.now()).await;
         crate::service_metrics::job_ran("extend_schedules", started, &outcome.as_ref().map(Option::is_some));
         match outcome {
             Ok(Some(n)) => tracing::info!(shifts = n, "schedules extended"),

@@ -151,7 +151,8 @@ async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::R
 /// time or a NOTIFY, whichever is first.
 pub async fn run(state: AppState) {
     let pager = state.pager();
-    let mut listener = listen(&state.db).await;
+    // LISTEN needs a session: not through PgBouncer.
+    let mut listener = listen(&state.direct).await;
     loop {
         let started = std::time::Instant::now();
         let outcome = drain(&state.db, &pager, state.clock.now()).await;
@@ -180,7 +181,7 @@ pub async fn run(state: AppState) {
             }
             None => {
                 tokio::time::sleep(wait.min(DEAF)).await;
-                listener = listen(&state.db).await;
+                listener = listen(&state.direct).await;
             }
         }
     }

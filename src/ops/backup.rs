@@ -141,7 +141,7 @@ pub async fn restore(url: &str, document: &str) -> anyhow::Result<Counts> {
         return Err(Refusal(problems).into());
     }
 
-    let pool = db::connect(url, 2).await?;
+    let pool = db::connect_unmigrated(url, 2).await?;
     let applied = db::applied_version(&pool).await?;
     if applied > doc.schema {
         return Err(refuse(format!(

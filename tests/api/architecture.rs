@@ -1,6 +1,6 @@
 //! The shape in ARCHITECTURE.md, checked: the two faces never import each
-//! other, SQL lives only in `db`, the layers below never reach up, and no
-//! source file grows past about 500 lines.
+//! other, SQL lives only in `db` (run through `db::sql`), the layers below
+//! never reach up, and no source file grows past about 500 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +54,18 @@ fn sql_lives_only_in_db() {
         })
         .collect();
     assert_eq!(outside_db, Vec::<String>::new());
+}
+
+/// `db::sql` is the one door to sqlx's statements: there they are made
+/// safe for PgBouncer in transaction mode (unnamed, each in a transaction).
+#[test]
+fn db_runs_statements_through_the_pgbouncer_safe_door() {
+    let door = format!("src{0}db{0}sql.rs", std::path::MAIN_SEPARATOR);
+    let around: Vec<String> = offending("db", &["sqlx::query", "use sqlx::{query", "use sqlx::query", "raw_sql"])
+        .into_iter()
+        .filter(|line| !line.contains(&door))
+        .collect();
+    assert_eq!(around, Vec::<String>::new());
 }
 
 #[test]

@@ -21,7 +21,7 @@ async fn export(pool: &PgPool) -> Value {
 }
 
 async fn users(url: &str) -> i64 {
-    let pool = db::connect(url, 2).await.expect("connect");
+    let pool = db::connect_unmigrated(url, 2).await.expect("connect");
     let n = sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&pool)
         .await
@@ -72,7 +72,7 @@ async fn the_demo_organisation_restores_into_an_empty_database_and_exports_the_s
     let url = common::fresh_database_url();
     let counts = backup::restore(&url, &text).await.expect("restore");
     assert_eq!(counts.len(), TABLES.len());
-    let restored_pool = db::connect(&url, 2).await.expect("connect");
+    let restored_pool = db::connect_unmigrated(&url, 2).await.expect("connect");
     assert_eq!(db::applied_version(&restored_pool).await.unwrap(), db::known_version());
     let restored = export(&restored_pool).await;
     assert_eq!(restored["schema"], source["schema"]);
@@ -174,7 +174,7 @@ async fn a_restore_over_data_or_of_a_bad_document_changes_nothing() {
 async fn an_export_taken_before_later_migrations_is_brought_up_to_date_on_restore() {
     // A database at migration 23, before teams could be private.
     let old_url = common::fresh_database_url();
-    let old = db::connect(&old_url, 2).await.expect("connect");
+    let old = db::connect_unmigrated(&old_url, 2).await.expect("connect");
     db::migrate_to(&old, 23).await.expect("migrate to 23");
     sqlx::query(
         "INSERT INTO teams (slug, name, timezone, calendar_secret) VALUES ('ops', 'Ops', 'Europe/Paris', 's3cret')",
@@ -188,7 +188,7 @@ async fn an_export_taken_before_later_migrations_is_brought_up_to_date_on_restor
 
     let url = common::fresh_database_url();
     backup::restore(&url, &doc.to_string()).await.expect("restore");
-    let restored = db::connect(&url, 2).await.expect("connect");
+    let restored = db::connect_unmigrated(&url, 2).await.expect("connect");
     assert_eq!(db::applied_version(&restored).await.unwrap(), db::known_version());
     let (name, private): (String, bool) = sqlx::query_as("SELECT name, private FROM teams WHERE slug = 'ops'")
         .fetch_one(&restored)
@@ -260,6 +260,6 @@ async fn the_command_line_exports_to_a_file_and_restores_it() {
     assert!(said.contains("already holds data"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 
-    let pool = db::connect(&url, 2).await.unwrap();
+    let pool = db::connect_unmigrated(&url, 2).await.unwrap();
     assert_eq!(export(&pool).await["tables"], export(&app.db).await["tables"]);
 }

@@ -148,7 +148,12 @@ async fn a_refused_write_clears_nothing() {
 
 #[tokio::test]
 async fn a_webhook_delivery_keeps_who_is_on_call() {
-    let f = fixture(t(NOW), "Europe/London", "2026-02-24", 3).await;
+    webhook_delivery_keeps_who_is_on_call(fixture(t(NOW), "Europe/London", "2026-02-24", 3).await).await;
+}
+
+/// A tool's pages and the recovery job they queue clear only the caches
+/// reading what they wrote (also run through PgBouncer, `pgbouncer`).
+pub(crate) async fn webhook_delivery_keeps_who_is_on_call(f: Fixture) {
     let (status, body) = f
         .app
         .post_json(

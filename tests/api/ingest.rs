@@ -88,7 +88,12 @@ async fn a_repeated_body_is_answered_from_one_read_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_storm_on_one_responder_drained_by_two_jobs_at_once_grants_one_day_per_night() {
-    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    storm_drained_by_two_jobs(team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await).await;
+}
+
+/// 60 pages over three nights, their queue drained by two recovery jobs at
+/// once: one day per night (also run through PgBouncer, `pgbouncer`).
+pub(crate) async fn storm_drained_by_two_jobs(team: Team) {
     // 60 pages over three weeknights, all Alex's (primary that week).
     for n in 0..60 {
         let night = 25 + n % 3;
@@ -135,7 +140,12 @@ async fn heard_sentinel(team: &Team, payload: &str) {
 
 #[tokio::test]
 async fn a_batch_of_new_pages_is_announced_once_committed_and_other_writes_still_announce() {
-    let team = team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await;
+    batch_announced_once_committed(team_with_alex("Europe/London", "2026-03-03T06:00:00Z").await).await;
+}
+
+/// The batch writers' new pages are announced after their commit, and
+/// other writes by their trigger (also run through PgBouncer, `pgbouncer`).
+pub(crate) async fn batch_announced_once_committed(team: Team) {
     team.app.caches_on().await;
     heard_sentinel(&team, "before").await;
     let mut heard = team.app.caches.heard();

@@ -1,6 +1,8 @@
 use chrono::Duration;
 
-use crate::common::{fixture, t};
+use rota::db::Pools;
+
+use crate::common::{Fixture, fixture, t};
 
 #[tokio::test]
 async fn the_extension_job_runs_once_across_processes_and_is_idempotent() {
@@ -78,7 +80,15 @@ async fn the_database_refuses_overlapping_shifts_and_double_roles() {
 
 #[tokio::test]
 async fn changes_made_by_another_process_reach_the_cached_answers() {
-    let f = fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await;
+    changes_elsewhere_reach_the_cached_answers(
+        fixture(t("2026-11-26T12:00:00Z"), "Europe/London", "2026-11-03", 3).await,
+    )
+    .await;
+}
+
+/// What another process changes reaches this one's cached answers (also
+/// run through PgBouncer, `pgbouncer`).
+pub(crate) async fn changes_elsewhere_reach_the_cached_answers(f: Fixture) {
     f.app.caches_on().await;
     let token = f.app.token(&f.members[0]).await;
     let oncall = "/api/v1/teams/platform/oncall";
@@ -115,16 +125,24 @@ async fn changes_made_by_another_process_reach_the_cached_answers() {
 #[tokio::test]
 async fn two_processes_running_both_jobs_at_once_neither_deadlock_nor_repeat() {
     let team = crate::handoffs::team_at("2026-11-10T07:00:00Z").await;
-    let one = team.f.app.db.clone();
-    let options = (*one.connect_options()).clone();
+    let one: Pools = team.f.app.db.clone().into();
+    let options = (*team.f.app.db.connect_options()).clone();
     let two = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
         .connect_with(options)
         .await
         .unwrap();
+    both_jobs_in_two_processes(&team, one, two.into()).await;
+}
+
+/// Two processes, each with its pools, run the schedule job (over `direct`,
+/// its lock being session-level) and the handoff reminders (over `db`) at
+/// once on `team`'s database, twice (also run through PgBouncer).
+pub(crate) async fn both_jobs_in_two_processes(team: &crate::handoffs::Team, one: Pools, two: Pools) {
+    let test_db = &team.f.app.db;
     let shifts = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shifts")
-            .fetch_one(&one)
+            .fetch_one(test_db)
             .await
             .unwrap()
     };
@@ -134,10 +152,10 @@ async fn two_processes_running_both_jobs_at_once_neither_deadlock_nor_repeat() {
     let later = due + Duration::weeks(10);
     let run = || async {
         let (e1, r1, e2, r2) = tokio::join!(
-            rota::jobs::extend_schedules(&one, later),
-            rota::jobs::send_handoff_reminders(&one, due, false),
-            rota::jobs::extend_schedules(&two, later),
-            rota::jobs::send_handoff_reminders(&two, due, false),
+            rota::jobs::extend_schedules(&one.direct, later),
+            rota::jobs::send_handoff_reminders(&one.db, due, false),
+            rota::jobs::extend_schedules(&two.direct, later),
+            rota::jobs::send_handoff_reminders(&two.db, due, false),
         );
         (e1.unwrap(), r1.unwrap(), e2.unwrap(), r2.unwrap())
     };
@@ -149,7 +167,7 @@ async fn two_processes_running_both_jobs_at_once_neither_deadlock_nor_repeat() {
     assert_eq!(written, 20, "ten weeks of two roles, once: {e1:?} {e2:?}");
     assert_eq!(shifts().await, before + 20);
     let reminders: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE message LIKE 'Handoff due%'")
-        .fetch_one(&one)
+        .fetch_one(test_db)
         .await
         .unwrap();
     assert_eq!(reminders, 1);

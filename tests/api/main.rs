@@ -23,6 +23,7 @@ mod mail;
 mod metrics;
 mod pages;
 mod paging;
+mod pgbouncer;
 mod pool;
 mod reads;
 mod recovery;

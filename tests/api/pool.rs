@@ -21,7 +21,12 @@ async fn one_connection_left() -> Fixture {
 
 #[tokio::test]
 async fn every_page_and_answer_needs_one_connection_at_a_time() {
-    let f = one_connection_left().await;
+    every_page_and_answer_is_served(one_connection_left().await).await;
+}
+
+/// Every page (a signed-in session each) and API answer, nothing cached,
+/// answers 200 (also run through PgBouncer, `pgbouncer`).
+pub(crate) async fn every_page_and_answer_is_served(f: Fixture) {
     let admin = f
         .app
         .user("admin@example.com", "Ada Admin", "Europe/London", true)

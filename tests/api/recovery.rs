@@ -20,7 +20,11 @@ pub(crate) struct Team {
 
 /// A team whose primary for the week from Tuesday 24 February 2026 is Alex.
 pub(crate) async fn team_with_alex(zone: &str, now: &str) -> Team {
-    let app = spawn_app_at(t(now)).await;
+    team_with_alex_on(spawn_app_at(t(now)).await, zone).await
+}
+
+/// The same team on an app started some other way.
+pub(crate) async fn team_with_alex_on(app: TestApp, zone: &str) -> Team {
     let team = app.team("platform", zone).await;
     let manager = app.user("manager@example.com", "Mona Manager", zone, false).await;
     app.add(&team, &manager, TeamRole::Manager).await;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod oidc_provider;
+pub mod pgbouncer;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,6 +33,9 @@ static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 pub struct TestApp {
     pub caches: std::sync::Arc<rota::cache::Caches>,
     pub address: String,
+    /// The test's own way in: Postgres itself, as another process or an
+    /// admin would reach it (the server may query through PgBouncer:
+    /// `state.db`).
     pub db: PgPool,
     pub clock: Clock,
     pub base_url: String,
@@ -95,19 +99,32 @@ pub async fn spawn_app_tuned(now: DateTime<Utc>, tune: impl FnOnce(&mut Settings
 
 /// A server whose clock stands at `now`, with settings `configure` changes.
 pub async fn spawn_app_configured(now: DateTime<Utc>, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_full(now, configure, None).await
+    spawn_app_full(now, configure, None, None).await
+}
+
+/// A server whose clock stands at `now` that queries through `bouncer`
+/// (`ROTA_DB_PGBOUNCER`) and listens on Postgres itself
+/// (`DATABASE_LISTEN_URL`), with settings `configure` changes. The
+/// test's own `db` reaches Postgres itself.
+pub async fn spawn_app_through(
+    now: DateTime<Utc>,
+    bouncer: &pgbouncer::PgBouncer,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_full(now, configure, None, Some(bouncer)).await
 }
 
 /// A server whose pool holds `size` connections (one of them listens for
 /// changes) and gives up waiting for one after `wait`.
 pub async fn spawn_app_pooled(now: DateTime<Utc>, size: u32, wait: std::time::Duration) -> TestApp {
-    spawn_app_full(now, |_| {}, Some((size, wait))).await
+    spawn_app_full(now, |_| {}, Some((size, wait)), None).await
 }
 
 async fn spawn_app_full(
     now: DateTime<Utc>,
     configure: impl FnOnce(&mut Settings),
     pool_size: Option<(u32, std::time::Duration)>,
+    bouncer: Option<&pgbouncer::PgBouncer>,
 ) -> TestApp {
     SWEPT.get_or_init(sweep_old_databases).await;
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
@@ -123,11 +140,25 @@ async fn spawn_app_full(
             .await
             .expect("small pool");
     }
+    let (target, pools) = match bouncer {
+        None => (db::Target::direct(&url), pool.clone().into()),
+        Some(bouncer) => {
+            let target = db::Target {
+                url: bouncer.url(&name),
+                listen_url: Some(url.clone()),
+                pgbouncer: true,
+            };
+            let pools = db::connect(&target, 8).await.expect("pools through PgBouncer");
+            (target, pools)
+        }
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
     let mut settings = Settings {
-        database_url: url,
+        database_url: target.url,
+        database_listen_url: target.listen_url,
+        db_pgbouncer: target.pgbouncer,
         listen: listener.local_addr().expect("addr"),
         base_url: address.clone(),
         secure_cookies: false,
@@ -156,7 +187,7 @@ async fn spawn_app_full(
     };
     configure(&mut settings);
     let clock = Clock::fixed(now);
-    let app = rota::startup::Application::with_parts(listener, pool.clone(), settings, clock.clone())
+    let app = rota::startup::Application::with_parts(listener, pools, settings, clock.clone())
         .expect("application")
         .without_jobs();
     let caches = app.state().caches.clone();
@@ -255,22 +286,24 @@ impl TestApp {
     /// Runs the recovery job until its queue is empty, as the server's job
     /// would within a second: the recovery days of the pages tools reported
     /// so far are derived when this returns. Returns how many it derived.
+    /// Runs over the server's own pool (through PgBouncer if it uses one).
     pub async fn settle_recovery(&self) -> usize {
-        rota::jobs::recovery::drain(&self.db, self.clock.now())
+        rota::jobs::recovery::drain(&self.state.db, self.clock.now())
             .await
             .expect("the recovery job runs")
     }
 
     /// Runs the paging worker until nothing is due at the clock's time, as
     /// the server's worker would when woken: due escalation steps are paged
-    /// and due messages sent when this returns.
+    /// and due messages sent when this returns. Runs over the server's own
+    /// pool (through PgBouncer if it uses one).
     pub async fn settle_paging(&self) -> rota::jobs::paging::Round {
         let pager = rota::ops::paging::Pager {
             outgoing: self.outgoing.clone(),
             mailer: self.mailer.clone(),
             base_url: self.base_url.clone(),
         };
-        rota::jobs::paging::drain(&self.db, &pager, self.clock.now())
+        rota::jobs::paging::drain(&self.state.db, &pager, self.clock.now())
             .await
             .expect("the paging worker runs")
     }
