@@ -49,7 +49,7 @@ impl Application {
             )?)),
             None => None,
         };
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             sso,
             ingest: crate::ops::ingest::Ingest::new(db.clone()),
             db,
@@ -60,7 +60,7 @@ impl Application {
             mailer,
             outgoing,
             throttle,
-        };
+        });
         Ok(Application {
             listener,
             state,

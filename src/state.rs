@@ -14,8 +14,27 @@ use crate::ops::Ctx;
 use crate::outgoing::Outgoing;
 use crate::throttle::Throttle;
 
+/// Cloned for every extractor of every request: one reference count to
+/// bump, not one per shared part (each a contended atomic on two cores).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     /// For queries: Postgres itself, or PgBouncer in front of it.
     pub db: PgPool,
     /// Straight to Postgres (`DATABASE_LISTEN_URL`) for what needs a
