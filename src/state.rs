@@ -55,6 +55,8 @@ pub struct Shared {
     pub ingest: crate::ops::ingest::Ingest,
     /// The single sign-on provider, when `ROTA_OIDC_ISSUER` is set.
     pub sso: Option<Arc<crate::ops::sso::Provider>>,
+    /// SMS and calls, when `ROTA_TWILIO_*` are set.
+    pub twilio: Option<crate::ops::paging::twilio::Twilio>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             outgoing: self.outgoing.clone(),
             mailer: self.mailer.clone(),
             base_url: self.settings.base_url.clone(),
+            twilio: self.twilio.clone(),
         }
     }
 

@@ -95,6 +95,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0026_private_teams.sql",
         "094238786a61dcd3cfc5a9fd8c4ffaf0f5455c64a1a80be450c13426e8cef4db576ad12a2eba30fe1b2035fade1e1568",
     ),
+    (
+        "0028_twilio_replies.sql",
+        "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
+    ),
 ];
 
 #[test]
