@@ -27,10 +27,21 @@ pub struct Stored {
     pub submitted_by_name: Option<String>,
 }
 
-const SELECT: &str = "SELECT h.id, h.team_id, h.rotation_id, h.handoff_at, h.week_start, h.body, h.revision,
+macro_rules! select_stored {
+    () => {
+        "SELECT h.id, h.team_id, h.rotation_id, h.handoff_at, h.week_start, h.body, h.revision,
         h.author_id, a.email AS author_email, a.name AS author_name, h.updated_at,
-        h.submitted_at, s.email AS submitted_by_email, s.name AS submitted_by_name
-    FROM handoffs h LEFT JOIN users a ON a.id = h.author_id LEFT JOIN users s ON s.id = h.submitted_by";
+        h.submitted_at, s.email AS submitted_by_email, s.name AS submitted_by_name"
+    };
+}
+macro_rules! from_stored {
+    () => {
+        "FROM handoffs h LEFT JOIN users a ON a.id = h.author_id LEFT JOIN users s ON s.id = h.submitted_by"
+    };
+}
+const SELECT_STORED: &str = select_stored!();
+const FROM_STORED: &str = from_stored!();
+const SELECT: &str = concat!(select_stored!(), "\n    ", from_stored!());
 
 /// Every settings version of the rotations, by rotation then start.
 pub async fn versions_of(conn: &mut PgConnection, rotation_ids: &[i64]) -> sqlx::Result<Vec<Version>> {
@@ -288,38 +299,36 @@ pub async fn acknowledge(
     Ok(done.rows_affected() == 1)
 }
 
-/// A search match with its rank, its body and the query's lexemes (the
-/// stemmed words a snippet marks; see `domain::markdown::snippet`).
+/// A search match: the handoff as stored, its rank and the query's
+/// lexemes (the stemmed words a snippet marks; see
+/// `domain::markdown::snippet`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Hit {
-    pub id: i64,
-    pub rotation_id: i64,
-    pub handoff_at: DateTime<Utc>,
-    pub week_start: NaiveDate,
+    #[sqlx(flatten)]
+    pub stored: Stored,
     pub rank: f32,
-    pub body: String,
     pub lexemes: Vec<String>,
 }
 
 /// The team's handoffs matching `query` (web search syntax: words,
-/// "quoted phrases", -excluded, or), best first. Only the best `limit`
-/// are read whole. Snippets are cut in Rust from the body: Postgres's
-/// `ts_headline` parses each body again, about a quarter of a millisecond
-/// per handoff, most of a search's time.
+/// "quoted phrases", -excluded, or), best first, each as stored. Only the
+/// best `limit` are read whole. Snippets are cut in Rust from the body:
+/// Postgres's `ts_headline` parses each body again, about a quarter of a
+/// millisecond per handoff, most of a search's time.
 pub async fn search(conn: &mut PgConnection, team_id: i64, query: &str, limit: i64) -> sqlx::Result<Vec<Hit>> {
     // The lexemes as the query's text shows them: 'disk' & 'full', a quote
     // inside one doubled.
-    query_as(
-        r#"SELECT m.id, m.rotation_id, m.handoff_at, m.week_start, m.rank, h.body,
+    query_as(&format!(
+        r#"{SELECT_STORED}, m.rank,
                 ARRAY(SELECT replace(w[1], '''''', '''')
                       FROM regexp_matches(m.q::text, '''((?:[^'']|'''')+)''', 'g') AS w) AS lexemes
-         FROM (SELECT h.id, h.rotation_id, h.handoff_at, h.week_start, q, ts_rank(h.search, q) AS rank
+         {FROM_STORED}
+         JOIN (SELECT h.id, q, ts_rank(h.search, q) AS rank
                FROM handoffs h, websearch_to_tsquery('english', $2) AS q
                WHERE h.team_id = $1 AND h.search @@ q
-               ORDER BY rank DESC, h.handoff_at DESC LIMIT $3) m
-         JOIN handoffs h ON h.id = m.id
-         ORDER BY m.rank DESC, m.handoff_at DESC"#,
-    )
+               ORDER BY rank DESC, h.handoff_at DESC LIMIT $3) m ON m.id = h.id
+         ORDER BY m.rank DESC, h.handoff_at DESC"#
+    ))
     .bind(team_id)
     .bind(query)
     .bind(limit)
@@ -327,30 +336,27 @@ pub async fn search(conn: &mut PgConnection, team_id: i64, query: &str, limit: i
     .await
 }
 
-/// Recovery days (granted) of these people on days in `[from, to]`.
-pub async fn recovery_days(
+/// Granted recovery days of these people on days in `[from, to]` (as
+/// `(false, user id, day)`) and the holidays of these teams (as `(true,
+/// team id, date)`), in one round trip.
+pub async fn time_off(
     conn: &mut PgConnection,
     user_ids: &[i64],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
+    (from, to): (NaiveDate, NaiveDate),
+    team_ids: &[i64],
+) -> sqlx::Result<Vec<(bool, i64, NaiveDate)>> {
     query_as(
-        "SELECT user_id, day FROM recovery_days
-         WHERE user_id = ANY($1) AND day BETWEEN $2 AND $3 AND state = 'granted'",
+        "SELECT false, user_id, day FROM recovery_days
+         WHERE user_id = ANY($1) AND day BETWEEN $2 AND $3 AND state = 'granted'
+         UNION ALL
+         SELECT true, team_id, date FROM holidays WHERE team_id = ANY($4)",
     )
     .bind(user_ids)
     .bind(from)
     .bind(to)
+    .bind(team_ids)
     .fetch_all(conn)
     .await
-}
-
-/// The holidays of these teams.
-pub async fn holidays(conn: &mut PgConnection, team_ids: &[i64]) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
-    query_as("SELECT team_id, date FROM holidays WHERE team_id = ANY($1)")
-        .bind(team_ids)
-        .fetch_all(conn)
-        .await
 }
 
 /// A reminder already sent.

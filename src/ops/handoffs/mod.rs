@@ -137,16 +137,27 @@ fn person(h: &Holder) -> Person {
 
 /// Everything about these boundaries, in a fixed number of queries.
 async fn assemble(conn: &mut PgConnection, wanted: Vec<(&RotationRules, Boundary)>) -> AppResult<Vec<Handoff>> {
+    assemble_with(conn, wanted, None).await
+}
+
+/// As [`assemble`], with the handoffs stored at these boundaries when the
+/// caller has read them already (a search reads them as it ranks).
+async fn assemble_with(
+    conn: &mut PgConnection,
+    wanted: Vec<(&RotationRules, Boundary)>,
+    known: Option<Vec<Stored>>,
+) -> AppResult<Vec<Handoff>> {
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
     let keys: Vec<(i64, DateTime<Utc>)> = wanted.iter().map(|(r, b)| (r.id, b.at)).collect();
     let holders = db::handoffs::holders(conn, &keys).await?;
-    let mut stored: HashMap<(i64, DateTime<Utc>), Stored> = db::handoffs::at_boundaries(conn, &keys)
-        .await?
-        .into_iter()
-        .map(|s| ((s.rotation_id, s.handoff_at), s))
-        .collect();
+    let known = match known {
+        Some(known) => known,
+        None => db::handoffs::at_boundaries(conn, &keys).await?,
+    };
+    let mut stored: HashMap<(i64, DateTime<Utc>), Stored> =
+        known.into_iter().map(|s| ((s.rotation_id, s.handoff_at), s)).collect();
     let ids: Vec<i64> = stored.values().map(|s| s.id).collect();
     let mut acks: HashMap<i64, Vec<Acknowledgement>> = HashMap::new();
     for a in db::handoffs::acknowledgements(conn, &ids).await? {
@@ -226,21 +237,20 @@ async fn time_off(
     let last = dates.iter().max().copied().unwrap_or_default() + Duration::days(31);
     let user_ids: Vec<i64> = writers.iter().map(|(_, u)| *u).collect();
     let team_ids: Vec<i64> = writers.iter().map(|(t, _)| *t).collect();
-    let recovery = db::handoffs::recovery_days(conn, &user_ids, first, last).await?;
-    let holidays = db::handoffs::holidays(conn, &team_ids).await?;
+    let off = db::handoffs::time_off(conn, &user_ids, (first, last), &team_ids).await?;
     Ok(writers
         .into_iter()
         .map(|(team_id, user_id)| {
             let off = TimeOff {
-                holidays: holidays
+                holidays: off
                     .iter()
-                    .filter(|(t, _)| *t == team_id)
-                    .map(|(_, d)| *d)
+                    .filter(|(holiday, t, _)| *holiday && *t == team_id)
+                    .map(|(_, _, d)| *d)
                     .collect::<BTreeSet<_>>(),
-                recovery_days: recovery
+                recovery_days: off
                     .iter()
-                    .filter(|(u, _)| *u == user_id)
-                    .map(|(_, d)| *d)
+                    .filter(|(holiday, u, _)| !*holiday && *u == user_id)
+                    .map(|(_, _, d)| *d)
                     .collect(),
             };
             ((team_id, user_id), off)
@@ -378,29 +388,30 @@ pub async fn search(conn: &mut PgConnection, team: &Team, query: &str, limit: i6
     let wanted: Vec<(&RotationRules, Boundary)> = hits
         .iter()
         .filter_map(|hit| {
-            let r = rotations.iter().find(|r| r.id == hit.rotation_id)?;
+            let r = rotations.iter().find(|r| r.id == hit.stored.rotation_id)?;
             // Found by its instant: a later change of zone cannot lose it.
-            let boundary = boundary_at(&r.rules, hit.handoff_at).unwrap_or(Boundary {
-                at: hit.handoff_at,
-                week_start: hit.week_start,
+            let boundary = boundary_at(&r.rules, hit.stored.handoff_at).unwrap_or(Boundary {
+                at: hit.stored.handoff_at,
+                week_start: hit.stored.week_start,
                 tz: Tz::UTC,
             });
             Some((r, boundary))
         })
         .collect();
-    let handoffs = assemble(conn, wanted).await?;
+    let known = hits.iter().map(|hit| hit.stored.clone()).collect();
+    let handoffs = assemble_with(conn, wanted, Some(known)).await?;
     Ok(hits
         .into_iter()
         .filter_map(|hit| {
             let handoff = handoffs
                 .iter()
-                .find(|h| h.rotation_id == hit.rotation_id && h.boundary.at == hit.handoff_at)?
+                .find(|h| h.rotation_id == hit.stored.rotation_id && h.boundary.at == hit.stored.handoff_at)?
                 .clone();
             Some(Found {
                 handoff,
                 rank: hit.rank,
                 snippet_html: crate::domain::markdown::snippet_html(&crate::domain::markdown::snippet(
-                    &hit.body,
+                    &hit.stored.body,
                     &hit.lexemes,
                 )),
             })
