@@ -64,26 +64,63 @@ pub async fn load(
     span: &Period,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<TeamData>> {
+    let spans = vec![span.clone(); teams.len()];
+    load_spans(conn, teams, &spans, now).await
+}
+
+/// As [`load`], each team over its own span (teams in other zones see
+/// other instants as "this week"), in one set of queries over all the
+/// spans together: each team then keeps only the rows of its own span, so
+/// its figures are the ones [`load`] of that team alone gives.
+pub async fn load_spans(
+    conn: &mut PgConnection,
+    teams: &[Team],
+    spans: &[Period],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<TeamData>> {
     let ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
+    let (Some(from), Some(to)) = (spans.iter().map(|s| s.from).min(), spans.iter().map(|s| s.to).max()) else {
+        return Ok(Vec::new());
+    };
     // Dates a recovery day may fall on, padded a day each side for zones.
-    let (first, last) = (
-        span.first_date() - Duration::days(1),
-        span.last_date() + Duration::days(1),
-    );
+    let dates = |span: &Period| {
+        (
+            span.first_date() - Duration::days(1),
+            span.last_date() + Duration::days(1),
+        )
+    };
+    let (first, last) = spans
+        .iter()
+        .map(dates)
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+        .unwrap_or_default();
+    let span_of: HashMap<i64, &Period> = ids.iter().copied().zip(spans).collect();
+    let within = |team_id: i64, from_at: DateTime<Utc>, to_at: DateTime<Utc>| {
+        span_of.get(&team_id).is_some_and(|s| from_at < s.to && to_at > s.from)
+    };
     let mut rules = group(db::metrics::rules(conn, &ids).await?, |r| r.team_id);
-    let page_rows = db::metrics::pages(conn, &ids, span.from, span.to).await?;
-    let shift_rows = db::metrics::shifts(conn, &ids, span.from, span.to).await?;
+    let mut page_rows = db::metrics::pages(conn, &ids, from, to).await?;
+    page_rows.retain(|p| within(p.team_id, p.fired_at, p.fired_at + Duration::nanoseconds(1)));
+    let mut shift_rows = db::metrics::shifts(conn, &ids, from, to).await?;
+    shift_rows.retain(|s| within(s.team_id, s.starts_at, s.ends_at));
     // Who held a shift or answered a page (even one since deleted).
     let involved: BTreeSet<(i64, i64)> = shift_rows
         .iter()
         .map(|s| (s.team_id, s.user_id))
         .chain(page_rows.iter().filter_map(|p| Some((p.team_id, p.responder_id?))))
         .collect();
-    let involved: Vec<(i64, i64)> = involved.into_iter().collect();
     let mut pages = group(page_rows.into_iter().filter(|p| !p.deleted).collect(), |r| r.team_id);
     let mut shifts = group(shift_rows, |r| r.team_id);
-    let mut recovery = group(db::metrics::recovery(conn, &ids, first, last).await?, |r| r.team_id);
-    let mut people = group(db::metrics::people(conn, &ids, &involved).await?, |r| r.team_id);
+    let mut recovery_rows = db::metrics::recovery(conn, &ids, first, last).await?;
+    recovery_rows.retain(|r| {
+        span_of.get(&r.team_id).is_some_and(|s| {
+            let (first, last) = dates(s);
+            first <= r.day && r.day <= last
+        })
+    });
+    let mut recovery = group(recovery_rows, |r| r.team_id);
+    let involved_list: Vec<(i64, i64)> = involved.iter().copied().collect();
+    let mut people = group(db::metrics::people(conn, &ids, &involved_list).await?, |r| r.team_id);
     Ok(teams
         .iter()
         .map(|team| {
@@ -249,32 +286,29 @@ async fn figured(
         .map(|(t, p)| (t.id, p.from, p.to, now.with_timezone(&t.tz()).date_naive()))
         .collect();
     let mut found: Vec<Option<Arc<TeamFigures>>> = keys.iter().map(|k| caches.metrics(k)).collect();
-    // The missing teams, grouped by their period.
-    let mut groups: Vec<(Period, Vec<usize>)> = Vec::new();
-    for (i, p) in periods.iter().enumerate().filter(|(i, _)| found[*i].is_none()) {
-        match groups.iter_mut().find(|(q, _)| q == p) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((p.clone(), vec![i])),
-        }
-    }
-    for (period, members) in groups {
+    // The missing teams, each over its period and the one before, read
+    // together (one set of queries whatever the zones).
+    let missing: Vec<usize> = (0..teams.len()).filter(|&i| found[i].is_none()).collect();
+    let group: Vec<Team> = missing.iter().map(|&i| teams[i].clone()).collect();
+    let spans: Vec<Period> = missing
+        .iter()
+        .map(|&i| Period {
+            from: periods[i].previous().from,
+            to: periods[i].to,
+            tz: periods[i].tz,
+        })
+        .collect();
+    let data = load_spans(conn, &group, &spans, now).await?;
+    for (&i, d) in missing.iter().zip(&data) {
+        let period = &periods[i];
         let previous = period.previous();
-        let span = Period {
-            from: previous.from,
-            to: period.to,
-            tz: period.tz,
-        };
-        let group: Vec<Team> = members.iter().map(|&i| teams[i].clone()).collect();
-        let data = load(conn, &group, &span, now).await?;
-        for (&i, d) in members.iter().zip(&data) {
-            let f = Arc::new(TeamFigures {
-                current: figures(&d.inputs(), &period),
-                previous: figures(&d.inputs(), &previous),
-                members: d.people.iter().filter(|p| p.member).map(|p| p.id).collect(),
-            });
-            caches.put_metrics(seen, keys[i], f.clone());
-            found[i] = Some(f);
-        }
+        let f = Arc::new(TeamFigures {
+            current: figures(&d.inputs(), period),
+            previous: figures(&d.inputs(), &previous),
+            members: d.people.iter().filter(|p| p.member).map(|p| p.id).collect(),
+        });
+        caches.put_metrics(seen, keys[i], f.clone());
+        found[i] = Some(f);
     }
     found
         .into_iter()
