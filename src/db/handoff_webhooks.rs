@@ -21,11 +21,11 @@ pub async fn set_url(conn: &mut PgConnection, team_id: i64, url: Option<&str>) -
              chat_kind = CASE WHEN $2::text IS NULL THEN NULL ELSE COALESCE(chat_kind, 'slack') END
          WHERE id = $1",
     )
-        .bind(team_id)
-        .bind(url)
-        .execute(conn)
-        .await
-        .map(drop)
+    .bind(team_id)
+    .bind(url)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Queues a post, due at once.

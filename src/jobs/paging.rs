@@ -13,8 +13,8 @@ use sqlx::postgres::PgListener;
 use tokio::task::JoinSet;
 
 use crate::db;
-use crate::domain::paging::retry_delay;
 use crate::domain::chat::ChatKind;
+use crate::domain::paging::retry_delay;
 use crate::ops::paging::send::Sent;
 use crate::ops::paging::{self, Pager};
 use crate::state::AppState;
@@ -137,7 +137,11 @@ async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::R
 /// What to record of one attempt: the message's next state (`pending`
 /// again when it is retried), the timeline's state, its words, and when
 /// to try again.
-fn settle(outcome: Sent, attempts: i32, now: DateTime<Utc>) -> (&'static str, &'static str, String, Option<DateTime<Utc>>) {
+fn settle(
+    outcome: Sent,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> (&'static str, &'static str, String, Option<DateTime<Utc>>) {
     match outcome {
         Ok((state, detail)) => (state, state, detail, None),
         Err(why) => match retry_delay(attempts) {
@@ -188,7 +192,10 @@ async fn send_chat_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyh
                     .unwrap_or_else(|_| Err(format!("no answer within {} seconds", SEND_LIMIT.as_secs()))),
             };
             let outcome = outcome.map(|(state, detail)| {
-                (state, format!("Posted to the team's {service} channel (paging {}): {detail}", p.paged))
+                (
+                    state,
+                    format!("Posted to the team's {service} channel (paging {}): {detail}", p.paged),
+                )
             });
             (p, outcome)
         });
@@ -207,7 +214,17 @@ async fn send_chat_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyh
         let outcome = if retry_at.is_some() { "retrying" } else { state };
         crate::service_metrics::page_message("chat", outcome);
         if db::chat::finish_page_post(&mut conn, &p, state, retry_at).await? {
-            db::paging::event(&mut conn, p.page_id, now, None, Some(p.step), Some("chat"), event, &detail).await?;
+            db::paging::event(
+                &mut conn,
+                p.page_id,
+                now,
+                None,
+                Some(p.step),
+                Some("chat"),
+                event,
+                &detail,
+            )
+            .await?;
         }
     }
     Ok((sent, failed))

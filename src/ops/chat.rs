@@ -87,7 +87,12 @@ pub async fn set_channel(
 
 /// Removes the team's channel: nothing is posted any more. Whether there
 /// was one.
-pub async fn remove_channel(conn: &mut PgConnection, team: &Team, actor_id: i64, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn remove_channel(
+    conn: &mut PgConnection,
+    team: &Team,
+    actor_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     replace(conn, team, actor_id, None, now).await
 }
 

@@ -95,6 +95,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0026_private_teams.sql",
         "094238786a61dcd3cfc5a9fd8c4ffaf0f5455c64a1a80be450c13426e8cef4db576ad12a2eba30fe1b2035fade1e1568",
     ),
+    (
+        "0027_team_chat.sql",
+        "6cfb6e544018f6b6ff15fa7a07237f905dd7ea9058debc0441a4f043f5764c5eb139a8ecf0e7985e7c2ca792e5bae88d",
+    ),
 ];
 
 #[test]

@@ -9,10 +9,10 @@ use super::Handoff;
 use crate::db;
 use crate::db::teams::Team;
 use crate::db::users::User;
+use crate::domain::chat::{Button, ChatKind, Post, Tone, body as chat_body};
 use crate::domain::handoff::{Person, Writer};
 use crate::domain::markdown::MAX_BYTES;
 use crate::error::{AppError, AppResult};
-use crate::domain::chat::{Button, ChatKind, Post, Tone, body as chat_body};
 use crate::ops::{chat, notify};
 use crate::outgoing::Policy;
 

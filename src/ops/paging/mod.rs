@@ -123,7 +123,13 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
 
 /// Pages whoever step `n` names at `now`; the people it reached (others
 /// are skipped, and the skip is on the timeline).
-async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now: DateTime<Utc>) -> AppResult<Vec<i64>> {
+async fn page_step(
+    conn: &mut PgConnection,
+    d: &DueStep,
+    n: i32,
+    step: Step,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
     let people = match (step.target, d.rotation_id) {
         (Target::Managers, _) => db::paging::managers(conn, d.team_id).await?,
         (role, Some(rotation)) => db::paging::holder(conn, rotation, role.as_str(), now)

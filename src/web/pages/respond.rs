@@ -34,7 +34,7 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
             at: format!("{} {}", fmt::local_with_year(e.at, tz), fmt::zone_abbrev(e.at, tz)),
             who: e.name.or(e.email).unwrap_or_else(|| {
                 if e.kind.as_deref() == Some("chat") {
-                    "the team's chat channel".into()
+                    "Team chat channel".into()
                 } else {
                     "—".into()
                 }
