@@ -4,6 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use ipnet::IpNet;
+mod twilio;
+pub use twilio::Twilio;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -55,6 +57,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// How people sign in: password, single sign-on, or both.
     pub sign_in: SignIn,
+    /// `ROTA_TWILIO_*`: SMS and voice calls; unset, none are sent.
+    pub twilio: Option<Twilio>,
 }
 
 /// How people sign in.
@@ -304,6 +308,7 @@ impl Settings {
             );
         }
         Ok(Settings {
+            twilio: twilio::from_env(&var)?,
             sign_in,
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             database_listen_url,

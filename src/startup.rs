@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pools;
 use crate::mail::Mailer;
+use crate::ops::paging::twilio::Twilio;
 use crate::outgoing::Outgoing;
 use crate::state::AppState;
 use crate::throttle::Throttle;
@@ -49,8 +50,10 @@ impl Application {
             )?)),
             None => None,
         };
-        let state = AppState {
+        let twilio = settings.twilio.clone().map(Twilio::new).transpose()?;
+        let state = AppState::new(crate::state::Shared {
             sso,
+            twilio,
             ingest: crate::ops::ingest::Ingest::new(db.clone()),
             db,
             direct,
@@ -60,7 +63,7 @@ impl Application {
             mailer,
             outgoing,
             throttle,
-        };
+        });
         Ok(Application {
             listener,
             state,

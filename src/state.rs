@@ -14,8 +14,27 @@ use crate::ops::Ctx;
 use crate::outgoing::Outgoing;
 use crate::throttle::Throttle;
 
+/// Cloned for every extractor of every request: one reference count to
+/// bump, not one per shared part (each a contended atomic on two cores).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     /// For queries: Postgres itself, or PgBouncer in front of it.
     pub db: PgPool,
     /// Straight to Postgres (`DATABASE_LISTEN_URL`) for what needs a
@@ -36,6 +55,8 @@ pub struct AppState {
     pub ingest: crate::ops::ingest::Ingest,
     /// The single sign-on provider, when `ROTA_OIDC_ISSUER` is set.
     pub sso: Option<Arc<crate::ops::sso::Provider>>,
+    /// SMS and calls, when `ROTA_TWILIO_*` are set.
+    pub twilio: Option<crate::ops::paging::twilio::Twilio>,
 }
 
 impl AppState {
@@ -45,6 +66,7 @@ impl AppState {
             outgoing: self.outgoing.clone(),
             mailer: self.mailer.clone(),
             base_url: self.settings.base_url.clone(),
+            twilio: self.twilio.clone(),
         }
     }
 

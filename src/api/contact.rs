@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::contact_methods::{Method, Rule};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ops::paging::methods::{self, NewContact, Verified};
+use crate::ops::paging::send::NO_PHONE;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,7 +49,7 @@ pub struct AddedMethod {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// How the test message went: `sent`, `delivered`, `failed` or
-    /// `not_sent` (SMS and voice are not sent yet).
+    /// `not_sent` (SMS and voice calls when this Rota has no SMS provider).
     pub test_message: String,
     pub test_detail: String,
 }
@@ -114,9 +115,9 @@ pub async fn add_contact_method(
     let added = methods::add(&mut tx, user.id, &new, rules, state.clock.now()).await?;
     tx.commit().await?;
     let (test_message, test_detail) = match added.method.kind.as_str() {
-        "sms" | "voice" => (
+        "sms" | "voice" if state.twilio.is_none() => (
             "not_sent".to_owned(),
-            "SMS and voice calls are not sent yet; this method stays unconfirmed until they are".to_owned(),
+            format!("{NO_PHONE}; this method stays unconfirmed until then"),
         ),
         _ => match methods::send_test(&state.pager(), &added, &user.email, &user.name).await {
             Ok((state, detail)) => (state.to_owned(), detail),

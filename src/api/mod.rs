@@ -19,6 +19,7 @@ pub mod rotations;
 pub mod schedule;
 pub mod swaps;
 pub mod teams;
+pub mod twilio;
 pub mod users;
 
 use axum::extract::State;
@@ -68,6 +69,9 @@ pub fn router() -> Router<AppState> {
         .route("/hooks/alertmanager", post(hooks::alertmanager))
         .route("/hooks/grafana", post(hooks::grafana))
         .route("/hooks/pagerduty", post(hooks::pagerduty))
+        .route("/hooks/twilio/gather/{token}", post(twilio::gather_digits))
+        .route("/hooks/twilio/sms", post(twilio::incoming_sms))
+        .route("/hooks/twilio/status/{token}", post(twilio::delivery_status))
         .route("/teams/{team}/pages", get(pages::list_pages).post(pages::create_page))
         .route("/pages/{id}", patch(pages::correct_page).delete(pages::delete_page))
         .route("/pages/{id}/acknowledge", post(escalation::acknowledge_page))

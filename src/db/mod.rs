@@ -31,6 +31,7 @@ pub mod sql;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;
+pub mod twilio;
 pub mod user_sessions;
 pub mod users;
 pub mod web_sessions;

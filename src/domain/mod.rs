@@ -14,4 +14,5 @@ pub mod role;
 pub mod schedule;
 pub mod sign_in;
 pub mod swap;
+pub mod twilio;
 pub mod validate;

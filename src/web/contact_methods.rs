@@ -16,6 +16,7 @@ use crate::db;
 use crate::db::users::User;
 use crate::error::{AppError, AppResult};
 use crate::ops::paging::methods::{self, NewContact, Verified};
+use crate::ops::paging::send::NO_PHONE;
 use crate::state::AppState;
 use crate::web::layout::{Layout, fixable, flash, render_with};
 
@@ -48,6 +49,8 @@ struct MethodsPage {
     methods: Vec<MethodRow>,
     any_verified: bool,
     mail: bool,
+    /// SMS and calls are sent (`ROTA_TWILIO_*`).
+    phone: bool,
 }
 
 async fn page(
@@ -87,6 +90,7 @@ async fn page(
             any_verified: methods.iter().any(|m| m.verified),
             methods,
             mail: state.mailer.is_some(),
+            phone: state.twilio.is_some(),
         },
     ))
 }
@@ -137,7 +141,7 @@ async fn add_method(
     tx.commit().await?;
     let label = added.method.label.clone();
     let message = match added.method.kind.as_str() {
-        "sms" | "voice" => format!("{label} is saved; SMS and calls are not sent yet, so it stays unconfirmed"),
+        "sms" | "voice" if state.twilio.is_none() => format!("{label} is saved, but stays unconfirmed. {NO_PHONE}"),
         _ => match methods::send_test(&state.pager(), &added, &user.email, &user.name).await {
             Ok(_) => format!("A test message went to {label}: enter its code to confirm"),
             Err(why) => format!(

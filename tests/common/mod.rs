@@ -171,6 +171,7 @@ async fn spawn_app_full(
         db_pool_size: 8,
         outgoing: rota::outgoing::Policy::default(),
         sign_in: rota::config::SignIn::default(),
+        twilio: None,
         // The test clock stands still, so a token's allowance never refills:
         // only the tests of those limits set a burst.
         limits: rota::config::Limits {
@@ -298,12 +299,7 @@ impl TestApp {
     /// and due messages sent when this returns. Runs over the server's own
     /// pool (through PgBouncer if it uses one).
     pub async fn settle_paging(&self) -> rota::jobs::paging::Round {
-        let pager = rota::ops::paging::Pager {
-            outgoing: self.outgoing.clone(),
-            mailer: self.mailer.clone(),
-            base_url: self.base_url.clone(),
-        };
-        rota::jobs::paging::drain(&self.state.db, &pager, self.clock.now())
+        rota::jobs::paging::drain(&self.state.db, &self.state.pager(), self.clock.now())
             .await
             .expect("the paging worker runs")
     }

@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use crate::db;
 use crate::db::contact_methods::{Method, NewMethod, Rule};
 use crate::domain::paging::{MethodKind, is_e164, split_ntfy};
+use crate::domain::twilio::spell_digits;
 use crate::error::{AppError, AppResult};
 use crate::ops::paging::send::{Message, Pager, Sent, To};
 use crate::outgoing::Policy;
@@ -171,6 +172,13 @@ pub async fn send_test(pager: &Pager, added: &Added, email: &str, name: &str) ->
         ack_token: None,
         page: None,
         idempotency_key: None,
+        spoken: format!(
+            "This is Rota. Your confirmation code for {} is {}. Again, the code is {}.",
+            m.label,
+            spell_digits(&added.code),
+            spell_digits(&added.code)
+        ),
+        callbacks: None,
     };
     let to = To {
         kind,

@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod methods;
 pub mod send;
+pub mod twilio;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -16,9 +17,10 @@ use crate::db;
 use crate::db::paging::{Claimed, DueStep, PageState};
 use crate::db::recovery_dirty::Due;
 use crate::domain::paging::{AckLink, Policy, Step, Target};
+use crate::domain::twilio::{Hook, HookToken};
 use crate::error::{AppError, AppResult};
 pub use send::Pager;
-use send::{Message, To};
+use send::{Callbacks, Message, To};
 
 /// Due steps one transaction takes.
 const STEP_BATCH: i64 = 100;
@@ -188,6 +190,16 @@ pub fn page_message(pager: &Pager, m: &Claimed, key: &[u8], now: DateTime<Utc>) 
         })),
         ack_token: Some(token),
         idempotency_key: Some(format!("rota-page-message-{}", m.id)),
+        spoken: format!(
+            "This is Rota, paging you for {}. {}. It fired at {} UTC.",
+            m.team_name,
+            m.summary.trim_end_matches('.'),
+            m.fired_at.format("%H:%M")
+        ),
+        callbacks: Some(Callbacks {
+            gather: HookToken::new(Hook::Gather, m.id, now).sign(key),
+            status: HookToken::new(Hook::Status, m.id, now).sign(key),
+        }),
     }
 }
 

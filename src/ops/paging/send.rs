@@ -1,6 +1,7 @@
 //! Sending one message by one contact method: e-mail through the SMTP
-//! setting, push through ntfy's publish API, and the generic webhook
-//! (JSON signed with HMAC-SHA256). Every URL goes through `outgoing`.
+//! setting, push through ntfy's publish API, the generic webhook (JSON
+//! signed with HMAC-SHA256), and SMS and calls through the Twilio setting
+//! (`twilio`). Every URL a user gave goes through `outgoing`.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use crate::domain::paging::{MethodKind, split_ntfy, webhook_signature};
 use crate::mail::Mailer;
+use crate::ops::paging::twilio::{CallbackUrls, Twilio};
 use crate::outgoing::Outgoing;
 
 /// What sends messages, shared by the worker and the requests that send
@@ -18,7 +20,20 @@ pub struct Pager {
     pub mailer: Option<Arc<Mailer>>,
     /// How people reach Rota, for links in messages.
     pub base_url: String,
+    /// SMS and calls, when an administrator set `ROTA_TWILIO_*`.
+    pub twilio: Option<Twilio>,
 }
+
+/// Tokens for the addresses Twilio calls back about one page message.
+pub struct Callbacks {
+    /// Digits pressed on the call (`Hook::Gather`).
+    pub gather: String,
+    /// Delivery status (`Hook::Status`).
+    pub status: String,
+}
+
+/// What a contact method answers when no SMS provider is set.
+pub const NO_PHONE: &str = "This Rota sends no SMS or calls: an administrator sets ROTA_TWILIO_ACCOUNT_SID, ROTA_TWILIO_AUTH_TOKEN and ROTA_TWILIO_FROM";
 
 /// The contact method a message goes to.
 pub struct To<'a> {
@@ -43,6 +58,10 @@ pub struct Message {
     pub ack_token: Option<String>,
     /// The page, for webhook receivers.
     pub page: Option<serde_json::Value>,
+    /// What a call reads out.
+    pub spoken: String,
+    /// Where Twilio reports on a page's SMS or call.
+    pub callbacks: Option<Callbacks>,
     /// The same for every attempt at one message, so a receiver that got a
     /// retry of what it already took can tell (webhooks' `Idempotency-Key`).
     pub idempotency_key: Option<String>,
@@ -67,10 +86,20 @@ impl Pager {
             MethodKind::Email => self.email(to, m).await,
             MethodKind::Ntfy => self.ntfy(to, m).await,
             MethodKind::Webhook => self.webhook(to, m).await,
-            MethodKind::Sms | MethodKind::Voice => {
-                Err("SMS and voice calls are not sent yet: this Rota has no Twilio-compatible provider set up".into())
-            }
+            MethodKind::Sms | MethodKind::Voice => self.phone(to, m).await,
         }
+    }
+
+    async fn phone(&self, to: &To<'_>, m: &Message) -> Sent {
+        let Some(twilio) = &self.twilio else {
+            return Err(NO_PHONE.into());
+        };
+        let urls = m.callbacks.as_ref().map(|c| CallbackUrls {
+            gather: self.url(&format!("/api/v1/hooks/twilio/gather/{}", c.gather)),
+            status: self.url(&format!("/api/v1/hooks/twilio/status/{}", c.status)),
+        });
+        let ack = m.ack_token.as_deref().map(|t| self.ack_url(t));
+        twilio.send(to.kind, to.target, m, ack.as_deref(), urls.as_ref()).await
     }
 
     async fn email(&self, to: &To<'_>, m: &Message) -> Sent {

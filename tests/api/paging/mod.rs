@@ -11,6 +11,7 @@ mod chat;
 mod escalation;
 mod methods;
 mod reliability;
+mod twilio;
 mod web;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -187,11 +188,16 @@ async fn setup() -> Paging {
 
 /// As [`setup`], sending e-mail to `smtp_url` when given.
 async fn setup_with(smtp_url: Option<String>) -> Paging {
+    setup_tuned(|s| s.smtp_url = smtp_url).await
+}
+
+/// As [`setup`], with the settings `tune` changes.
+async fn setup_tuned(tune: impl FnOnce(&mut rota::config::Settings)) -> Paging {
     let rx = Receiver::start().await;
     let policy = rota::outgoing::Policy::new(false, rx.host_port()).unwrap();
     let app = spawn_app_configured(t(RECEIVED), |s| {
         s.outgoing = policy;
-        s.smtp_url = smtp_url;
+        tune(s);
     })
     .await;
     let team = app.team("platform", "Europe/London").await;
