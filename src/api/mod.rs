@@ -1,6 +1,7 @@
 //! The JSON API, nested at `/api/v1`: every route is listed here, and the
 //! OpenAPI document is generated from the handlers' own types.
 
+pub mod chat;
 pub mod contact;
 pub mod directory;
 pub mod escalation;
@@ -77,6 +78,10 @@ pub fn router() -> Router<AppState> {
         .route("/pages/{id}/resolve", post(escalation::resolve_page))
         .route("/pages/{id}/escalate", post(escalation::escalate_page))
         .route("/pages/{id}/notifications", get(escalation::list_notifications))
+        .route(
+            "/teams/{team}/chat",
+            get(chat::show_chat).put(chat::put_chat).delete(chat::delete_chat),
+        )
         .route(
             "/teams/{team}/escalation",
             get(escalation::show_escalation).put(escalation::put_escalation),
@@ -214,6 +219,9 @@ pub fn router() -> Router<AppState> {
         escalation::resolve_page,
         escalation::escalate_page,
         escalation::list_notifications,
+        chat::show_chat,
+        chat::put_chat,
+        chat::delete_chat,
     ),
     components(schemas(crate::error::ErrorBody, swaps::SwapState, swaps::SwapAction)),
     modifiers(&BearerAuth, &TokenAnswers, &Prefixed, &CommonResponses),

@@ -10,7 +10,7 @@ use super::sql;
 
 /// Every table of the organisation, in an order that satisfies each
 /// foreign key: a row's references are restored before it.
-pub const TABLES: [&str; 31] = [
+pub const TABLES: [&str; 32] = [
     "users",
     "teams",
     "memberships",
@@ -39,6 +39,7 @@ pub const TABLES: [&str; 31] = [
     "pages",
     "escalations",
     "page_messages",
+    "page_chat_posts",
     "page_events",
     "recovery_days",
     "recovery_dirty",

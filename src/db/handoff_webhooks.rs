@@ -1,4 +1,5 @@
-//! A team's chat webhook for handoffs, and the outbox of posts to it.
+//! A team's chat webhook address (the channel, `db::chat`), and the
+//! outbox of handoff posts to it.
 
 use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,13 +13,19 @@ pub async fn url(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Option<S
         .await
 }
 
+/// Sets the chat channel's address; a new channel is Slack's (see
+/// `db::chat` for setting the kind too).
 pub async fn set_url(conn: &mut PgConnection, team_id: i64, url: Option<&str>) -> sqlx::Result<()> {
-    query("UPDATE teams SET handoff_webhook_url = $2 WHERE id = $1")
-        .bind(team_id)
-        .bind(url)
-        .execute(conn)
-        .await
-        .map(drop)
+    query(
+        "UPDATE teams SET handoff_webhook_url = $2,
+             chat_kind = CASE WHEN $2::text IS NULL THEN NULL ELSE COALESCE(chat_kind, 'slack') END
+         WHERE id = $1",
+    )
+    .bind(team_id)
+    .bind(url)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Queues a post, due at once.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod change_triggers;
 pub mod changes;
+pub mod chat;
 pub mod contact_methods;
 pub mod directory;
 mod enums;

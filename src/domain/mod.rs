@@ -1,6 +1,7 @@
 //! The rules of Rota as pure functions and types: no I/O, "now" is an argument.
 
 pub mod alerts;
+pub mod chat;
 pub mod handoff;
 pub mod holidays;
 pub mod import;

@@ -13,7 +13,9 @@ use sqlx::postgres::PgListener;
 use tokio::task::JoinSet;
 
 use crate::db;
+use crate::domain::chat::ChatKind;
 use crate::domain::paging::retry_delay;
+use crate::ops::paging::send::Sent;
 use crate::ops::paging::{self, Pager};
 use crate::state::AppState;
 
@@ -45,8 +47,15 @@ pub async fn run_once(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyho
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
-    let (sent, failed) = send_due(pool, pager, now).await?;
-    Ok(Round { steps, sent, failed })
+    // Chat posts and people's messages go out side by side: a slow chat
+    // server delays no one's page.
+    let (people, channels) = tokio::join!(send_due(pool, pager, now), send_chat_due(pool, pager, now));
+    let ((sent, failed), (posted, unposted)) = (people?, channels?);
+    Ok(Round {
+        steps,
+        sent: sent + posted,
+        failed: failed + unposted,
+    })
 }
 
 /// Runs rounds until nothing more is due at `now` (tests settle with it).
@@ -96,35 +105,13 @@ async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::R
     while let Some(done) = sends.join_next().await {
         let (m, outcome) = done?;
         let mut conn = pool.acquire().await?;
-        let (state, event, detail, retry_at) = match outcome {
-            Ok((state, detail)) => {
-                sent += 1;
-                (state, state, detail, None)
-            }
-            Err(why) => {
-                failed += 1;
-                tracing::warn!(message = m.id, attempts = m.attempts, error = %why, "a page message failed");
-                match retry_delay(m.attempts) {
-                    Some(wait) => (
-                        "pending",
-                        "failed",
-                        format!(
-                            "{why}; attempt {} of {}, trying again in {} s",
-                            m.attempts,
-                            crate::domain::paging::MAX_SEND_ATTEMPTS,
-                            wait.num_seconds()
-                        ),
-                        Some(now + wait),
-                    ),
-                    None => (
-                        "failed",
-                        "failed",
-                        format!("{why}; given up after {} attempts", m.attempts),
-                        None,
-                    ),
-                }
-            }
-        };
+        let (state, event, detail, retry_at) = settle(outcome, m.attempts, now);
+        if event == "failed" {
+            failed += 1;
+            tracing::warn!(message = m.id, attempts = m.attempts, error = %detail, "a page message failed");
+        } else {
+            sent += 1;
+        }
         let outcome = match (state, retry_at) {
             ("pending", Some(_)) => "retrying",
             (s, _) => s,
@@ -138,6 +125,102 @@ async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::R
                 Some(m.user_id),
                 Some(m.step),
                 Some(&m.kind),
+                event,
+                &detail,
+            )
+            .await?;
+        }
+    }
+    Ok((sent, failed))
+}
+
+/// What to record of one attempt: the message's next state (`pending`
+/// again when it is retried), the timeline's state, its words, and when
+/// to try again.
+fn settle(
+    outcome: Sent,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> (&'static str, &'static str, String, Option<DateTime<Utc>>) {
+    match outcome {
+        Ok((state, detail)) => (state, state, detail, None),
+        Err(why) => match retry_delay(attempts) {
+            Some(wait) => (
+                "pending",
+                "failed",
+                format!(
+                    "{why}; attempt {attempts} of {}, trying again in {} s",
+                    crate::domain::paging::MAX_SEND_ATTEMPTS,
+                    wait.num_seconds()
+                ),
+                Some(now + wait),
+            ),
+            None => (
+                "failed",
+                "failed",
+                format!("{why}; given up after {attempts} attempts"),
+                None,
+            ),
+        },
+    }
+}
+
+/// Sends the due chat posts (one per page, to its team's channel) and
+/// records each on the page's timeline as `chat`.
+async fn send_chat_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<(usize, usize)> {
+    let (claimed, key) = {
+        let mut conn = pool.acquire().await?;
+        let claimed = db::chat::claim_page_posts(&mut conn, now, LEASE, BATCH).await?;
+        if claimed.is_empty() {
+            return Ok((0, 0));
+        }
+        (
+            claimed,
+            paging::ack_key(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+    };
+    let mut sends = JoinSet::new();
+    for p in claimed {
+        let pager = pager.clone();
+        let body = paging::chat::page_post(&pager, &p, &key, now);
+        sends.spawn(async move {
+            let service = ChatKind::parse(&p.kind).map_or("the chat server", ChatKind::name);
+            let outcome = match body {
+                None => Err(format!("unknown chat kind {}", p.kind)),
+                Some(body) => tokio::time::timeout(SEND_LIMIT, pager.chat(service, &p.url, &body))
+                    .await
+                    .unwrap_or_else(|_| Err(format!("no answer within {} seconds", SEND_LIMIT.as_secs()))),
+            };
+            let outcome = outcome.map(|(state, detail)| {
+                (
+                    state,
+                    format!("Posted to the team's {service} channel (paging {}): {detail}", p.paged),
+                )
+            });
+            (p, outcome)
+        });
+    }
+    let (mut sent, mut failed) = (0, 0);
+    while let Some(done) = sends.join_next().await {
+        let (p, outcome) = done?;
+        let mut conn = pool.acquire().await?;
+        let (state, event, detail, retry_at) = settle(outcome, p.attempts, now);
+        if event == "failed" {
+            failed += 1;
+            tracing::warn!(page = p.page_id, attempts = p.attempts, error = %detail, "a page's chat post failed");
+        } else {
+            sent += 1;
+        }
+        let outcome = if retry_at.is_some() { "retrying" } else { state };
+        crate::service_metrics::page_message("chat", outcome);
+        if db::chat::finish_page_post(&mut conn, &p, state, retry_at).await? {
+            db::paging::event(
+                &mut conn,
+                p.page_id,
+                now,
+                None,
+                Some(p.step),
+                Some("chat"),
                 event,
                 &detail,
             )
@@ -163,7 +246,11 @@ pub async fn run(state: AppState) {
             tracing::warn!(error = ?e, "paging failed; will retry");
         }
         let next = match state.db.acquire().await {
-            Ok(mut conn) => db::paging::next_due(&mut conn).await.ok().flatten(),
+            Ok(mut conn) => {
+                let messages = db::paging::next_due(&mut conn).await.ok().flatten();
+                let posts = db::chat::next_due(&mut conn).await.ok().flatten();
+                messages.into_iter().chain(posts).min()
+            }
             Err(_) => None,
         };
         let mut wait = next.map_or(IDLE, |at| {

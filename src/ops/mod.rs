@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod changes;
+pub mod chat;
 pub mod classify;
 pub mod directory;
 pub mod handoffs;

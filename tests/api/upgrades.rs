@@ -96,6 +96,10 @@ const RELEASED: &[(&str, &str)] = &[
         "094238786a61dcd3cfc5a9fd8c4ffaf0f5455c64a1a80be450c13426e8cef4db576ad12a2eba30fe1b2035fade1e1568",
     ),
     (
+        "0027_team_chat.sql",
+        "6cfb6e544018f6b6ff15fa7a07237f905dd7ea9058debc0441a4f043f5764c5eb139a8ecf0e7985e7c2ca792e5bae88d",
+    ),
+    (
         "0028_twilio_replies.sql",
         "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
     ),

@@ -2,17 +2,18 @@
 //! webhook that submitted handoffs are posted to.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 
 use super::Handoff;
 use crate::db;
 use crate::db::teams::Team;
 use crate::db::users::User;
+use crate::domain::chat::{Button, ChatKind, Post, Tone, body as chat_body};
 use crate::domain::handoff::{Person, Writer};
 use crate::domain::markdown::MAX_BYTES;
 use crate::error::{AppError, AppResult};
-use crate::ops::notify;
+use crate::ops::{chat, notify};
 use crate::outgoing::Policy;
 
 /// What a writer sends.
@@ -133,8 +134,8 @@ pub async fn save(
     }
     if submitted_now {
         db::handoffs::mark_submitted(conn, stored.id, user.id, now).await?;
-        if let Some(url) = db::handoff_webhooks::url(conn, team.id).await? {
-            let post = chat_post(team, h, user, &draft.body, base_url);
+        if let Some((kind, url)) = chat::channel(conn, team.id).await? {
+            let post = chat_body(kind, &chat_post(team, h, user, &draft.body, base_url));
             db::handoff_webhooks::enqueue(conn, team.id, stored.id, &url, &post, now).await?;
         }
     }
@@ -159,34 +160,29 @@ pub async fn save(
     Ok(Saved { submitted_now, version })
 }
 
-/// Escapes what Slack's message format gives meaning to.
-fn slack_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// Most of the handoff a chat post quotes; the rest is a click away.
-const CHAT_EXCERPT_CHARS: usize = 2_500;
-
-/// The Slack-compatible post for a submitted handoff (`{"text": …}` also
-/// suits Mattermost, Rocket.Chat and Discord's Slack endpoint).
-pub fn chat_post(team: &Team, h: &Handoff, author: &User, body: &str, base_url: &str) -> Value {
+/// The chat post for a submitted handoff, in plain words; `domain::chat`
+/// writes it in the channel's format.
+pub fn chat_post(team: &Team, h: &Handoff, author: &User, body: &str, base_url: &str) -> Post {
     let link = format!("{}{}", base_url.trim_end_matches('/'), h.path(&team.slug));
-    let mut excerpt: String = body.chars().take(CHAT_EXCERPT_CHARS).collect();
-    if excerpt.len() < body.len() {
-        excerpt.push_str("\n…");
-    }
     let incoming = names(&[&h.people.incoming_primary, &h.people.incoming_secondary]);
-    json!({
-        "text": format!(
-            "*{}* submitted the {} handoff for the week from {} ({}), for {}.\n<{link}|Read and acknowledge it in Rota>\n\n{}",
-            slack_text(&author.name),
-            slack_text(&h.rotation_name),
+    Post {
+        heading: "Handoff",
+        title: format!(
+            "{} submitted the {} handoff for the week from {} ({}), for {}.",
+            author.name,
+            h.rotation_name,
             notify::day(h.boundary.week_start),
-            slack_text(&team.name),
-            slack_text(&incoming),
-            slack_text(&excerpt)
-        )
-    })
+            team.name,
+            incoming
+        ),
+        text: body.to_owned(),
+        facts: Vec::new(),
+        button: Button {
+            label: "Read and acknowledge it in Rota".into(),
+            url: link,
+        },
+        tone: Tone::Info,
+    }
 }
 
 /// Records that one of the incoming on-call has read the handoff and had
@@ -230,13 +226,9 @@ pub async fn acknowledge(
     Ok(new)
 }
 
-/// Most characters a webhook URL may have.
-const MAX_URL: usize = 2_000;
-
-/// Sets (or with an empty value, removes) where submitted handoffs are
-/// posted. Only `http` and `https` addresses with a host are accepted, and
-/// not one `outgoing` refuses on sight (an IP address or `localhost`);
-/// names are checked again at each post, where it counts.
+/// Sets (or with an empty value, removes) the team's chat channel by its
+/// address alone, as `…/handoff-webhook` always has: a channel keeps its
+/// kind, and a new one is Slack's (whose `text` Mattermost also reads).
 pub async fn set_webhook_url(
     conn: &mut PgConnection,
     team: &Team,
@@ -245,37 +237,15 @@ pub async fn set_webhook_url(
     outgoing: &Policy,
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    let url = url.map(str::trim).filter(|u| !u.is_empty());
-    if let Some(u) = url {
-        let parsed = reqwest::Url::parse(u)
-            .ok()
-            .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty()));
-        let Some(parsed) = parsed.filter(|_| u.len() <= MAX_URL && !u.contains(char::is_control)) else {
-            return Err(AppError::Unprocessable(format!(
-                "\"{}\" is not a web address Rota can post to: use an http:// or https:// URL of at most {MAX_URL} characters, as your chat tool's incoming webhook settings show it",
-                u.chars().take(100).collect::<String>()
-            )));
-        };
-        if let Err(refusal) = outgoing.check_url(&parsed) {
-            return Err(AppError::Unprocessable(format!(
-                "Rota cannot post handoffs to this address. {refusal}"
-            )));
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => {
+            chat::remove_channel(conn, team, actor_id, now).await?;
+            Ok(None)
+        }
+        Some(u) => {
+            let kind = chat::channel(conn, team.id).await?.map_or(ChatKind::Slack, |(k, _)| k);
+            let (_, url) = chat::set_channel(conn, team, actor_id, kind.as_str(), u, outgoing, now).await?;
+            Ok(Some(url))
         }
     }
-    let before = db::handoff_webhooks::url(conn, team.id).await?;
-    db::handoff_webhooks::set_url(conn, team.id, url).await?;
-    if before.as_deref() != url {
-        // The address may hold a secret token: the log says only that it changed.
-        db::audit::record(
-            conn,
-            team.id,
-            Some(actor_id),
-            now,
-            "team.handoff_webhook",
-            Some(json!({"set": before.is_some()})),
-            Some(json!({"set": url.is_some()})),
-        )
-        .await?;
-    }
-    Ok(url.map(str::to_owned))
 }

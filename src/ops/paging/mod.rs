@@ -3,6 +3,7 @@
 //! records why they were skipped); acknowledging or resolving ends it.
 //! `jobs::paging` runs the steps and sends the messages.
 
+pub mod chat;
 pub mod methods;
 pub mod send;
 pub mod twilio;
@@ -87,12 +88,20 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
         }
         let (policy, _) = policy_for(conn, d.team_id, d.rotation_id).await?;
         let mut n = d.next_step;
+        // The team's channel hears of the page once, when it starts
+        // escalating: who is paged first (or that nobody could be).
+        let mut announce = d.next_step == 0;
         loop {
             let Some((step, _)) = policy.step(n, d.started_at) else {
                 db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
                 break;
             };
-            let paged = page_step(conn, d, n, step, now).await?;
+            let reached = page_step(conn, d, n, step, now).await?;
+            let paged = reached.len();
+            if announce && paged > 0 {
+                chat::announce(conn, d.page_id, n, step.target, &reached, now).await?;
+                announce = false;
+            }
             n += 1;
             match policy.step(n, d.started_at) {
                 None => {
@@ -107,13 +116,22 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
                 }
             }
         }
+        if announce {
+            chat::announce(conn, d.page_id, d.next_step, Target::Primary, &[], now).await?;
+        }
     }
     Ok(due.len())
 }
 
-/// Pages whoever step `n` names at `now`; how many people it reached
-/// (others are skipped, and the skip is on the timeline).
-async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now: DateTime<Utc>) -> AppResult<usize> {
+/// Pages whoever step `n` names at `now`; the people it reached (others
+/// are skipped, and the skip is on the timeline).
+async fn page_step(
+    conn: &mut PgConnection,
+    d: &DueStep,
+    n: i32,
+    step: Step,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
     let people = match (step.target, d.rotation_id) {
         (Target::Managers, _) => db::paging::managers(conn, d.team_id).await?,
         (role, Some(rotation)) => db::paging::holder(conn, rotation, role.as_str(), now)
@@ -125,9 +143,9 @@ async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now
     if people.is_empty() {
         let detail = format!("Nobody is {} now; skipped to the next step", step.target.as_str());
         db::paging::event(conn, d.page_id, now, None, Some(n), None, "skipped", &detail).await?;
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let mut reached = 0;
+    let mut reached = Vec::new();
     for person in people {
         if let Some(why) = db::paging::away(conn, person, now).await? {
             let detail = format!("{} {why}; skipped to the next step", step.target.as_str());
@@ -144,7 +162,7 @@ async fn page_step(conn: &mut PgConnection, d: &DueStep, n: i32, step: Step, now
             continue;
         }
         db::paging::queue(conn, d.page_id, n, person, &rules, now).await?;
-        reached += 1;
+        reached.push(person);
     }
     Ok(reached)
 }

@@ -175,6 +175,12 @@ impl Pager {
         self.post("the webhook", to.target, &body, &headers, to.secret).await
     }
 
+    /// Posts `body` to a team's chat channel (`service` names it in the
+    /// answer).
+    pub async fn chat(&self, service: &str, url: &str, body: &serde_json::Value) -> Sent {
+        self.post(service, url, body, &[], None).await
+    }
+
     async fn post(
         &self,
         who: &str,

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(view::show_version),
         )
         .route("/teams/{team}/handoff-webhook", post(webhook::save_webhook))
+        .route("/teams/{team}/chat", post(webhook::save_webhook))
 }
 
 /// "Weekly, week from Tue 10 Nov 2026".

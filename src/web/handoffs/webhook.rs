@@ -1,5 +1,6 @@
-//! The chat webhook in the team settings (the integrations section): where submitted handoffs are
-//! posted, and how the latest posts went.
+//! The team's chat channel in the team settings (the integrations section): which Slack,
+//! Mattermost or Microsoft Teams incoming webhook submitted handoffs and pages are posted to, and
+//! how the latest handoff posts went.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +14,9 @@ use crate::auth::{TeamManager, WebUser};
 use crate::db;
 use crate::db::handoff_webhooks::delivery_state;
 use crate::db::teams::Team;
+use crate::domain::chat::ChatKind;
 use crate::error::AppResult;
+use crate::ops::chat;
 use crate::ops::handoffs::set_webhook_url;
 use crate::state::AppState;
 use crate::web::fmt;
@@ -28,9 +31,17 @@ pub struct DeliveryRow {
     pub detail: String,
 }
 
-/// What the settings page shows of the chat webhook.
+/// One choice of chat service in the form.
+pub struct KindChoice {
+    pub value: &'static str,
+    pub name: &'static str,
+    pub selected: bool,
+}
+
+/// What the settings page shows of the chat channel.
 pub struct WebhookSettings {
     pub url: String,
+    pub kinds: Vec<KindChoice>,
     pub deliveries: Vec<DeliveryRow>,
 }
 
@@ -39,7 +50,17 @@ pub async fn webhook_settings(
     team: &Team,
     reader_tz: chrono_tz::Tz,
 ) -> AppResult<WebhookSettings> {
-    let url = db::handoff_webhooks::url(conn, team.id).await?.unwrap_or_default();
+    let channel = chat::channel(conn, team.id).await?;
+    let kind = channel.as_ref().map_or(ChatKind::Slack, |(k, _)| *k);
+    let kinds = ChatKind::ALL
+        .into_iter()
+        .map(|k| KindChoice {
+            value: k.as_str(),
+            name: k.name(),
+            selected: k == kind,
+        })
+        .collect();
+    let url = channel.map(|(_, u)| u).unwrap_or_default();
     let deliveries = db::handoff_webhooks::recent(conn, team.id, 10)
         .await?
         .into_iter()
@@ -68,12 +89,15 @@ pub async fn webhook_settings(
             }
         })
         .collect();
-    Ok(WebhookSettings { url, deliveries })
+    Ok(WebhookSettings { url, kinds, deliveries })
 }
 
 #[derive(Deserialize)]
 pub struct WebhookForm {
     url: String,
+    /// Absent from forms written before channels had kinds: the channel
+    /// keeps its kind.
+    kind: Option<String>,
 }
 
 pub async fn save_webhook(
@@ -85,24 +109,30 @@ pub async fn save_webhook(
     let team = &m.0.team;
     let result = async {
         let mut tx = state.db.begin().await?;
-        let url = set_webhook_url(
-            &mut tx,
-            team,
-            m.0.user().id,
-            Some(&form.url),
-            &state.settings.outgoing,
-            state.clock.now(),
-        )
-        .await?;
+        let (actor, now, outgoing) = (m.0.user().id, state.clock.now(), &state.settings.outgoing);
+        let set = match form.kind.as_deref() {
+            Some(kind) if !form.url.trim().is_empty() => {
+                chat::set_channel(&mut tx, team, actor, kind, &form.url, outgoing, now).await?;
+                true
+            }
+            Some(_) => {
+                chat::remove_channel(&mut tx, team, actor, now).await?;
+                false
+            }
+            None => set_webhook_url(&mut tx, team, actor, Some(&form.url), outgoing, now)
+                .await?
+                .is_some(),
+        };
         tx.commit().await?;
-        Ok(url)
+        Ok(set)
     }
     .await;
     match result {
-        Ok(url) => {
-            let message = match url {
-                Some(_) => "Submitted handoffs will be posted to the chat webhook",
-                None => "Submitted handoffs are no longer posted to a chat webhook",
+        Ok(set) => {
+            let message = if set {
+                "Submitted handoffs and pages will be posted to the team's chat channel"
+            } else {
+                "Nothing is posted to a chat channel any more"
             };
             flash(&session, message).await;
             Ok(Redirect::to(&format!("{}#handoff-webhook-h", Section::Integrations.url(&team.slug))).into_response())

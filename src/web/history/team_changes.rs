@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::sentences::{Context, Entry, Said, date, instant, text};
+use crate::domain::chat::ChatKind;
 use crate::web::fmt;
 
 /// The entry as a sentence, when it is one of these.
@@ -64,6 +65,19 @@ fn settings(e: &Entry) -> Option<Said> {
                 (_, false) => format!("{a} removed the chat webhook for submitted handoffs"),
                 (false, true) => format!("{a} set a chat webhook for submitted handoffs"),
                 (true, true) => format!("{a} changed the chat webhook for submitted handoffs"),
+            }
+        }
+        "team.chat" => {
+            let said = |v: Option<&Value>| {
+                let set = v.and_then(|v| v.get("set")).and_then(Value::as_bool) == Some(true);
+                let kind = v.and_then(|v| v.get("kind")).and_then(Value::as_str);
+                set.then(|| kind.and_then(ChatKind::parse).map_or("chat", ChatKind::name))
+            };
+            match (said(e.before), said(e.after)) {
+                (_, None) => format!("{a} removed the team's chat channel: nothing is posted there any more"),
+                (None, Some(k)) => format!("{a} set a {k} channel for handoffs and pages"),
+                (Some(b), Some(k)) if b == k => format!("{a} changed the team's {k} channel address"),
+                (Some(_), Some(k)) => format!("{a} moved handoffs and pages to a {k} channel"),
             }
         }
         "holidays.change" => format!("{a} changed the holidays: {}", holidays(e.after)),

@@ -239,6 +239,7 @@ fn an_action_without_its_own_sentence_still_reads_as_one() {
         "team.visibility",
         "team.escalation",
         "team.handoff_webhook",
+        "team.chat",
         "holidays.change",
         "policy.change",
         "integration.revoke",

@@ -32,7 +32,13 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
         .into_iter()
         .map(|e| TimelineRow {
             at: format!("{} {}", fmt::local_with_year(e.at, tz), fmt::zone_abbrev(e.at, tz)),
-            who: e.name.or(e.email).unwrap_or_else(|| "—".into()),
+            who: e.name.or(e.email).unwrap_or_else(|| {
+                if e.kind.as_deref() == Some("chat") {
+                    "Team chat channel".into()
+                } else {
+                    "—".into()
+                }
+            }),
             step: e.step.map_or_else(|| "—".into(), |s| (s + 1).to_string()),
             kind: e.kind.unwrap_or_else(|| "—".into()),
             state: e.state,

@@ -1,5 +1,5 @@
 //! The integrations section: the team's calendar feed (and resetting its
-//! link) and the chat webhook submitted handoffs are posted to (saved by
+//! link) and the chat channel handoffs and pages are posted to (saved by
 //! `web::handoffs::webhook`).
 
 use askama::Template;

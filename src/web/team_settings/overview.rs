@@ -115,7 +115,7 @@ fn summary(section: Section, f: &Facts, team: &Team) -> String {
             count(f.holidays, "holiday", "holidays")
         ),
         Section::Integrations => format!(
-            "The team calendar feed; handoffs {} posted to chat.",
+            "The team calendar feed; handoffs and pages {} posted to chat.",
             if f.webhook { "are" } else { "are not" }
         ),
     }

@@ -156,16 +156,16 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
     let posts = chat.posts();
     assert_eq!(posts.len(), 2);
     assert_eq!(posts[0], posts[1], "the retry posts the same thing");
-    let text = posts[1]["text"].as_str().unwrap();
-    assert!(
-        text.starts_with("*Person 0* submitted the Weekly handoff for the week from Tue 10 Nov 2026 (platform), for Person 1 and Person 2."),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("<{}{PAGE}|Read and acknowledge it in Rota>", app.base_url)),
-        "{text}"
-    );
-    assert!(text.contains("All quiet. Watch the *queue*."), "{text}");
+    // A channel set by address alone is Slack's: a section and a button.
+    let headline = "*Handoff:* Person 0 submitted the Weekly handoff for the week from Tue 10 Nov 2026 (platform), for Person 1 and Person 2.";
+    assert_eq!(posts[1]["text"], headline);
+    let section = &posts[1]["blocks"][0]["text"];
+    assert_eq!(section["type"], "mrkdwn");
+    assert_eq!(section["text"], format!("{headline}\n\nAll quiet. Watch the *queue*."));
+    let button = &posts[1]["blocks"][1]["elements"][0];
+    assert_eq!(button["type"], "button");
+    assert_eq!(button["text"]["text"], "Read and acknowledge it in Rota");
+    assert_eq!(button["url"], format!("{}{PAGE}", app.base_url));
     let d = &deliveries(&team).await[0];
     assert_eq!(d["state"], "delivered", "{d}");
     assert_eq!(d["attempts"], 2);
@@ -184,6 +184,46 @@ async fn a_submitted_handoff_is_posted_and_a_500_is_retried_without_blocking_sub
         StatusCode::OK
     );
     assert_eq!(deliveries(&team).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_handoff_goes_to_a_mattermost_channel_through_the_same_formatter() {
+    let chat = Receiver::start(200).await;
+    let team = team_allowing("2026-11-10T08:30:00Z", chat.host_port()).await;
+    let (status, body) = team
+        .f
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &team.f.manager_token,
+            "/api/v1/teams/platform/chat",
+            json!({"kind": "mattermost", "url": chat.url}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The old address-only route keeps the channel's kind.
+    assert_eq!(set_webhook(&team, &chat.url).await["url"], chat.url);
+    let note = "# Quiet week\n<!channel> @all see [the runbook](https://evil.example)";
+    assert_eq!(team.put(&team.tokens[0], note, true).await.0, StatusCode::OK);
+    let report = deliver_due(&team.f.app.db, &team.f.app.outgoing, t("2026-11-10T08:31:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 1);
+    let post = &chat.posts()[0];
+    let a = &post["attachments"][0];
+    assert_eq!(a["color"], "#2d6cdf");
+    assert_eq!(
+        a["title"],
+        "Person 0 submitted the Weekly handoff for the week from Tue 10 Nov 2026 (platform), for Person 1 and Person 2."
+    );
+    let link = format!("{}{PAGE}", team.f.app.base_url);
+    assert_eq!(a["title_link"], link);
+    assert_eq!(
+        a["text"],
+        format!(
+            "\\# Quiet week\n\\<!channel\\> @\u{200B}all see \\[the runbook\\](https://evil.example)\n\n[Read and acknowledge it in Rota]({link})"
+        )
+    );
 }
 
 #[tokio::test]

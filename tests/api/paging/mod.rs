@@ -7,6 +7,7 @@
 //! began Tuesday 24 February 2026 (Alex leads week 0, to 3 March 10:00),
 //! and the Alertmanager sample fires at 03:07:12 on 3 March.
 
+mod chat;
 mod escalation;
 mod methods;
 mod reliability;
@@ -95,6 +96,7 @@ impl Receiver {
         let app = Router::new()
             .route("/", post(take))
             .route("/hook", post(take))
+            .route("/chat/{kind}", post(take))
             .with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         r
@@ -116,6 +118,13 @@ impl Receiver {
     /// Pages (not tests) pushed to `topic`.
     fn pages(&self, topic: &str) -> Vec<Value> {
         self.pushes(topic).into_iter().filter(|b| b["priority"] == 5).collect()
+    }
+
+    /// What the chat channel at `/chat/{kind}` was posted.
+    fn chats(&self, kind: &str) -> Vec<Value> {
+        let path = format!("/chat/{kind}");
+        let got = self.got.lock().unwrap();
+        got.iter().filter(|g| g.path == path).map(|g| g.body.clone()).collect()
     }
 
     fn hooks(&self) -> Vec<Got> {

@@ -1,0 +1,76 @@
+//! A page in the team's chat channel: one post when its escalation starts,
+//! saying what fired and who is being paged, with an Acknowledge button
+//! that opens the page's signed acknowledge link (whose GET changes
+//! nothing; the page it opens has the button that POSTs).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::send::Pager;
+use crate::db;
+use crate::db::chat::ClaimedPost;
+use crate::domain::chat::{Button, ChatKind, Post, Tone, body};
+use crate::domain::paging::{AckLink, Target};
+use crate::error::AppResult;
+
+/// Queues the page's post to its team's channel (if the team has one and
+/// it has not posted yet): `people` are who step `step` (a `target`)
+/// reached, none when nobody could be paged.
+pub async fn announce(
+    conn: &mut PgConnection,
+    page_id: i64,
+    step: i32,
+    target: Target,
+    people: &[i64],
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let mut users = db::users::by_ids(conn, people).await?;
+    // In the order they were paged.
+    users.sort_by_key(|u| people.iter().position(|p| *p == u.id));
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    let paged = match names.as_slice() {
+        [] => String::new(),
+        [one] => format!("{one} ({})", target.as_str()),
+        [rest @ .., last] => format!("{} and {last} ({})", rest.join(", "), target.as_str()),
+    };
+    Ok(db::chat::queue_page_post(conn, page_id, step, people.first().copied(), &paged, now).await?)
+}
+
+/// The post, in the channel's format: `None` for a kind this Rota does not
+/// know (a newer one wrote it).
+pub fn page_post(pager: &Pager, p: &ClaimedPost, key: &[u8], now: DateTime<Utc>) -> Option<Value> {
+    let kind = ChatKind::parse(&p.kind)?;
+    let title = if p.paged.is_empty() {
+        format!("Nobody could be paged for {}: see who was skipped and why", p.team_name)
+    } else {
+        format!("{} is paging {}", p.team_name, p.paged)
+    };
+    let button = match p.paged_user_id {
+        Some(user) => Button {
+            label: "Acknowledge".into(),
+            url: pager.ack_url(&AckLink::new(p.page_id, user, now).sign(key)),
+        },
+        None => Button {
+            label: "Open the page in Rota".into(),
+            url: format!(
+                "{}/teams/{}/pages/{}",
+                pager.base_url.trim_end_matches('/'),
+                p.team_slug,
+                p.page_id
+            ),
+        },
+    };
+    let post = Post {
+        heading: "Page",
+        title,
+        text: p.summary.clone(),
+        facts: vec![
+            ("Fired".into(), p.fired_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+            ("Source".into(), p.source.clone()),
+        ],
+        button,
+        tone: Tone::Urgent,
+    };
+    Some(body(kind, &post))
+}
