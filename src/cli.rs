@@ -283,8 +283,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Healthcheck => healthcheck(settings.listen.port()).await,
         Command::ExtendSchedules => {
             // Its lock is session-level: over the direct connection.
-            let pools = db::connect(&settings.database(), 2).await?;
-            match crate::jobs::extend_schedules(&pools.direct, chrono::Utc::now()).await? {
+            // One for the lock, the rest for rotations extended side by side.
+            let pools = db::connect(&settings.database(), 4).await?;
+            match crate::jobs::extend_schedules_on(&pools.direct, &pools.db, chrono::Utc::now()).await? {
                 Some(n) => println!("{n} shifts written"),
                 None => println!("another process is extending schedules"),
             }

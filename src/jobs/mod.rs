@@ -43,11 +43,18 @@ const REMINDER_LOCK: i64 = 0x726d_6e64;
 /// (`AppState::direct`), never PgBouncer in transaction mode, which could
 /// run the unlock on another server connection than the lock.
 pub async fn extend_schedules(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
-    let mut conn = pool.acquire().await?;
+    extend_schedules_on(pool, pool, now).await
+}
+
+/// As [`extend_schedules`], the lock on `direct` and the rotations'
+/// transactions on `work` (`AppState::db`, PgBouncer or not): the direct
+/// pool is small, and its other connections are the listeners'.
+pub async fn extend_schedules_on(direct: &PgPool, work: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Option<u64>> {
+    let mut conn = direct.acquire().await?;
     if !db::housekeeping::try_lock_session(&mut conn, SCHEDULE_LOCK).await? {
         return Ok(None);
     }
-    let outcome = extend_all(pool, &mut conn, now).await;
+    let outcome = extend_all(work, &mut conn, now).await;
     match db::housekeeping::unlock(&mut conn, SCHEDULE_LOCK).await {
         Ok(()) if outcome.is_ok() => {}
         // The lock must not outlive the run: closing the connection ends it.
@@ -69,10 +76,11 @@ async fn extend_all(pool: &PgPool, conn: &mut sqlx::PgConnection, now: DateTime<
         let ids: Vec<i64> = due.iter().copied().skip(k).step_by(EXTEND_AT_ONCE).collect();
         let pool = pool.clone();
         workers.spawn(async move {
-            let mut conn = pool.acquire().await?;
             let mut written = 0;
             for id in ids {
-                let mut tx = conn.begin().await?;
+                // A connection per rotation, not per worker: on a pool with
+                // fewer free connections than workers they take turns.
+                let mut tx = pool.begin().await?;
                 // Weeks a crash loses are written again by the next run.
                 db::housekeeping::commit_without_waiting(&mut tx).await?;
                 written += crate::ops::schedule::extend(&mut tx, id, now).await?;
@@ -227,7 +235,7 @@ async fn extend_schedules_every(state: AppState) {
         tick.tick().await;
         let started = std::time::Instant::now();
         // Its lock is session-level: not through PgBouncer.
-        let outcome = extend_schedules(&state.direct, state.clock.now()).await;
+        let outcome = extend_schedules_on(&state.direct, &state.db, state.clock.now()).await;
         crate::service_metrics::job_ran("extend_schedules", started, &outcome.as_ref().map(Option::is_some));
         match outcome {
             Ok(Some(n)) => tracing::info!(shifts = n, "schedules extended"),
