@@ -50,8 +50,7 @@ pub async fn is_confirmed_number(conn: &mut PgConnection, number: &str) -> sqlx:
 }
 
 /// The latest page still open (not acknowledged, resolved or removed)
-/// that was messaged since `since` to someone whose confirmed SMS method
-/// is `number`: the page, the person and its summary.
+/// that was texted since `since` to the confirmed SMS method `number`: the page, the person and its summary.
 pub async fn open_page_for_number(
     conn: &mut PgConnection,
     number: &str,
@@ -59,9 +58,10 @@ pub async fn open_page_for_number(
 ) -> sqlx::Result<Option<(i64, i64, String)>> {
     query_as(
         "SELECT m.page_id, m.user_id, p.summary FROM page_messages m JOIN pages p ON p.id = m.page_id
-         WHERE m.user_id IN (SELECT user_id FROM contact_methods
-                             WHERE kind = 'sms' AND target = $1 AND verified_at IS NOT NULL)
-           AND m.created_at >= $2 AND m.state IN ('sent', 'delivered')
+         -- Only pages texted to this number: a reply answers a text.
+         JOIN contact_methods k ON k.id = m.contact_method_id
+              AND k.kind = 'sms' AND k.target = $1 AND k.verified_at IS NOT NULL
+         WHERE m.created_at >= $2 AND m.state IN ('sent', 'delivered')
            AND p.acknowledged_at IS NULL AND p.resolved_at IS NULL AND p.deleted_at IS NULL
          ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
     )

@@ -52,6 +52,8 @@ pub fn xml_escape(text: &str) -> String {
             '\'' => out.push_str("&apos;"),
             // Control characters are not XML (tabs and newlines are).
             c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            // Nor are these two non-characters: Twilio would refuse the call.
+            '\u{FFFE}' | '\u{FFFF}' => out.push(' '),
             c => out.push(c),
         }
     }
@@ -209,6 +211,14 @@ mod tests {
     }
 
     /// The worked example of Twilio's webhook security documentation.
+    #[test]
+    fn xml_escape_leaves_nothing_xml_forbids() {
+        assert_eq!(
+            xml_escape("a<b>&\"'\u{0}\u{FFFE}\u{FFFF}\tz"),
+            "a&lt;b&gt;&amp;&quot;&apos;   \tz"
+        );
+    }
+
     #[test]
     fn the_signature_is_twilios_documented_example() {
         let url = "https://mycompany.com/myapp.php?foo=1&bar=2";

@@ -168,21 +168,14 @@ fn settle(
 /// Sends the due chat posts (one per page, to its team's channel) and
 /// records each on the page's timeline as `chat`.
 async fn send_chat_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<(usize, usize)> {
-    let (claimed, key) = {
-        let mut conn = pool.acquire().await?;
-        let claimed = db::chat::claim_page_posts(&mut conn, now, LEASE, BATCH).await?;
-        if claimed.is_empty() {
-            return Ok((0, 0));
-        }
-        (
-            claimed,
-            paging::ack_key(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?,
-        )
-    };
+    let claimed = db::chat::claim_page_posts(&mut *pool.acquire().await?, now, LEASE, BATCH).await?;
+    if claimed.is_empty() {
+        return Ok((0, 0));
+    }
     let mut sends = JoinSet::new();
     for p in claimed {
         let pager = pager.clone();
-        let body = paging::chat::page_post(&pager, &p, &key, now);
+        let body = paging::chat::page_post(&pager, &p);
         sends.spawn(async move {
             let service = ChatKind::parse(&p.kind).map_or("the chat server", ChatKind::name);
             let outcome = match body {

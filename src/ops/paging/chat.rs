@@ -1,7 +1,8 @@
 //! A page in the team's chat channel: one post when its escalation starts,
-//! saying what fired and who is being paged, with an Acknowledge button
-//! that opens the page's signed acknowledge link (whose GET changes
-//! nothing; the page it opens has the button that POSTs).
+//! saying what fired and who is being paged, with a button to the page in
+//! Rota, where whoever presses it signs in and acknowledges as themselves
+//! (a person's signed acknowledge link would let every reader of the
+//! channel acknowledge as them).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -11,7 +12,7 @@ use super::send::Pager;
 use crate::db;
 use crate::db::chat::ClaimedPost;
 use crate::domain::chat::{Button, ChatKind, Post, Tone, body};
-use crate::domain::paging::{AckLink, Target};
+use crate::domain::paging::Target;
 use crate::error::AppResult;
 
 /// Queues the page's post to its team's channel (if the team has one and
@@ -39,27 +40,24 @@ pub async fn announce(
 
 /// The post, in the channel's format: `None` for a kind this Rota does not
 /// know (a newer one wrote it).
-pub fn page_post(pager: &Pager, p: &ClaimedPost, key: &[u8], now: DateTime<Utc>) -> Option<Value> {
+pub fn page_post(pager: &Pager, p: &ClaimedPost) -> Option<Value> {
     let kind = ChatKind::parse(&p.kind)?;
     let title = if p.paged.is_empty() {
         format!("Nobody could be paged for {}: see who was skipped and why", p.team_name)
     } else {
         format!("{} is paging {}", p.team_name, p.paged)
     };
-    let button = match p.paged_user_id {
-        Some(user) => Button {
-            label: "Acknowledge".into(),
-            url: pager.ack_url(&AckLink::new(p.page_id, user, now).sign(key)),
-        },
-        None => Button {
-            label: "Open the page in Rota".into(),
-            url: format!(
-                "{}/teams/{}/pages/{}",
-                pager.base_url.trim_end_matches('/'),
-                p.team_slug,
-                p.page_id
-            ),
-        },
+    // Never a person's acknowledge link: the channel's readers (guests,
+    // shared channels, its history) would all hold it. The page view asks
+    // whoever presses to sign in, and records who acknowledged.
+    let button = Button {
+        label: "Acknowledge in Rota".into(),
+        url: format!(
+            "{}/teams/{}/pages/{}",
+            pager.base_url.trim_end_matches('/'),
+            p.team_slug,
+            p.page_id
+        ),
     };
     let post = Post {
         heading: "Page",

@@ -86,7 +86,10 @@ impl Twilio {
             .basic_auth(&s.account_sid, Some(&s.auth_token))
             .form(&form);
         if let Some(key) = &m.idempotency_key {
-            // Twilio's name for it: a retry of one message is sent once.
+            // The same on every retry of one message, under the name Twilio
+            // gives its own webhooks' key. Twilio's Messages and Calls API
+            // promises no idempotency: a retry after a timeout may text or
+            // call twice (a compatible provider that honours it will not).
             request = request.header("I-Twilio-Idempotency-Token", key);
         }
         let response = request.send().await.map_err(|e| {

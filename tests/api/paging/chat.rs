@@ -1,6 +1,6 @@
 //! The team's chat channel: a page posts once, as its escalation starts,
 //! in the service's own format (Slack blocks with a button, Mattermost
-//! attachments, a Teams Adaptive Card), with the page's acknowledge link;
+//! attachments, a Teams Adaptive Card), with a button to the page in Rota;
 //! what people typed never comes through as a mention or as markup. The
 //! receiver's `/chat/{kind}` stands for each service's incoming webhook.
 
@@ -48,11 +48,6 @@ impl Paging {
     }
 }
 
-/// The token in an acknowledge link.
-fn token_of(url: &str) -> String {
-    url.rsplit('/').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn a_page_posts_once_to_the_slack_channel_with_its_acknowledge_link() {
     let p = setup().await;
@@ -85,14 +80,16 @@ async fn a_page_posts_once_to_the_slack_channel_with_its_acknowledge_link() {
     assert_eq!(blocks[1]["type"], "actions");
     let button = &blocks[1]["elements"][0];
     assert_eq!(button["type"], "button");
-    assert_eq!(button["text"]["text"], "Acknowledge");
-    let ack = button["url"].as_str().unwrap();
-    assert!(ack.starts_with(&p.app.url("/ack/")), "{ack}");
+    assert_eq!(button["text"]["text"], "Acknowledge in Rota");
+    // The page view, never a person's acknowledge link: everyone reading
+    // the channel would hold that.
+    let path = format!("/teams/platform/pages/{page}");
+    assert_eq!(button["url"].as_str().unwrap(), p.app.url(&path));
+    assert!(!post.to_string().contains("/ack/"), "{post}");
 
     // A chat unfurler (or anyone) GETting the link acknowledges nothing.
-    let res = reqwest::Client::new().get(ack).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("Checkout p99 latency"));
+    let res = reqwest::Client::new().get(p.app.url(&path)).send().await.unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
     assert_eq!(p.acknowledged(page).await, (None, None));
 
     // On the page's timeline, as the channel, not a person.
@@ -126,21 +123,21 @@ async fn a_page_posts_once_to_the_slack_channel_with_its_acknowledge_link() {
     assert_eq!(p.rx.pages("sam").len(), 1);
     assert_eq!(p.rx.chats("slack").len(), 1);
 
-    // The button's page POSTs: that acknowledges, for the person paged.
+    // The button's page: whoever signs in acknowledges, as themselves.
     p.app.clock.set(t(RECEIVED) + Duration::minutes(6));
-    let res = reqwest::Client::new()
-        .post(p.app.url("/ack"))
-        .form(&[("token", token_of(ack))])
+    let sam = p.app.sign_in("sam@example.com").await;
+    let html = sam.get(p.app.url(&path)).send().await.unwrap().text().await.unwrap();
+    let csrf = crate::common::csrf_of(&html);
+    let res = sam
+        .post(p.app.url(&format!("{path}/acknowledge")))
+        .form(&[("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         p.acknowledged(page).await,
-        (
-            Some(t(RECEIVED) + Duration::minutes(6)),
-            Some("alex@example.com".into())
-        )
+        (Some(t(RECEIVED) + Duration::minutes(6)), Some("sam@example.com".into()))
     );
 }
 
@@ -175,11 +172,11 @@ async fn each_service_gets_its_own_format_and_peoples_text_stays_text() {
     assert_eq!(a["color"], "#d0021b");
     assert_eq!(a["title"], "platform is paging Alex (primary)");
     let ack = a["title_link"].as_str().unwrap();
-    assert!(ack.starts_with(&p.app.url("/ack/")), "{ack}");
+    assert!(ack.starts_with(&p.app.url("/teams/platform/pages/")), "{ack}");
     assert_eq!(
         a["text"],
         format!(
-            "\\<!channel\\> @\u{200B}all \\*\\*bold\\*\\* \\[x\\](https://evil.example) \\<https://evil.example\\|click\\>\n\n[Acknowledge]({ack})"
+            "\\<!channel\\> @\u{200B}all \\*\\*bold\\*\\* \\[x\\](https://evil.example) \\<https://evil.example\\|click\\>\n\n[Acknowledge in Rota]({ack})"
         )
     );
     assert_eq!(
@@ -209,8 +206,13 @@ async fn each_service_gets_its_own_format_and_peoples_text_stays_text() {
     );
     let action = &card["actions"][0];
     assert_eq!(action["type"], "Action.OpenUrl");
-    assert_eq!(action["title"], "Acknowledge");
-    assert!(action["url"].as_str().unwrap().starts_with(&p.app.url("/ack/")));
+    assert_eq!(action["title"], "Acknowledge in Rota");
+    assert!(
+        action["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&p.app.url("/teams/platform/pages/"))
+    );
 
     // Each page posted once, each to the channel set when it started.
     assert_eq!(

@@ -485,6 +485,28 @@ async fn an_sms_reply_1_acknowledges_the_latest_page_messaged_to_that_number() {
     assert!(twiml.contains("<Message>Reply 1"), "{twiml}");
     assert_eq!(p.acknowledged(page).await, (None, None));
 
+    // A later page that reached Alex by push only: a reply to the text is
+    // not about it.
+    let pushed: i64 = sqlx::query_scalar(
+        "INSERT INTO pages (team_id, source, dedup_key, summary, fired_at)
+         SELECT team_id, 'test', 'pushed-only', 'Pushed only', fired_at FROM pages WHERE id = $1 RETURNING id",
+    )
+    .bind(page)
+    .fetch_one(&p.app.db)
+    .await
+    .unwrap();
+    let pushed_messages = sqlx::query(
+        "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, state, due_at, created_at)
+         SELECT $1, 0, k.user_id, k.id, 'sent', $2, $2 FROM contact_methods k JOIN users u ON u.id = k.user_id
+         WHERE u.email = 'alex@example.com' AND k.kind <> 'sms'",
+    )
+    .bind(pushed)
+    .bind(t(RECEIVED) + Duration::seconds(30))
+    .execute(&p.app.db)
+    .await
+    .unwrap();
+    assert!(pushed_messages.rows_affected() > 0);
+
     p.app.clock.set(t(RECEIVED) + Duration::minutes(1));
     let (status, _, twiml) = signed_call_back(&url, &sms(ALEX_PHONE, " 1\n")).await;
     assert_eq!(status, StatusCode::OK, "{twiml}");
@@ -498,6 +520,30 @@ async fn an_sms_reply_1_acknowledges_the_latest_page_messaged_to_that_number() {
             Some("alex@example.com".into())
         )
     );
+    let pushed_acknowledged: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT acknowledged_at FROM pages WHERE id = $1")
+            .bind(pushed)
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!(pushed_acknowledged, None, "the page only pushed is still open");
+    sqlx::query("UPDATE pages SET resolved_at = fired_at + interval '1 minute' WHERE id = $1")
+        .bind(pushed)
+        .execute(&p.app.db)
+        .await
+        .unwrap();
+    let pushed_acknowledged: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT acknowledged_at FROM pages WHERE id = $1")
+            .bind(pushed)
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap();
+    assert_eq!(pushed_acknowledged, None, "the page only pushed is still open");
+    sqlx::query("UPDATE pages SET resolved_at = fired_at + interval '1 minute' WHERE id = $1")
+        .bind(pushed)
+        .execute(&p.app.db)
+        .await
+        .unwrap();
     p.at(Duration::hours(3)).await;
     assert!(p.rx.pages("sam").is_empty(), "the escalation stopped");
 
