@@ -70,6 +70,25 @@ impl AppState {
         }
     }
 
+    /// Refuses (429) a confirmation text or call beyond the person's
+    /// hourly allowance, before the method is stored. Other kinds, and
+    /// phone methods while no provider is set (nothing is sent), pass.
+    pub fn admit_phone_test(&self, user_id: i64, kind: &str) -> crate::error::AppResult<()> {
+        if self.twilio.is_none() || !matches!(kind.trim(), "sms" | "voice") {
+            return Ok(());
+        }
+        self.throttle
+            .admit_phone_test(user_id)
+            .map_err(|retry_after_secs| crate::error::AppError::RateLimited {
+                message: format!(
+                    "You have started {} confirmation texts or calls this hour; add this number again in {} minutes",
+                    crate::throttle::PHONE_TESTS_AN_HOUR,
+                    retry_after_secs.div_ceil(60)
+                ),
+                retry_after_secs,
+            })
+    }
+
     /// What the use cases in `ops` need besides a connection.
     pub fn ctx(&self) -> Ctx {
         Ctx {

@@ -26,6 +26,11 @@ pub const RECORD_USE_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 /// Beyond this many tokens the memo of recorded uses starts again.
 const MAX_REMEMBERED: usize = 10_000;
 
+/// Confirmation texts and calls one person may start in an hour (per
+/// process): adding and removing a phone method again and again must not
+/// text any number Rota's sender can reach.
+pub const PHONE_TESTS_AN_HOUR: u32 = 5;
+
 /// Rota's clock as governor's, so a test's fixed clock holds the limiters
 /// still too and a burst is an exact number of requests.
 #[derive(Clone)]
@@ -53,6 +58,9 @@ pub struct Throttle {
     clock: Clock,
     personal: KeyedLimiter,
     integration: KeyedLimiter,
+    /// Confirmation texts and calls a person may have sent: each costs
+    /// money and goes to any number they type.
+    phone_tests: KeyedLimiter,
     recorded: Mutex<HashMap<(TokenKind, i64), DateTime<Utc>>>,
 }
 
@@ -68,6 +76,13 @@ impl Throttle {
         Throttle {
             personal: limiter(limits.personal_token, &clock),
             integration: limiter(limits.integration_token, &clock),
+            phone_tests: RateLimiter::new(
+                Quota::with_period(std::time::Duration::from_secs(3600 / PHONE_TESTS_AN_HOUR as u64))
+                    .unwrap_or(Quota::per_hour(NonZeroU32::MIN))
+                    .allow_burst(NonZeroU32::new(PHONE_TESTS_AN_HOUR).unwrap_or(NonZeroU32::MIN)),
+                DefaultKeyedStateStore::default(),
+                AppTime(clock.clone()),
+            ),
             clock,
             recorded: Mutex::new(HashMap::new()),
         }
@@ -81,6 +96,16 @@ impl Throttle {
             TokenKind::Integration => &self.integration,
         };
         limiter.check_key(&token_id).map_err(|not_until| {
+            let now = governor::clock::Clock::now(&AppTime(self.clock.clone()));
+            let wait = not_until.wait_time_from(now);
+            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+        })
+    }
+
+    /// Takes one confirmation text or call from the person's allowance
+    /// ([`PHONE_TESTS_AN_HOUR`]); `Err` as for [`Throttle::admit`].
+    pub fn admit_phone_test(&self, user_id: i64) -> Result<(), u64> {
+        self.phone_tests.check_key(&user_id).map_err(|not_until| {
             let now = governor::clock::Clock::now(&AppTime(self.clock.clone()));
             let wait = not_until.wait_time_from(now);
             (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)

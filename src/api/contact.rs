@@ -110,6 +110,7 @@ pub async fn add_contact_method(
         target: &body.target,
         token: body.token.as_deref(),
     };
+    state.admit_phone_test(user.id, &body.kind)?;
     let mut tx = state.db.begin().await?;
     let rules = (&state.settings.outgoing, state.mailer.is_some());
     let added = methods::add(&mut tx, user.id, &new, rules, state.clock.now()).await?;

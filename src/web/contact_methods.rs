@@ -129,6 +129,9 @@ async fn add_method(
         target: &form.target,
         token: Some(&form.token),
     };
+    if let Err(e) = state.admit_phone_test(user.id, &form.kind) {
+        return refused(&state, &session, &user, e).await;
+    }
     let mut tx = state.db.begin().await?;
     let rules = (&state.settings.outgoing, state.mailer.is_some());
     let added = match methods::add(&mut tx, user.id, &new, rules, state.clock.now()).await {

@@ -681,3 +681,62 @@ async fn twilio_answering_500_is_retried_with_the_same_key_and_the_failure_is_on
         .collect();
     assert_eq!(states, [json!("failed"), json!("sent")]);
 }
+
+/// Each confirmation text costs money and goes to whatever number was
+/// typed: adding and removing a phone method again and again stops at the
+/// hourly allowance, with nothing stored and nothing sent past it.
+#[tokio::test]
+async fn confirmation_texts_and_calls_stop_at_the_hourly_allowance() {
+    let (p, api) = setup_twilio().await;
+    let add = |kind: &'static str| {
+        p.app.post_json(
+            &p.alex,
+            "/api/v1/me/contact-methods",
+            json!({"kind": kind, "label": "mobile", "target": "+447700900123"}),
+        )
+    };
+    for i in 0..rota::throttle::PHONE_TESTS_AN_HOUR {
+        let (status, body) = add(if i % 2 == 0 { "sms" } else { "voice" }).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        let (status, body) = p
+            .app
+            .send_json(
+                reqwest::Method::DELETE,
+                &p.alex,
+                &format!("/api/v1/me/contact-methods/{id}"),
+                json!({}),
+            )
+            .await;
+        assert!(status.is_success(), "{status} {body}");
+    }
+    let sent = api.messages().len() + api.calls().len();
+    assert_eq!(sent, rota::throttle::PHONE_TESTS_AN_HOUR as usize);
+
+    let (status, body) = add("sms").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("this hour"),
+        "{body}"
+    );
+    assert_eq!(api.messages().len() + api.calls().len(), sent, "nothing more sent");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_methods WHERE target = '+447700900123'")
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing stored");
+    // Other kinds are not held back.
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.alex,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "webhook", "label": "hook", "target": p.rx.base.clone() + "/hook"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // An hour on, the allowance is back.
+    p.app.clock.set(p.app.clock.now() + Duration::hours(1));
+    let (status, body) = add("sms").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
