@@ -290,23 +290,7 @@ async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &L
         )));
     }
     let mut tx = state.db.begin().await?;
-    let rotation_id = match form.rotation.trim() {
-        "" => match default_rotation(&mut tx, team.id, &team.name).await {
-            Err(AppError::Unprocessable(_)) => {
-                return Err(AppError::Unprocessable(format!(
-                    "{} has several rotations; choose the one this page was for",
-                    team.name
-                )));
-            }
-            other => other?,
-        },
-        slug => Some(
-            db::rotations::by_slug(&mut tx, team.id, slug)
-                .await?
-                .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?
-                .id,
-        ),
-    };
+    let rotation_id = rotation_named(&mut tx, team, &form.rotation).await?;
     let report = Report {
         team_id: team.id,
         rotation_id,
@@ -326,4 +310,30 @@ async fn record_by_hand(state: &AppState, member: &TeamMember<WebUser>, form: &L
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a fresh page key was taken")))?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The rotation a form names by slug, or the team's only one when it
+/// names none (422 saying which to choose otherwise).
+pub(super) async fn rotation_named(
+    conn: &mut sqlx::PgConnection,
+    team: &crate::db::teams::Team,
+    slug: &str,
+) -> AppResult<Option<i64>> {
+    Ok(match slug.trim() {
+        "" => match default_rotation(conn, team.id, &team.name).await {
+            Err(AppError::Unprocessable(_)) => {
+                return Err(AppError::Unprocessable(format!(
+                    "{} has several rotations; choose the one this page is for",
+                    team.name
+                )));
+            }
+            other => other?,
+        },
+        slug => Some(
+            db::rotations::by_slug(conn, team.id, slug)
+                .await?
+                .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?
+                .id,
+        ),
+    })
 }

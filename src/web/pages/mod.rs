@@ -2,6 +2,7 @@
 //! hand, and one page's view with its correction form.
 
 mod list;
+mod page_oncall;
 mod respond;
 mod view;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
             get(view::confirm_delete).post(view::delete_page),
         )
         .route("/teams/{team}/pages/{id}/acknowledge", post(respond::acknowledge_page))
+        .route("/teams/{team}/page-oncall", post(page_oncall::page_oncall))
 }
 
 /// One page as a row of the list, times in the reader's zone.

@@ -226,3 +226,79 @@ async fn someone_with_no_confirmed_method_is_told_nobody_can_page_them() {
         .unwrap();
     assert!(html.contains("None is confirmed yet: nobody can page you"), "{html}");
 }
+
+#[tokio::test]
+async fn a_member_pages_the_on_call_from_the_team_page() {
+    let p = setup().await;
+    let sam = p.app.sign_in("sam@example.com").await;
+    let html = sam
+        .get(p.app.url("/teams/platform"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<summary>Page the on-call</summary>"), "{html}");
+    assert!(html.contains("action=\"/teams/platform/page-oncall\""), "{html}");
+    let csrf = crate::common::csrf_of(&html);
+    let pages = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pages")
+            .fetch_one(&p.app.db)
+            .await
+            .unwrap()
+    };
+    let before = pages().await;
+
+    // Nothing to say, or another team's rotation: refused, nothing paged.
+    for (message, rotation) in [("   ", ""), ("Checkout is down", "no-such-rotation")] {
+        let res = sam
+            .post(p.app.url("/teams/platform/page-oncall"))
+            .form(&[("csrf", csrf.as_str()), ("message", message), ("rotation", rotation)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{message:?} {rotation:?}"
+        );
+    }
+    assert_eq!(pages().await, before);
+
+    let res = sam
+        .post(p.app.url("/teams/platform/page-oncall"))
+        .form(&[("csrf", csrf.as_str()), ("message", "Checkout is down")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/teams/platform/pages/"), "{location}");
+    let page: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+
+    // The primary is paged by their rules, as for a tool's alert.
+    p.at(Duration::zero()).await;
+    let pushed = p.rx.pages("alex");
+    assert_eq!(pushed.len(), 1, "{pushed:?} {:?}", p.timeline(page).await);
+    assert!(
+        pushed[0].to_string().contains("Checkout is down (paged by Sam)"),
+        "{pushed:?}"
+    );
+    let html = sam
+        .get(p.app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Who was paged") && html.contains("<td>Alex</td>"),
+        "{html}"
+    );
+    // Unacknowledged past the primary's SLA, the secondary is next.
+    p.at(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
+    assert_eq!(p.acknowledged(page).await, (None, None));
+}
