@@ -105,7 +105,8 @@ pub async fn overlapping(
     .await
 }
 
-/// A shift whose holder is on leave for some of it.
+/// A shift whose holder is on leave, or on a recovery day off, for some
+/// of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NeedsCover {
     pub shift_id: i64,
@@ -122,6 +123,20 @@ pub struct NeedsCover {
     pub leave_end: NaiveDate,
     pub leave_starts_at: DateTime<Utc>,
     pub leave_ends_at: DateTime<Utc>,
+    /// `leave`, or `recovery` for a recovery day taken off (a day in the
+    /// holder's own zone, as paging skips them).
+    pub reason: String,
+}
+
+impl NeedsCover {
+    /// "on leave", or "on a recovery day off".
+    pub fn why(&self) -> &'static str {
+        if self.reason == "recovery" {
+            "on a recovery day off"
+        } else {
+            "on leave"
+        }
+    }
 }
 
 /// Shifts of the teams' rotations, not yet over at `now` and starting
@@ -136,14 +151,25 @@ pub async fn needs_cover(
         "SELECT s.id AS shift_id, t.id AS team_id, t.slug AS team_slug, t.name AS team_name,
                 r.name AS rotation_name, s.role, s.user_id, u.name, s.starts_at, s.ends_at,
                 l.start_date AS leave_start, l.end_date AS leave_end,
-                l.starts_at AS leave_starts_at, l.ends_at AS leave_ends_at
+                l.starts_at AS leave_starts_at, l.ends_at AS leave_ends_at, l.reason
          FROM shifts s
          JOIN rotations r ON r.id = s.rotation_id
          JOIN teams t ON t.id = r.team_id
          JOIN users u ON u.id = s.user_id
-         JOIN leave l ON l.user_id = s.user_id AND l.starts_at < s.ends_at AND s.starts_at < l.ends_at
+         JOIN (SELECT user_id, start_date, end_date, starts_at, ends_at, 'leave' AS reason FROM leave
+               UNION ALL
+               -- A recovery day taken off, in its holder's zone, as paging
+               -- skips them: their shift needs cover as for leave.
+               SELECT d.user_id, d.day, d.day, d.day::timestamp AT TIME ZONE w.timezone,
+                      (d.day + 1)::timestamp AT TIME ZONE w.timezone, 'recovery'
+               FROM recovery_days d JOIN users w ON w.id = d.user_id
+               WHERE d.state = 'granted' AND d.form = 'day_off' AND NOT d.worked_anyway
+                 AND d.day >= ($2 AT TIME ZONE 'UTC')::date - 1 AND d.day <= ($3 AT TIME ZONE 'UTC')::date + 1
+                 AND d.user_id IN (SELECT h.user_id FROM shifts h JOIN rotations hr ON hr.id = h.rotation_id
+                                   WHERE hr.team_id = ANY($1) AND h.ends_at > $2 AND h.starts_at < $3)) l
+              ON l.user_id = s.user_id AND l.starts_at < s.ends_at AND s.starts_at < l.ends_at
          WHERE r.team_id = ANY($1) AND s.ends_at > $2 AND s.starts_at < $3
-         ORDER BY s.starts_at, lower(t.name), r.slug, s.role",
+         ORDER BY s.starts_at, lower(t.name), r.slug, s.role, l.starts_at",
     )
     .bind(team_ids)
     .bind(now)

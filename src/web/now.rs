@@ -288,17 +288,27 @@ fn covers_needed(
             } else {
                 format!("{}'s", c.name)
             };
-            let text = format!(
-                "{whose} {} shift in {} · {}, {} to {}, falls in {} leave ({} to {})",
+            let shift = format!(
+                "{whose} {} shift in {} · {}, {} to {}",
                 c.role,
                 c.team_name,
                 c.rotation_name,
                 fmt::local(c.starts_at, my_tz),
                 fmt::local(c.ends_at, my_tz),
-                if mine { "your" } else { "their" },
-                fmt::date_short(c.leave_start),
-                fmt::date_short(c.leave_end)
             );
+            let whose_time = if mine { "your" } else { "their" };
+            let text = if c.reason == "recovery" {
+                format!(
+                    "{shift}, falls on {whose_time} recovery day off ({})",
+                    fmt::date_short(c.leave_start)
+                )
+            } else {
+                format!(
+                    "{shift}, falls in {whose_time} leave ({} to {})",
+                    fmt::date_short(c.leave_start),
+                    fmt::date_short(c.leave_end)
+                )
+            };
             let asked = my_requests
                 .iter()
                 .find(|r| mine && r.shift_id == c.shift_id && r.requester_id == user.id && r.state_at(now).is_open())

@@ -282,11 +282,16 @@ fn in_week(days: &[RecoveryDay], row: &WeekRow, tz: chrono_tz::Tz) -> Vec<String
 fn leave_notes(rows: &[NeedsCover]) -> HashMap<i64, String> {
     rows.iter()
         .map(|c| {
-            let note = format!(
-                "needs cover: on leave {} to {}",
-                fmt::date_short(c.leave_start),
-                fmt::date_short(c.leave_end)
-            );
+            let note = if c.leave_start == c.leave_end {
+                format!("needs cover: {} {}", c.why(), fmt::date_short(c.leave_start))
+            } else {
+                format!(
+                    "needs cover: {} {} to {}",
+                    c.why(),
+                    fmt::date_short(c.leave_start),
+                    fmt::date_short(c.leave_end)
+                )
+            };
             (c.shift_id, note)
         })
         .collect()

@@ -355,3 +355,54 @@ async fn leave_over_a_shift_shows_it_needs_cover_to_its_holder_and_the_manager()
     );
     assert!(history.contains("Override; reason: Person 1 is on leave"), "{history}");
 }
+
+/// A recovery day taken off during one's own on-call week leaves the shift
+/// uncovered as leave does (paging skips the person that day): the holder
+/// and the manager are told it needs cover; taken at home, it does not.
+#[tokio::test]
+async fn a_recovery_day_off_in_ones_own_week_needs_cover_as_leave_does() {
+    let f = platform().await;
+    // Person 1 is secondary in week 4, 23 to 30 March; a page earned them
+    // Thursday 25 March off.
+    let p1: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'p1@example.com'")
+        .fetch_one(&f.app.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
+         VALUES ($1, $2, 'night', '2027-03-24', '2027-03-25', 'a page at 03:10')",
+    )
+    .bind(f.team.id)
+    .bind(p1)
+    .execute(&f.app.db)
+    .await
+    .unwrap();
+    f.app.caches.clear();
+    let cy = f.app.sign_in("p1@example.com").await;
+    let (_, now) = html(&cy, f.app.url("/")).await;
+    assert!(now.contains("Needs cover"), "{now}");
+    assert!(
+        now.contains("Your secondary shift in platform · Weekly, Tue 23 Mar 10:00 to Tue 30 Mar 10:00, falls on your recovery day off (25 Mar)"),
+        "{now}"
+    );
+    let boss = f.app.sign_in("manager@example.com").await;
+    let (_, rota) = html(&boss, f.app.url("/teams/platform")).await;
+    assert!(rota.contains("needs cover: on a recovery day off 25 Mar"), "{rota}");
+    assert!(
+        rota.contains("needs cover: recovery day off</text>"),
+        "the timeline: {rota}"
+    );
+
+    // Taken at home, the person is reachable: nothing needs cover.
+    sqlx::query("UPDATE recovery_days SET form = 'home' WHERE user_id = $1")
+        .bind(p1)
+        .execute(&f.app.db)
+        .await
+        .unwrap();
+    f.app.caches.clear();
+    let (_, now) = html(&cy, f.app.url("/")).await;
+    assert!(!now.contains("recovery day off"), "{now}");
+    let (_, rota) = html(&boss, f.app.url("/teams/platform")).await;
+    assert!(!rota.contains("needs cover: on a recovery day off"), "{rota}");
+    assert!(!rota.contains("needs cover: recovery day off"), "{rota}");
+}

@@ -309,6 +309,11 @@ fn role_lane(tl: &mut Timeline, scale: &Scale, role: Role, y: i64, c: &Context) 
                 );
             }
             for l in c.leave.iter().filter(|l| l.shift_id == p.shift_id) {
+                if l.reason == "recovery" {
+                    // The day itself is drawn with the recovery days.
+                    note(tl, format!("⚠ {} needs cover: recovery day off", short(&p.name)));
+                    continue;
+                }
                 let (a, b) = (l.leave_starts_at.max(p.starts_at), l.leave_ends_at.min(p.ends_at));
                 let x = scale.x(a);
                 tl.marks.push(Mark {
