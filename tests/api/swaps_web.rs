@@ -393,6 +393,20 @@ async fn a_recovery_day_off_in_ones_own_week_needs_cover_as_leave_does() {
         "the timeline: {rota}"
     );
 
+    // Person 1 asks the team with one click, for the day.
+    let shift = attr_before(&now, ">Ask for cover</button>", "value");
+    let (status, to, _) = post(
+        &cy,
+        f.app.url("/teams/platform/swaps/cover"),
+        &now,
+        &[("shift", &shift)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.starts_with("/swaps/"), "{to}");
+    let (_, request) = html(&cy, f.app.url(&to)).await;
+    assert!(request.contains("On a recovery day off 25 Mar 2027"), "{request}");
+
     // Taken at home, the person is reachable: nothing needs cover.
     sqlx::query("UPDATE recovery_days SET form = 'home' WHERE user_id = $1")
         .bind(p1)
@@ -401,7 +415,7 @@ async fn a_recovery_day_off_in_ones_own_week_needs_cover_as_leave_does() {
         .unwrap();
     f.app.caches.clear();
     let (_, now) = html(&cy, f.app.url("/")).await;
-    assert!(!now.contains("recovery day off"), "{now}");
+    assert!(!now.contains("falls on your recovery day off"), "{now}");
     let (_, rota) = html(&boss, f.app.url("/teams/platform")).await;
     assert!(!rota.contains("needs cover: on a recovery day off"), "{rota}");
     assert!(!rota.contains("needs cover: recovery day off"), "{rota}");

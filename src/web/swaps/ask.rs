@@ -284,23 +284,33 @@ pub async fn ask_for_cover(
         let me = member.user();
         let mut tx = state.db.begin().await?;
         let shift = my_shift(&mut tx, &member, id, now).await?;
-        let leave = db::leave::overlapping(&mut tx, &[me.id], shift.starts_at.max(now), shift.ends_at).await?;
-        let Some(l) = leave.first() else {
+        // Leave, or a recovery day taken off, over what is left of it.
+        let away = db::leave::needs_cover(&mut tx, &[member.team.id], shift.starts_at.max(now), shift.ends_at).await?;
+        let Some(l) = away.iter().find(|c| c.shift_id == id && c.user_id == me.id) else {
             return Err(AppError::Conflict(
-                "You are not on leave during that shift any more; to hand it over anyway, use “Swap or cover…” on the rota"
+                "You are not on leave or on a recovery day off during that shift any more; to hand it over anyway, use “Swap or cover…” on the rota"
                     .into(),
             ));
         };
-        let (from, to) = leave_part((shift.starts_at, shift.ends_at), (l.starts_at, l.ends_at), now).ok_or_else(|| {
+        let (from, to) = leave_part(
+            (shift.starts_at, shift.ends_at),
+            (l.leave_starts_at, l.leave_ends_at),
+            now,
+        )
+        .ok_or_else(|| {
             AppError::Conflict(
-                "What is left of that shift in your leave ends within the hour; ask a manager for an override".into(),
+                "What is left of that shift in your time off ends within the hour; ask a manager for an override".into(),
             )
         })?;
-        let note = format!(
-            "On leave {} to {}",
-            fmt::date_short(l.start_date),
-            fmt::date(l.end_date)
-        );
+        let note = if l.reason == "recovery" {
+            format!("On a recovery day off {}", fmt::date(l.leave_start))
+        } else {
+            format!(
+                "On leave {} to {}",
+                fmt::date_short(l.leave_start),
+                fmt::date(l.leave_end)
+            )
+        };
         let ask = Ask {
             shift_id: id,
             counterpart_shift_id: None,
