@@ -95,14 +95,12 @@ pub async fn load_spans(
         .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
         .unwrap_or_default();
     let span_of: HashMap<i64, &Period> = ids.iter().copied().zip(spans).collect();
-    let within = |team_id: i64, from_at: DateTime<Utc>, to_at: DateTime<Utc>| {
-        span_of.get(&team_id).is_some_and(|s| from_at < s.to && to_at > s.from)
-    };
+    let span = |team_id: i64| span_of.get(&team_id);
     let mut rules = group(db::metrics::rules(conn, &ids).await?, |r| r.team_id);
     let mut page_rows = db::metrics::pages(conn, &ids, from, to).await?;
-    page_rows.retain(|p| within(p.team_id, p.fired_at, p.fired_at + Duration::nanoseconds(1)));
+    page_rows.retain(|p| span(p.team_id).is_some_and(|s| s.from <= p.fired_at && p.fired_at < s.to));
     let mut shift_rows = db::metrics::shifts(conn, &ids, from, to).await?;
-    shift_rows.retain(|s| within(s.team_id, s.starts_at, s.ends_at));
+    shift_rows.retain(|r| span(r.team_id).is_some_and(|s| r.starts_at < s.to && r.ends_at > s.from));
     // Who held a shift or answered a page (even one since deleted).
     let involved: BTreeSet<(i64, i64)> = shift_rows
         .iter()
@@ -113,7 +111,7 @@ pub async fn load_spans(
     let mut shifts = group(shift_rows, |r| r.team_id);
     let mut recovery_rows = db::metrics::recovery(conn, &ids, first, last).await?;
     recovery_rows.retain(|r| {
-        span_of.get(&r.team_id).is_some_and(|s| {
+        span(r.team_id).is_some_and(|s| {
             let (first, last) = dates(s);
             first <= r.day && r.day <= last
         })
