@@ -13,6 +13,7 @@ pub mod recovery;
 pub mod role;
 pub mod schedule;
 pub mod sign_in;
+pub mod storm;
 pub mod swap;
 pub mod twilio;
 pub mod validate;
