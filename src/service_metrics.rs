@@ -47,6 +47,10 @@ pub const SUPERVISED_JOBS: [&str; 5] = [
 /// Page messages sent, by contact-method kind and outcome (`delivered`,
 /// `sent`, `retrying`, `failed`): a provider that is down shows here.
 pub const PAGE_MESSAGES: &str = "rota_page_messages_total";
+/// Bundles sent in storms, by kind and outcome (as page messages are).
+pub const PAGE_BUNDLES: &str = "rota_page_bundles_total";
+/// Pages told of in bundles rather than one message each, by kind.
+pub const PAGES_BUNDLED: &str = "rota_pages_bundled_total";
 
 const BUCKETS: [f64; 12] = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -160,6 +164,15 @@ pub fn job_ran<E>(job: &'static str, started: Instant, outcome: &Result<bool, E>
 /// Records one attempt to send a page message.
 pub fn page_message(kind: &str, outcome: &'static str) {
     counter!(PAGE_MESSAGES, "kind" => kind.to_owned(), "outcome" => outcome).increment(1);
+}
+
+/// Records one attempt to send a bundle, and the `pages` it told of when
+/// it went.
+pub fn page_bundle(kind: &str, outcome: &'static str, pages: usize) {
+    counter!(PAGE_BUNDLES, "kind" => kind.to_owned(), "outcome" => outcome).increment(1);
+    if matches!(outcome, "sent" | "delivered") {
+        counter!(PAGES_BUNDLED, "kind" => kind.to_owned()).increment(pages as u64);
+    }
 }
 
 /// Records that a background job panicked (and is being restarted).

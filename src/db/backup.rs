@@ -10,7 +10,7 @@ use super::sql;
 
 /// Every table of the organisation, in an order that satisfies each
 /// foreign key: a row's references are restored before it.
-pub const TABLES: [&str; 32] = [
+pub const TABLES: [&str; 33] = [
     "users",
     "teams",
     "memberships",
@@ -38,6 +38,7 @@ pub const TABLES: [&str; 32] = [
     "handoff_webhook_deliveries",
     "pages",
     "escalations",
+    "page_bundles",
     "page_messages",
     "page_chat_posts",
     "page_events",

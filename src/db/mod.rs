@@ -28,6 +28,7 @@ pub mod rotations;
 pub mod shifts;
 pub mod sign_ins;
 pub mod sql;
+pub mod storm;
 pub mod swaps;
 pub mod teams;
 pub mod tokens;

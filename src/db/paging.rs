@@ -312,42 +312,49 @@ pub struct Claimed {
     pub summary: String,
     pub link: Option<String>,
     pub fired_at: DateTime<Utc>,
+    pub contact_method_id: i64,
+    /// The bundle it last went out in (a retry may go in the same one).
+    pub bundle_id: Option<i64>,
 }
 
-/// Cancels the pending messages of settled pages, then claims up to
-/// `limit` due messages under a lease (committed at once: pass a plain
-/// connection), skipping those another process is claiming. A claim whose
-/// lease lapsed (its process stopped mid-send) is due again.
+/// Claims the first `takes[i]` due messages of method `methods[i]` (the
+/// earliest due first) under a lease, skipping rows another process
+/// holds. In the caller's transaction, which holds the methods
+/// (`db::storm::lock_due_methods`); commit it before sending. A claim
+/// whose lease lapsed (its process stopped mid-send) is due again.
+/// Grouped by method, the earliest due first.
 pub async fn claim_messages(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     lease: chrono::Duration,
-    limit: i64,
+    methods: &[i64],
+    takes: &[i64],
 ) -> sqlx::Result<Vec<Claimed>> {
-    query(
-        "UPDATE page_messages m SET state = 'cancelled' FROM pages p
-         WHERE p.id = m.page_id AND m.state = 'pending' AND m.due_at <= $1
-           AND (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL)",
-    )
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     query_as(
         "WITH due AS (
-            SELECT id FROM page_messages WHERE state IN ('pending', 'sending') AND due_at <= $1
-            ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED),
+            SELECT id, due_at, contact_method_id,
+                   row_number() OVER (PARTITION BY contact_method_id ORDER BY due_at, id) AS n
+            FROM page_messages
+            WHERE state IN ('pending', 'sending') AND due_at <= $1 AND contact_method_id = ANY($3)),
+         picked AS (
+            SELECT m.id, d.due_at FROM page_messages m JOIN due d ON d.id = m.id
+              JOIN UNNEST($3::bigint[], $4::bigint[]) AS t(method, take) ON t.method = d.contact_method_id
+            WHERE d.n <= t.take FOR UPDATE OF m SKIP LOCKED),
          claimed AS (
-            UPDATE page_messages m SET state = 'sending', attempts = m.attempts + 1, due_at = $1 + $2
-            FROM due WHERE m.id = due.id RETURNING m.*)
+            UPDATE page_messages m SET state = 'sending', attempts = m.attempts + 1, due_at = $1 + $2,
+                attempted_at = $1
+            FROM picked WHERE m.id = picked.id RETURNING m.*, picked.due_at AS was_due)
          SELECT c.id, c.page_id, c.step, c.user_id, c.attempts, k.kind, k.target, k.secret,
-                u.email, u.name, t.name AS team_name, p.summary, p.link, p.fired_at
+                u.email, u.name, t.name AS team_name, p.summary, p.link, p.fired_at,
+                c.contact_method_id, c.bundle_id
          FROM claimed c JOIN contact_methods k ON k.id = c.contact_method_id JOIN users u ON u.id = c.user_id
               JOIN pages p ON p.id = c.page_id JOIN teams t ON t.id = p.team_id
-         ORDER BY c.id",
+         ORDER BY c.contact_method_id, c.was_due, c.id",
     )
     .bind(now)
     .bind(lease)
-    .bind(limit)
+    .bind(methods)
+    .bind(takes)
     .fetch_all(conn)
     .await
 }

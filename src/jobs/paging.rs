@@ -3,26 +3,31 @@
 //! was queued, in any process) or at the next due time, not on a poll.
 //! Steps are claimed with `FOR UPDATE SKIP LOCKED` and messages under a
 //! lease, one row per page, step, person and method, so several processes
-//! send each once and a restart loses none.
+//! send each once and a restart loses none. Messages are claimed one
+//! contact method at a time, so a storm goes out as a few messages and
+//! bundles, SMS and calls at most about once a minute (`ops::paging::storm`).
 
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
 use tokio::task::JoinSet;
 
 use crate::db;
+use crate::db::paging::Claimed;
 use crate::domain::chat::ChatKind;
 use crate::domain::paging::retry_delay;
 use crate::ops::paging::send::Sent;
+use crate::ops::paging::storm;
 use crate::ops::paging::{self, Pager};
 use crate::state::AppState;
 
 /// A claimed message is another process's to send after this (well over
 /// the providers' time limits).
 const LEASE: Duration = Duration::minutes(1);
-/// Messages one round sends at most (at once, each with its own limit).
+/// Contact methods one round serves at most (at once, each send with its
+/// own limit): each sends a few messages and at most one bundle.
 const BATCH: i64 = 50;
 /// The longest the worker sleeps with nothing due (in case a NOTIFY was
 /// missed while its connection was down).
@@ -38,6 +43,8 @@ pub struct Round {
     pub steps: usize,
     pub sent: usize,
     pub failed: usize,
+    /// Messages that wait for their method's next turn in a storm.
+    pub held: usize,
 }
 
 /// Runs the steps due at `now`, then sends the messages due.
@@ -50,11 +57,12 @@ pub async fn run_once(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyho
     // Chat posts and people's messages go out side by side: a slow chat
     // server delays no one's page.
     let (people, channels) = tokio::join!(send_due(pool, pager, now), send_chat_due(pool, pager, now));
-    let ((sent, failed), (posted, unposted)) = (people?, channels?);
+    let ((sent, failed, held), (posted, unposted)) = (people?, channels?);
     Ok(Round {
         steps,
         sent: sent + posted,
         failed: failed + unposted,
+        held,
     })
 }
 
@@ -69,69 +77,134 @@ pub async fn drain(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::
         total.steps += r.steps;
         total.sent += r.sent;
         total.failed += r.failed;
+        total.held += r.held;
     }
     Ok(total)
 }
 
 /// Sends the due messages at once, each on its own (one slow provider
-/// delays no other), and records each outcome on the page's timeline.
-async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<(usize, usize)> {
-    let (claimed, key) = {
+/// delays no other), a storm's as bundles (`ops::paging::storm`), and
+/// records each outcome on the page's timeline. Sent, failed and held.
+async fn send_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyhow::Result<(usize, usize, usize)> {
+    let (claim, key) = {
         let mut conn = pool.acquire().await?;
-        let claimed = db::paging::claim_messages(&mut conn, now, LEASE, BATCH).await?;
-        if claimed.is_empty() {
-            return Ok((0, 0));
+        let claim = storm::claim(&mut conn, now, LEASE, BATCH)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if claim.sends.is_empty() {
+            return Ok((0, 0, claim.held as usize));
         }
         (
-            claimed,
+            claim,
             paging::ack_key(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?,
         )
     };
     let mut sends = JoinSet::new();
-    for m in claimed {
+    for send in claim.sends {
         let pager = pager.clone();
-        let message = paging::page_message(&pager, &m, &key, now);
+        let message = match send.bundle {
+            None => paging::page_message(&pager, &send.messages[0], &key, now),
+            Some(id) => storm::bundle_message(&pager, id, &send.messages, &key, now),
+        };
         sends.spawn(async move {
-            let outcome = match paging::recipient(&m) {
-                None => Err(format!("unknown contact method kind {}", m.kind)),
+            let first = &send.messages[0];
+            let outcome = match paging::recipient(first) {
+                None => Err(format!("unknown contact method kind {}", first.kind)),
                 Some(to) => tokio::time::timeout(SEND_LIMIT, pager.send(&to, &message))
                     .await
                     .unwrap_or_else(|_| Err(format!("no answer within {} seconds", SEND_LIMIT.as_secs()))),
             };
-            (m, outcome)
+            (send, outcome)
         });
     }
     let (mut sent, mut failed) = (0, 0);
     while let Some(done) = sends.join_next().await {
-        let (m, outcome) = done?;
+        let (send, outcome) = done?;
         let mut conn = pool.acquire().await?;
-        let (state, event, detail, retry_at) = settle(outcome, m.attempts, now);
-        if event == "failed" {
-            failed += 1;
-            tracing::warn!(message = m.id, attempts = m.attempts, error = %detail, "a page message failed");
-        } else {
-            sent += 1;
-        }
-        let outcome = match (state, retry_at) {
-            ("pending", Some(_)) => "retrying",
-            (s, _) => s,
+        let ok = match send.bundle {
+            None => finish_one(&mut conn, &send.messages[0], outcome, now).await?,
+            Some(id) => finish_bundle(&mut conn, id, &send.messages, outcome, now).await?,
         };
-        crate::service_metrics::page_message(&m.kind, outcome);
-        if db::paging::finish(&mut conn, &m, state, retry_at).await? {
-            db::paging::event(
-                &mut conn,
-                m.page_id,
-                now,
-                Some(m.user_id),
-                Some(m.step),
-                Some(&m.kind),
-                event,
-                &detail,
-            )
-            .await?;
+        if ok {
+            sent += 1;
+        } else {
+            failed += 1;
         }
     }
-    Ok((sent, failed))
+    Ok((sent, failed, claim.held as usize))
+}
+
+/// Records how a page's own message went; whether it went.
+async fn finish_one(conn: &mut PgConnection, m: &Claimed, outcome: Sent, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let (state, event, detail, retry_at) = settle(outcome, m.attempts, now);
+    if event == "failed" {
+        tracing::warn!(message = m.id, attempts = m.attempts, error = %detail, "a page message failed");
+    }
+    crate::service_metrics::page_message(&m.kind, outcome_label(state, retry_at));
+    if db::paging::finish(conn, m, state, retry_at).await? {
+        db::paging::event(
+            conn,
+            m.page_id,
+            now,
+            Some(m.user_id),
+            Some(m.step),
+            Some(&m.kind),
+            event,
+            &detail,
+        )
+        .await?;
+    }
+    Ok(event != "failed")
+}
+
+/// What to record of one attempt (see [`settle`]).
+type Settled = (&'static str, &'static str, String, Option<DateTime<Utc>>);
+
+/// Records how a bundle went, on every page it told of (each message by
+/// its own attempt count: one may be given up while the others retry).
+async fn finish_bundle(
+    conn: &mut PgConnection,
+    id: i64,
+    messages: &[Claimed],
+    outcome: Sent,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let kind = messages[0].kind.as_str();
+    // Messages alike in what to record, recorded in one statement.
+    let mut alike: Vec<(Settled, Vec<i64>, Vec<i32>)> = Vec::new();
+    for m in messages {
+        let (state, event, detail, retry_at) = settle(outcome.clone(), m.attempts, now);
+        let detail = format!("In one message bundling {} pages: {detail}", messages.len());
+        let settled = (state, event, detail, retry_at);
+        match alike.iter_mut().find(|(s, _, _)| *s == settled) {
+            Some((_, ids, attempts)) => {
+                ids.push(m.id);
+                attempts.push(m.attempts);
+            }
+            None => alike.push((settled, vec![m.id], vec![m.attempts])),
+        }
+    }
+    let label = match &outcome {
+        Ok((state, _)) => state,
+        Err(_) if alike.iter().any(|(s, _, _)| s.3.is_some()) => "retrying",
+        Err(_) => "failed",
+    };
+    crate::service_metrics::page_bundle(kind, label, messages.len());
+    for ((state, event, detail, retry_at), ids, attempts) in alike {
+        if event == "failed" {
+            tracing::warn!(bundle = id, messages = ids.len(), error = %detail, "a bundle of page messages failed");
+        }
+        db::storm::finish(conn, &ids, &attempts, state, retry_at, now, (kind, event, &detail)).await?;
+    }
+    Ok(outcome.is_ok())
+}
+
+/// The metrics' word for a message's next state.
+fn outcome_label(state: &'static str, retry_at: Option<DateTime<Utc>>) -> &'static str {
+    match (state, retry_at) {
+        ("pending", Some(_)) => "retrying",
+        (s, _) => s,
+    }
 }
 
 /// What to record of one attempt: the message's next state (`pending`

@@ -103,6 +103,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0028_twilio_replies.sql",
         "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
     ),
+    (
+        "0030_page_storms.sql",
+        "106497108de8fc2bdb724f182ed89e31bba704380b85c7bc53481ecf79ee69a8304c6263553c631c80cff2ec502ca581",
+    ),
 ];
 
 #[test]

@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod methods;
 pub mod send;
+pub mod storm;
 pub mod twilio;
 
 use chrono::{DateTime, Utc};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::domain::paging::{MethodKind, split_ntfy, webhook_signature};
+use crate::domain::storm::BundleLink;
 use crate::mail::Mailer;
 use crate::ops::paging::twilio::{CallbackUrls, Twilio};
 use crate::outgoing::Outgoing;
@@ -140,7 +141,7 @@ impl Pager {
         if let Some(token) = &m.ack_token {
             body["actions"] = json!([{
                 "action": "http",
-                "label": "Acknowledge",
+                "label": if BundleLink::is_bundle(token) { "Acknowledge all" } else { "Acknowledge" },
                 "url": self.url("/ack"),
                 "method": "POST",
                 "headers": {"Content-Type": "application/x-www-form-urlencoded"},

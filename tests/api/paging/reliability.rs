@@ -98,12 +98,32 @@ async fn two_workers_on_one_database_send_every_message_once() {
         let (a, b) = tokio::join!(p.app.settle_paging(), p.app.settle_paging());
         assert!(a.steps + b.steps >= 40, "{a:?} {b:?}");
     }
-    assert_eq!(p.rx.pages("alex").len(), 40);
-    assert_eq!(p.rx.pages("sam").len(), 40);
-    let mut titles: Vec<String> = p.rx.pages("sam").iter().map(|b| b["title"].to_string()).collect();
-    titles.sort();
-    titles.dedup();
-    assert_eq!(titles.len(), 40, "each page once");
+    // A storm: each person hears of the first three alone and of the rest
+    // in one bundle (`storms`), and of each page once.
+    for topic in ["alex", "sam"] {
+        let pushes = p.rx.pages(topic);
+        assert_eq!(pushes.len(), 4, "{pushes:?}");
+        let mut titles: Vec<String> = pushes.iter().map(|b| b["title"].to_string()).collect();
+        titles.sort();
+        titles.dedup();
+        assert_eq!(titles.len(), 4, "each message once");
+        assert!(
+            titles.contains(&"\"37 more pages firing for platform\"".to_owned()),
+            "{titles:?}"
+        );
+    }
+    let told: Vec<(String, i32, i64)> = sqlx::query_as(
+        "SELECT u.email, e.step, count(*) FROM page_events e JOIN users u ON u.id = e.user_id
+         GROUP BY 1, 2 HAVING count(*) = count(DISTINCT e.page_id) ORDER BY 1",
+    )
+    .fetch_all(&p.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        told,
+        [("alex@example.com".into(), 0, 40), ("sam@example.com".into(), 1, 40)],
+        "each page told to each once"
+    );
 }
 
 #[tokio::test]
@@ -118,10 +138,10 @@ async fn a_message_whose_sender_died_mid_send_goes_out_once_when_its_claim_lapse
         .unwrap();
     tx.commit().await.unwrap();
     let mut conn = p.app.db.acquire().await.unwrap();
-    let claimed = rota::db::paging::claim_messages(&mut conn, p.app.clock.now(), Duration::minutes(1), 10)
+    let claimed = rota::ops::paging::storm::claim(&mut conn, p.app.clock.now(), Duration::minutes(1), 10)
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed.sends.len(), 1);
     drop(conn);
     // Another process finds nothing to send while the claim holds.
     p.at(Duration::seconds(59)).await;
