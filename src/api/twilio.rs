@@ -3,7 +3,8 @@
 //! and calls. Each is taken only with a valid `X-Twilio-Signature` over
 //! the address Rota gave (`ROTA_BASE_URL` and the path) and the POST
 //! parameters; otherwise 403 and nothing changes. They answer TwiML.
-//! Not in the OpenAPI document: Twilio's contract, not Rota's.
+//! Not in the OpenAPI document: Twilio's contract, not Rota's. A storm's
+//! bundled SMS or call stands for all its pages: "1" acknowledges them all.
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -15,7 +16,7 @@ use crate::db;
 use crate::domain::paging::ACK_LINK_LIFETIME;
 use crate::domain::twilio::{Delivery, Hook, HookToken, call, delivery, reply, say, shorten, signature_holds};
 use crate::error::{AppError, AppResult};
-use crate::ops::paging::{self, Action};
+use crate::ops::paging::{self, Action, storm};
 use crate::state::AppState;
 
 type Params = Vec<(String, String)>;
@@ -73,6 +74,19 @@ async fn acknowledge(
     }
 }
 
+/// Acknowledges every open page of a bundle for the person it told; what
+/// to tell them.
+async fn acknowledge_all(state: &AppState, bundle_id: i64, user_id: i64, now: DateTime<Utc>) -> AppResult<String> {
+    let mut tx = state.db.begin().await?;
+    let done = storm::acknowledge_bundle(&mut tx, bundle_id, user_id, now).await?;
+    tx.commit().await?;
+    Ok(match done.now {
+        0 => "Nothing was left to acknowledge".into(),
+        1 => "Acknowledged the 1 open page; Rota has stopped its escalation".into(),
+        n => format!("Acknowledged all {n} pages; Rota has stopped their escalation"),
+    })
+}
+
 /// `POST /api/v1/hooks/twilio/gather/{token}`: the digit pressed on a
 /// page's call. 1 acknowledges the page for the person called.
 pub async fn gather_digits(
@@ -102,11 +116,15 @@ pub async fn gather_digits(
     }
     let owner = db::twilio::message_owner(&mut conn, message_id).await?;
     drop(conn);
-    let Some((page_id, user_id)) = owner else {
+    let Some((page_id, user_id, bundle)) = owner else {
         return Ok(twiml(say(
             "This page has been removed; there is nothing to acknowledge. Goodbye.",
         )));
     };
+    if let Some(bundle) = bundle {
+        let said = acknowledge_all(&state, bundle, user_id, now).await?;
+        return Ok(twiml(say(&format!("{said}. Goodbye."))));
+    }
     Ok(twiml(say(&match acknowledge(&state, page_id, user_id, now).await? {
         Ok(()) => "Acknowledged. Rota has stopped the escalation. Goodbye.".to_owned(),
         Err(why) => format!("{why}; nothing more to do. Goodbye."),
@@ -136,11 +154,16 @@ pub async fn incoming_sms(
     }
     let open = db::twilio::open_page_for_number(&mut conn, from, now - ACK_LINK_LIFETIME).await?;
     drop(conn);
-    let Some((page_id, user_id, summary)) = open else {
+    let Some((page_id, user_id, summary, bundle)) = open else {
         return Ok(twiml(reply(Some(
             "Nothing to acknowledge: Rota sent you no open page in the last 24 hours.",
         ))));
     };
+    // The latest text bundled several pages: the reply answers them all.
+    if let Some(bundle) = bundle {
+        let said = acknowledge_all(&state, bundle, user_id, now).await?;
+        return Ok(twiml(reply(Some(&format!("{said}.")))));
+    }
     let summary = shorten(&summary, 200);
     Ok(twiml(reply(Some(
         &match acknowledge(&state, page_id, user_id, now).await? {
@@ -184,7 +207,7 @@ pub async fn delivery_status(
         .unwrap_or_default();
     drop(conn);
     let mut tx = state.db.begin().await?;
-    if let Some(r) = db::twilio::report_delivery(&mut tx, message_id, state_now).await? {
+    for r in db::twilio::report_delivery(&mut tx, message_id, state_now).await? {
         let what = if r.kind == "voice" { "call" } else { "SMS" };
         let detail = format!(
             "Twilio reports the {what} {}{error} ({})",

@@ -3,7 +3,8 @@
 //! chat unfurlers follow links); the button POSTs the token to `/ack`. The
 //! signed token is the authority — single-purpose, for one page and one
 //! person, expiring — so the form needs no session or CSRF cookie and the
-//! URL signs nobody in.
+//! URL signs nobody in. A storm's bundle has a token of its own on the
+//! same routes (`web::ack_bundle`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -15,9 +16,11 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::domain::paging::AckLink;
+use crate::domain::storm::BundleLink;
 use crate::error::{AppError, AppResult};
 use crate::ops::paging::{self, Action};
 use crate::state::AppState;
+use crate::web::ack_bundle;
 use crate::web::layout::{Layout, render_with};
 
 pub fn router() -> Router<AppState> {
@@ -105,6 +108,9 @@ async fn view(state: &AppState, token: &str) -> AppResult<Result<(AckLink, PageV
 }
 
 async fn show_ack(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
+    if BundleLink::is_bundle(&token) {
+        return ack_bundle::show(&state, &token).await;
+    }
     Ok(match view(&state, &token).await? {
         Ok((_, v)) => page(&state, StatusCode::OK, "Acknowledge this page", None, Some(v), &token),
         Err(why) => page(
@@ -124,6 +130,9 @@ struct AckForm {
 }
 
 async fn acknowledge(State(state): State<AppState>, Form(form): Form<AckForm>) -> AppResult<Response> {
+    if BundleLink::is_bundle(&form.token) {
+        return ack_bundle::acknowledge(&state, &form.token).await;
+    }
     let link = match view(&state, &form.token).await? {
         Ok((link, _)) => link,
         Err(why) => {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod ack;
+mod ack_bundle;
 pub mod admin;
 pub mod assets;
 pub mod charts;
