@@ -11,6 +11,7 @@ mod chat;
 mod escalation;
 mod methods;
 mod reliability;
+mod storms;
 mod twilio;
 mod web;
 

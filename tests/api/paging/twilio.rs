@@ -14,26 +14,26 @@ use sha1::Sha1;
 
 use super::*;
 
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub(super) const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "twilio-auth-token-for-tests";
-const FROM: &str = "+15005550006";
-const ALEX_PHONE: &str = "+447700900123";
+pub(super) const FROM: &str = "+15005550006";
+pub(super) const ALEX_PHONE: &str = "+447700900123";
 
 /// One request the receiver took.
 #[derive(Debug, Clone)]
-struct Request {
+pub(super) struct Request {
     resource: &'static str,
-    form: HashMap<String, String>,
+    pub(super) form: HashMap<String, String>,
     /// `Authorization: Basic` with the account SID and auth token, and the
     /// account's own path.
     authorized: bool,
-    idempotency: Option<String>,
+    pub(super) idempotency: Option<String>,
 }
 
 /// Twilio's Messages and Calls resources. It answers 500 to the next
 /// `failing` requests.
 #[derive(Clone)]
-struct TwilioApi {
+pub(super) struct TwilioApi {
     base: String,
     got: Arc<Mutex<Vec<Request>>>,
     failing: Arc<AtomicUsize>,
@@ -217,11 +217,11 @@ impl TwilioApi {
         got.iter().filter(|r| r.resource == resource).cloned().collect()
     }
 
-    fn messages(&self) -> Vec<Request> {
+    pub(super) fn messages(&self) -> Vec<Request> {
         self.taken("Messages")
     }
 
-    fn calls(&self) -> Vec<Request> {
+    pub(super) fn calls(&self) -> Vec<Request> {
         self.taken("Calls")
     }
 }
@@ -229,7 +229,7 @@ impl TwilioApi {
 /// Alex and Sam as in [`setup`], on a Rota that sends SMS and calls
 /// through the local receiver. The receiver is on loopback and not named
 /// in ROTA_OUTGOING_ALLOW_HOSTS: the administrator set its address.
-async fn setup_twilio() -> (Paging, TwilioApi) {
+pub(super) async fn setup_twilio() -> (Paging, TwilioApi) {
     setup_twilio_under("").await
 }
 
@@ -263,7 +263,7 @@ fn spoken(twiml: &str) -> String {
 
 /// Adds Alex's phone as `kind` (`sms` or `voice`) and confirms it with the
 /// code its test message carries; the method's id.
-async fn confirmed_phone(p: &Paging, api: &TwilioApi, kind: &str) -> i64 {
+pub(super) async fn confirmed_phone(p: &Paging, api: &TwilioApi, kind: &str) -> i64 {
     let (status, body) = p
         .app
         .post_json(
@@ -333,12 +333,12 @@ async fn call_back(url: &str, params: &[(&str, &str)], signature: Option<String>
 }
 
 /// Twilio calling `url` with `params`, signed.
-async fn signed_call_back(url: &str, params: &[(&str, &str)]) -> (StatusCode, String, String) {
+pub(super) async fn signed_call_back(url: &str, params: &[(&str, &str)]) -> (StatusCode, String, String) {
     call_back(url, params, Some(sign_with(AUTH_TOKEN, url, params))).await
 }
 
 /// The page's call as the receiver took it: its TwiML's Gather action.
-fn gather_url(api: &TwilioApi) -> String {
+pub(super) fn gather_url(api: &TwilioApi) -> String {
     let call = api.calls().pop().expect("the page's call");
     let elements = parse_twiml(&call.form["Twiml"]).unwrap();
     let gather = elements.iter().find(|e| e.name == "Gather").expect("a Gather");
