@@ -229,3 +229,74 @@ async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
     let timeline = p.timeline(page).await;
     assert_eq!(timeline[1]["email"], "mona@example.com", "{timeline:?}");
 }
+
+#[tokio::test]
+async fn an_alertmanager_page_rota_did_not_page_has_no_acknowledgement_data_not_a_miss() {
+    let p = setup().await;
+    // Paged by Rota and never acknowledged: a miss, as Alex was told.
+    let paged = p.fire().await;
+    p.at(Duration::zero()).await;
+    // Logged afterwards as Alertmanager's, never paged (from before Rota
+    // paged, say): nobody could have acknowledged it.
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "old-disk", "summary": "Disk full", "source": "alertmanager",
+                   "fired_at": "2026-03-02T02:00:00Z", "resolved_at": "2026-03-02T02:40:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let silent = body["id"].as_i64().unwrap();
+    assert_eq!(body["acknowledgement_data"], json!(false), "{body}");
+    assert_eq!(body["sla"], "unacknowledged", "the API's values stay as they were");
+
+    let (status, pages) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/pages?from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pages}");
+    let data: Vec<(i64, bool)> = pages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["id"].as_i64().unwrap(), x["acknowledgement_data"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        data.contains(&(paged, true)) && data.contains(&(silent, false)),
+        "{data:?}"
+    );
+
+    let (status, m) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/metrics?from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let primary = &m["current"]["roles"][0];
+    assert_eq!(primary["role"], "primary");
+    assert_eq!(
+        (
+            primary["pages"].as_u64(),
+            primary["within_sla"].as_u64(),
+            primary["no_acknowledgement_data"].as_u64(),
+            primary["within_sla_share"].as_f64()
+        ),
+        (Some(2), Some(0), Some(1), Some(0.0)),
+        "the paged page is the one miss; the silent one counts neither way: {primary}"
+    );
+
+    // The pages list says so in words.
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = p
+        .app
+        .page(&mona, "/teams/platform/pages?from=2026-03-01&to=2026-03-03")
+        .await;
+    assert!(html.contains("no acknowledgement data"), "{html}");
+}
