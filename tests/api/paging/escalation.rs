@@ -181,6 +181,9 @@ async fn a_primary_on_leave_is_skipped_to_the_secondary_and_the_skip_is_on_the_t
     assert_eq!(timeline[1]["email"], "sam@example.com");
 }
 
+/// The day off starts when the night that earned it ends (the team's
+/// sleep hours end at 08:00): a second page that night still reaches the
+/// primary; one that morning skips them.
 #[tokio::test]
 async fn a_primary_on_a_recovery_day_off_is_skipped() {
     let p = setup().await;
@@ -192,9 +195,29 @@ async fn a_primary_on_a_recovery_day_off_is_skipped() {
     .execute(&p.app.db)
     .await
     .unwrap();
-    let page = p.fire().await;
+    let night = p.fire().await;
     p.at(Duration::zero()).await;
-    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("alex").len(), 1, "03:08 is still the night");
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{night}/resolve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let morning = t("2026-03-03T08:30:00Z");
+    p.app.clock.set(morning);
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "morning", "summary": "Queue backed up", "fired_at": morning, "notify": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let page = body["id"].as_i64().unwrap();
+    p.app.settle_paging().await;
+    assert_eq!(p.rx.pages("alex").len(), 1, "not paged on the day off");
     assert_eq!(p.rx.pages("sam").len(), 1);
     let timeline = p.timeline(page).await;
     assert!(
