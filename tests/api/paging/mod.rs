@@ -10,6 +10,7 @@
 mod chat;
 mod escalation;
 mod methods;
+mod processes;
 mod reliability;
 mod twilio;
 mod web;
