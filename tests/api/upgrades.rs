@@ -103,6 +103,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0028_twilio_replies.sql",
         "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
     ),
+    (
+        "0031_shift_notices.sql",
+        "4bfc23192786efc0091652920abf9632439b7290d9f4379fbc5c64c7fe0e51c0bdc7f270136dc833611125ee2e62d8ef",
+    ),
 ];
 
 #[test]

@@ -12,6 +12,7 @@ mod escalation;
 mod methods;
 mod processes;
 mod reliability;
+mod shift_notices;
 mod twilio;
 mod web;
 
