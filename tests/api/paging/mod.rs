@@ -98,6 +98,7 @@ impl Receiver {
         let app = Router::new()
             .route("/", post(take))
             .route("/hook", post(take))
+            .route("/hook/{person}", post(take))
             .route("/chat/{kind}", post(take))
             .with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });

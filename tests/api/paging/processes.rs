@@ -247,3 +247,156 @@ async fn a_server_killed_before_the_secondarys_step_pages_them_once_on_time_afte
     assert_eq!(p.rx.pages(&secondary).len(), 2);
     drop(server);
 }
+
+/// Page ids a webhook request told of (one page, or a bundle's pages).
+fn told_pages(body: &Value) -> Vec<i64> {
+    let one = body["page"]["id"].as_i64();
+    let bundled = body["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_i64());
+    one.into_iter().chain(bundled).collect()
+}
+
+/// Every (page, person) pair the receiver's webhooks told, with how often.
+fn told(rx: &Receiver) -> std::collections::HashMap<(i64, i64), usize> {
+    let mut told = std::collections::HashMap::new();
+    for g in rx.got.lock().unwrap().iter() {
+        let Some(person) = g.path.strip_prefix("/hook/").and_then(|p| p.parse().ok()) else {
+            continue;
+        };
+        for page in told_pages(&g.body) {
+            *told.entry((page, person)).or_insert(0) += 1;
+        }
+    }
+    told
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_tell_every_step_of_200_pages_across_20_teams_once() {
+    let p = setup().await;
+    let db = &p.app.db;
+    // Twenty teams, each with its primary and secondary (webhooks to the
+    // receiver, confirmed), Mona managing them all.
+    sqlx::query(
+        "WITH t AS (
+            INSERT INTO teams (slug, name, timezone, calendar_secret)
+            SELECT 'team-' || i, 'Team ' || i, 'Europe/London', md5('t' || i) FROM generate_series(1, 20) i
+            RETURNING id, slug),
+         u AS (
+            INSERT INTO users (email, name, timezone, password_hash, calendar_secret)
+            SELECT 'p' || i || '@example.com', 'Person ' || i, 'Europe/London',
+                   (SELECT password_hash FROM users WHERE email = 'mona@example.com'), md5('u' || i)
+            FROM generate_series(1, 40) i
+            RETURNING id, email)
+         INSERT INTO memberships (team_id, user_id, role)
+         SELECT t.id, u.id, 'member' FROM t JOIN u
+           ON t.slug = 'team-' || ((substr(u.email, 2, strpos(u.email, '@') - 2)::int + 1) / 2)
+         UNION ALL
+         SELECT t.id, (SELECT id FROM users WHERE email = 'mona@example.com'), 'manager' FROM t",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO contact_methods (user_id, kind, label, target, secret, verified_at, created_at)
+         SELECT id, 'webhook', 'hook', $1 || '/hook/' || id, 'secret', now(), now()
+         FROM users WHERE email ~ '^p[0-9]+@'",
+    )
+    .bind(&p.rx.base)
+    .execute(db)
+    .await
+    .unwrap();
+    let mut tokens = Vec::new();
+    for i in 1..=20 {
+        let (a, b) = (2 * i - 1, 2 * i);
+        let (status, body) = p
+            .app
+            .post_json(
+                &p.manager,
+                &format!("/api/v1/teams/team-{i}/rotations"),
+                json!({"slug": "weekly", "name": "Weekly", "start_date": "2026-02-24",
+                       "participants": [format!("p{a}@example.com"), format!("p{b}@example.com")],
+                       "primary_sla_minutes": 5, "secondary_sla_minutes": 30}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = p
+            .app
+            .post_json(
+                &p.manager,
+                &format!("/api/v1/teams/team-{i}/integration-tokens"),
+                json!({"label": "tool"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        tokens.push((format!("team-{i}"), body["token"].as_str().unwrap().to_owned()));
+    }
+    let url = database_url(&p.app).await;
+    let allow = p.rx.host_port().to_owned();
+    let (one, two) = tokio::join!(Server::start(&url, &allow), Server::start(&url, &allow));
+    let servers = [one, two];
+
+    // 200 pages at once, half through each server.
+    let mut posts = tokio::task::JoinSet::new();
+    for n in 0..200 {
+        let (team, token) = tokens[n % 20].clone();
+        let base = servers[n % 2].url.clone();
+        posts.spawn(async move {
+            let res = api()
+                .post(format!("{base}/api/v1/teams/{team}/pages"))
+                .bearer_auth(&token)
+                .json(
+                    &json!({"dedup_key": format!("alert-{n}"), "summary": format!("alert {n}"),
+                              "fired_at": Utc::now() - Duration::seconds(1), "notify": true}),
+                )
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = crate::common::split(res).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["id"].as_i64().unwrap()
+        });
+    }
+    let pages: Vec<i64> = posts.join_all().await;
+    let waited = StdDuration::from_secs(60);
+    let logs = || servers.iter().map(Server::log).collect::<Vec<_>>().join("\n---\n");
+    assert!(
+        p.rx.wait_for(waited, |r| told(r).len() >= 200).await,
+        "every primary told: {} of 200\n{}",
+        told(&p.rx).len(),
+        logs()
+    );
+    assert!(settled(&p.app, &pages).await);
+
+    // Every secondary's step falls due at once; both servers hear of it.
+    sqlx::query("UPDATE escalations SET due_at = now() WHERE due_at IS NOT NULL")
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_notify('rota_paging', '')")
+        .execute(db)
+        .await
+        .unwrap();
+    assert!(
+        p.rx.wait_for(waited, |r| told(r).len() >= 400).await,
+        "every secondary told: {} of 400\n{}",
+        told(&p.rx).len(),
+        logs()
+    );
+    assert!(settled(&p.app, &pages).await);
+    let told = told(&p.rx);
+    let twice: Vec<_> = told.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "told more than once: {twice:?}");
+    assert_eq!(told.len(), 400, "each page's primary and secondary, once each");
+    // Each page told exactly the two people its team's steps named.
+    let expected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM page_messages WHERE page_id = ANY($1) AND state IN ('sent', 'delivered')",
+    )
+    .bind(&pages)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(expected, 400);
+}
