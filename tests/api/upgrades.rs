@@ -107,6 +107,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0030_page_storms.sql",
         "106497108de8fc2bdb724f182ed89e31bba704380b85c7bc53481ecf79ee69a8304c6263553c631c80cff2ec502ca581",
     ),
+    (
+        "0031_shift_notices.sql",
+        "4bfc23192786efc0091652920abf9632439b7290d9f4379fbc5c64c7fe0e51c0bdc7f270136dc833611125ee2e62d8ef",
+    ),
 ];
 
 #[test]

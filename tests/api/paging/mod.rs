@@ -10,7 +10,9 @@
 mod chat;
 mod escalation;
 mod methods;
+mod processes;
 mod reliability;
+mod shift_notices;
 mod storms;
 mod twilio;
 mod web;
@@ -97,6 +99,7 @@ impl Receiver {
         let app = Router::new()
             .route("/", post(take))
             .route("/hook", post(take))
+            .route("/hook/{person}", post(take))
             .route("/chat/{kind}", post(take))
             .with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
