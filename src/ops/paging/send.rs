@@ -162,8 +162,15 @@ impl Pager {
             "title": m.title,
             "message": m.body,
         });
-        if let Some(page) = &m.page {
-            body["page"] = page.clone();
+        match (&m.page, m.event) {
+            // A bundle's fields sit beside the event: `bundle` and `pages`.
+            (Some(serde_json::Value::Object(fields)), "page_bundle") => {
+                for (name, value) in fields {
+                    body[name] = value.clone();
+                }
+            }
+            (Some(page), _) => body["page"] = page.clone(),
+            (None, _) => {}
         }
         if let Some(token) = &m.ack_token {
             body["acknowledge_url"] = json!(self.ack_url(token));

@@ -156,7 +156,7 @@ pub fn bundle_message(pager: &Pager, id: i64, messages: &[Claimed], key: &[u8], 
         body,
         priority: 5,
         click: Some(pager.ack_url(&token)),
-        page: Some(json!({"bundle": id, "count": messages.len(), "pages": pages})),
+        page: Some(json!({"bundle": {"id": id, "count": messages.len()}, "pages": pages})),
         ack_token: Some(token),
         idempotency_key: Some(format!("rota-page-bundle-{id}")),
         // Twilio's callbacks name the first message; they stand for the bundle.
