@@ -49,8 +49,8 @@ pub async fn cancel_settled(conn: &mut PgConnection, methods: &[i64], now: DateT
     .map(|d| d.rows_affected())
 }
 
-/// A locked method's load: how many messages are due, how many pages it
-/// told since the window began, and when it last told one.
+/// A locked method's load: how many messages are due, how many messages
+/// (alone or bundles) it sent since the window began, and when it last did.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Load {
     pub contact_method_id: i64,
@@ -75,7 +75,8 @@ pub async fn loads(
         "SELECT k.id AS contact_method_id, k.user_id, k.kind,
                 (SELECT count(*) FROM page_messages m WHERE m.contact_method_id = k.id
                    AND m.state IN ('pending', 'sending') AND m.due_at <= $2) AS due,
-                (SELECT count(*) FROM page_messages m WHERE m.contact_method_id = k.id
+                (SELECT count(DISTINCT COALESCE(m.bundle_id, -m.id)) FROM page_messages m
+                 WHERE m.contact_method_id = k.id
                    AND m.attempted_at > $3 AND m.state IN {TOLD} AND {NOT_LAPSED}) AS recent,
                 (SELECT max(m.attempted_at) FROM page_messages m WHERE m.contact_method_id = k.id
                    AND m.attempted_at IS NOT NULL AND m.state IN {TOLD} AND {NOT_LAPSED}) AS last

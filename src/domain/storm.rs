@@ -1,9 +1,11 @@
 //! Storms: when many pages fire for one person, they are not woken once a
 //! page. Per contact method, the first few messages go out one by one;
 //! after that, what is due goes out as one bundle ("14 more pages firing
-//! for Platform"), at most about once a minute; SMS and calls never more
-//! than about once a minute. A bundle's "acknowledge all" link is signed
-//! like an acknowledge link. Pure: "now" and keys are arguments.
+//! for Platform"), the wait between them doubling from half a second to a
+//! minute as the storm goes on (a burst is told within a second, a long
+//! storm about once a minute); SMS and calls never more than about once a
+//! minute. A bundle's "acknowledge all" link is signed like an acknowledge
+//! link. Pure: "now" and keys are arguments.
 
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -14,11 +16,14 @@ use super::paging::ACK_LINK_LIFETIME;
 /// Messages a method sends one by one within [`WINDOW`] before the rest
 /// are bundled.
 pub const SINGLES: usize = 3;
-/// How far back a method's messages count towards [`SINGLES`].
+/// How far back a method's messages count.
 pub const WINDOW: Duration = Duration::minutes(5);
-/// The least time between two SMS or calls to one method, and between two
-/// messages of any method once it is bundling.
+/// The least time between two SMS or calls to one method, and the longest
+/// wait between two bundles of any method.
 pub const GAP: Duration = Duration::seconds(60);
+/// The wait before a method's first bundle after its singles; it doubles
+/// with each message after that, up to [`GAP`].
+pub const FIRST_GAP: Duration = Duration::milliseconds(500);
 /// Most messages one bundle takes in one round; the rest follow in the
 /// next bundle.
 pub const MAX_BUNDLE: usize = 500;
@@ -47,20 +52,33 @@ impl Plan {
     }
 }
 
+/// The least time after a method's last message before its next: for SMS
+/// and calls always [`GAP`]; for others none until `recent` (messages
+/// within [`WINDOW`]) reaches [`SINGLES`], then [`FIRST_GAP`] doubling
+/// with each message up to [`GAP`].
+pub fn gap(phone: bool, recent: usize) -> Duration {
+    match recent.checked_sub(SINGLES) {
+        _ if phone => GAP,
+        None => Duration::zero(),
+        Some(bundles) => FIRST_GAP
+            .checked_mul(1_i32.checked_shl(bundles.min(16) as u32).unwrap_or(i32::MAX))
+            .map_or(GAP, |g| g.min(GAP)),
+    }
+}
+
 /// The plan for `due` messages of one method (`phone`: SMS or a call) that
-/// told `recent` pages within [`WINDOW`], the last at `last`.
+/// sent `recent` messages (alone or bundles) within [`WINDOW`], the last
+/// at `last`.
 pub fn plan(phone: bool, due: usize, recent: usize, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Plan {
     let wait = |until| Plan {
         singles: 0,
         bundle: false,
         wait_until: Some(until),
     };
-    let storming = recent >= SINGLES;
     if let Some(last) = last
-        && (phone || storming)
-        && now < last + GAP
+        && now < last + gap(phone, recent)
     {
-        return wait(last + GAP);
+        return wait(last + gap(phone, recent));
     }
     let budget = SINGLES.saturating_sub(recent);
     let singles = if phone {
@@ -211,13 +229,23 @@ mod tests {
     }
 
     #[test]
-    fn a_storming_method_waits_a_minute_between_bundles() {
-        let last = now() - Duration::seconds(20);
+    fn a_storming_method_waits_longer_between_bundles_up_to_a_minute() {
+        assert_eq!(gap(false, 2), Duration::zero());
+        assert_eq!(gap(false, 3), Duration::milliseconds(500));
+        assert_eq!(gap(false, 4), Duration::seconds(1));
+        assert_eq!(gap(false, 6), Duration::seconds(4));
+        assert_eq!(gap(false, 10), GAP);
+        assert_eq!(gap(false, 1_000), GAP);
+        assert_eq!(gap(true, 0), GAP);
+        let last = now() - Duration::milliseconds(700);
         let waiting = plan(false, 10, 4, Some(last), now());
-        assert_eq!(waiting.wait_until, Some(last + GAP));
+        assert_eq!(waiting.wait_until, Some(last + Duration::seconds(1)));
         assert_eq!(waiting.takes(10), 0);
-        assert_eq!(plan(false, 10, 4, Some(now() - GAP), now()), sends(0, true));
-        assert_eq!(plan(false, 1, 4, Some(now() - GAP), now()), sends(1, false));
+        assert_eq!(plan(false, 10, 3, Some(last), now()), sends(0, true));
+        assert_eq!(
+            plan(false, 1, 4, Some(now() - Duration::seconds(1)), now()),
+            sends(1, false)
+        );
         // Below the storm, no waiting.
         assert_eq!(plan(false, 1, 2, Some(now()), now()), sends(1, false));
     }

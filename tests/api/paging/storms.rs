@@ -113,22 +113,33 @@ async fn forty_pages_at_once_reach_alex_as_three_pushes_and_a_bundle_and_every_t
     );
     assert!(bundle["click"].as_str().unwrap().starts_with(&p.app.url("/ack/all.")));
 
-    // Ten more ten seconds later: Alex was just told, so they wait for the
-    // next minute and come as one.
-    p.app.clock.set(t(RECEIVED) + Duration::seconds(10));
-    let later = fire_many(&p, "storm", 40..50).await;
-    p.at(Duration::seconds(10)).await;
-    p.at(Duration::seconds(59)).await;
-    assert_eq!(p.rx.pages("alex").len(), 4, "nothing before the minute");
-    p.at(Duration::seconds(60)).await;
+    // More keep firing: each bundle waits longer after the one before
+    // (one second, then two, … up to a minute).
+    let ms = Duration::milliseconds;
+    p.app.clock.set(t(RECEIVED) + ms(300));
+    let second = fire_many(&p, "storm", 40..50).await;
+    p.at(ms(300)).await;
+    p.at(ms(999)).await;
+    assert_eq!(p.rx.pages("alex").len(), 4, "not before a second has passed");
+    p.at(ms(1_000)).await;
+    assert_eq!(
+        told(&p.rx, "alex").bundles[1]["title"],
+        "10 more pages firing for platform"
+    );
+    p.app.clock.set(t(RECEIVED) + ms(1_500));
+    let third = fire_many(&p, "storm", 50..55).await;
+    p.at(ms(1_500)).await;
+    p.at(ms(2_999)).await;
+    assert_eq!(p.rx.pages("alex").len(), 5, "not before two more seconds have passed");
+    p.at(ms(3_000)).await;
     let all = told(&p.rx, "alex");
-    assert_eq!(all.bundles.len(), 2);
-    assert_eq!(all.bundles[1]["title"], "10 more pages firing for platform");
-    assert_eq!(all.pages(), 50, "every page told");
-    assert_eq!(p.rx.pages("alex").len(), 5, "five pushes for fifty pages");
+    assert_eq!(all.bundles.len(), 3);
+    assert_eq!(all.bundles[2]["title"], "5 more pages firing for platform");
+    assert_eq!(all.pages(), 55, "every page told");
+    assert_eq!(p.rx.pages("alex").len(), 6, "six pushes for fifty-five pages");
 
     // Each page's timeline says Alex was told by push, once, and when.
-    for (i, page) in pages.iter().chain(&later).enumerate() {
+    for (i, page) in pages.iter().chain(&second).chain(&third).enumerate() {
         let timeline = p.timeline(*page).await;
         assert_eq!(timeline.len(), 1, "{timeline:?}");
         let e = &timeline[0];
@@ -138,17 +149,17 @@ async fn forty_pages_at_once_reach_alex_as_three_pushes_and_a_bundle_and_every_t
         );
         assert_eq!(e["state"], "delivered");
         let detail = e["detail"].as_str().unwrap();
-        match i {
-            0..3 => assert!(!detail.contains("bundling"), "{detail}"),
-            3..40 => {
-                assert!(detail.contains("bundling 37 pages"), "{detail}");
-                assert_eq!(e["at"], json!(RECEIVED));
-            }
-            _ => {
-                assert!(detail.contains("bundling 10 pages"), "{detail}");
-                assert_eq!(e["at"], json!("2026-03-03T03:09:00Z"));
-            }
+        let (bundling, at) = match i {
+            0..3 => (None, RECEIVED),
+            3..40 => (Some("bundling 37 pages"), RECEIVED),
+            40..50 => (Some("bundling 10 pages"), "2026-03-03T03:08:01Z"),
+            _ => (Some("bundling 5 pages"), "2026-03-03T03:08:03Z"),
+        };
+        match bundling {
+            None => assert!(!detail.contains("bundling"), "{detail}"),
+            Some(words) => assert!(detail.contains(words), "{detail}"),
         }
+        assert_eq!(e["at"], json!(at), "{e}");
     }
     let metrics = api()
         .get(p.app.url("/metrics"))
