@@ -24,7 +24,8 @@ pub struct PageRow {
     pub deleted: bool,
 }
 
-/// Pages fired in `[from, to)`, deleted ones marked.
+/// Pages fired in `[from, to)`, deleted ones marked. Drills are left out:
+/// they count in no figure, no one's load and no involvement.
 pub async fn pages(
     conn: &mut PgConnection,
     team_ids: &[i64],
@@ -36,7 +37,7 @@ pub async fn pages(
                 p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
                 p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
-         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3",
+         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND NOT p.drill",
     )
     .bind(team_ids)
     .bind(from)
