@@ -19,6 +19,8 @@ pub struct PageRow {
     pub responder_role: Option<Role>,
     pub sla_minutes: Option<i32>,
     pub source: String,
+    /// Rota paged someone for it (it has an escalation).
+    pub paged: bool,
     pub responder_timezone: Option<String>,
     /// Deleted pages count for nothing but who was involved (see [`people`]).
     pub deleted: bool,
@@ -35,6 +37,7 @@ pub async fn pages(
     query_as(
         "SELECT p.team_id, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
                 p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
+                EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged,
                 p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
          WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND NOT p.drill",

@@ -26,6 +26,7 @@ pub mod password_resets;
 pub mod recovery;
 pub mod recovery_dirty;
 pub mod rotations;
+pub mod shift_notices;
 pub mod shifts;
 pub mod sign_ins;
 pub mod sql;

@@ -47,6 +47,8 @@ pub struct Page {
     pub responder_name: Option<String>,
     pub responder_timezone: Option<String>,
     pub responder_named: bool,
+    /// Rota paged someone for it (it has an escalation).
+    pub paged: bool,
     /// A drill ("Send a test page"): shown, paged, and counted nowhere.
     pub drill: bool,
 }
@@ -96,7 +98,7 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
         p.summary, p.link, p.severity, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
         p.responder_id, p.responder_role, p.sla_minutes,
         u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone,
-        p.responder_named, p.drill
+        p.responder_named, EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged, p.drill
     FROM pages p JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.responder_id";
 
 /// Records a report, merging it into the page it repeats: the earliest
@@ -376,9 +378,13 @@ pub async fn insert_new_batch(
             INSERT INTO escalations (page_id, started_at, due_at)
             SELECT new.id, $15, $15
             FROM new JOIN r USING (team_id, source, dedup_key)
-            WHERE r.page AND new.acknowledged_at IS NULL AND new.resolved_at IS NULL)
+            WHERE r.page AND new.acknowledged_at IS NULL AND new.resolved_at IS NULL
+            RETURNING page_id)
          {}",
-        SELECT.replace("FROM pages p", "FROM new p")
+        // The statement's snapshot does not see its own escalations.
+        SELECT
+            .replace("FROM pages p", "FROM new p")
+            .replace("FROM escalations e", "FROM paged e")
     ))
     .bind(reports.iter().map(|r| r.team_id).collect::<Vec<_>>())
     .bind(reports.iter().map(|r| r.rotation_id).collect::<Vec<_>>())

@@ -177,15 +177,19 @@ pub async fn managers(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec
 }
 
 /// Why the person cannot be paged at `at`: on leave, or on a recovery day
-/// they take off (in their own zone). `None`: they can.
+/// they take off (in their own zone), from the end of its team's sleep
+/// hours that day: the night that earned the day is still on call, so a
+/// second page that night reaches them as the first did. `None`: they can.
 pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<String>> {
     query_scalar(
         "SELECT CASE
             WHEN EXISTS (SELECT 1 FROM leave l WHERE l.user_id = u.id AND l.starts_at <= $2 AND l.ends_at > $2)
               THEN 'on leave'
-            WHEN EXISTS (SELECT 1 FROM recovery_days r WHERE r.user_id = u.id AND r.state = 'granted'
+            WHEN EXISTS (SELECT 1 FROM recovery_days r JOIN teams t ON t.id = r.team_id
+                         WHERE r.user_id = u.id AND r.state = 'granted'
                            AND r.form = 'day_off' AND NOT r.worked_anyway
-                           AND r.day = ($2 AT TIME ZONE u.timezone)::date)
+                           AND r.day = ($2 AT TIME ZONE u.timezone)::date
+                           AND ($2 AT TIME ZONE u.timezone)::time >= t.sleep_end)
               THEN 'on a recovery day off'
             END
          FROM users u WHERE u.id = $1",

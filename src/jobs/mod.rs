@@ -8,6 +8,7 @@
 
 pub mod paging;
 pub mod recovery;
+pub mod shifts;
 pub mod supervise;
 pub mod webhooks;
 
@@ -225,6 +226,12 @@ async fn send_handoff_reminders_every(state: AppState) {
         crate::service_metrics::job_ran("handoff_reminders", started, &outcome.as_ref().map(|_| true));
         if let Err(e) = outcome {
             tracing::warn!(error = ?e, "sending handoff reminders failed; will retry");
+        }
+        let started = std::time::Instant::now();
+        let outcome = shifts::send_shift_notices(&state.db, state.clock.now(), state.mailer.is_some()).await;
+        crate::service_metrics::job_ran("shift_notices", started, &outcome.as_ref().map(|_| true));
+        if let Err(e) = outcome {
+            tracing::warn!(error = ?e, "sending shift notifications failed; will retry");
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::db;
 use crate::db::pages::Page;
 use crate::db::teams::Team;
-use crate::domain::recovery::{OutOfHours, Policy, Sla, classify_engagement, page_zone, sla};
+use crate::domain::recovery::{OutOfHours, Policy, Sla, classify_engagement, has_ack_data, page_zone, sla};
 use crate::error::AppResult;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,6 +31,10 @@ pub struct PageInfo {
     /// `met`, `missed` or `unacknowledged`, against the role's SLA.
     #[schema(value_type = String)]
     pub sla: Sla,
+    /// False for a page nobody could have acknowledged: from a tool that
+    /// never reports acknowledgements (Alertmanager, Grafana), not paged by
+    /// Rota, and not acknowledged. The metrics leave it out of the SLA.
+    pub acknowledgement_data: bool,
     /// `sleep`, `weekend`, `holiday` or `working`, in the responder's zone.
     #[schema(value_type = String)]
     pub out_of_hours: OutOfHours,
@@ -84,6 +88,7 @@ impl Classifier {
             responder_email: p.responder_email.clone(),
             role: p.responder_role.map(|r| r.as_str().to_owned()),
             sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes),
+            acknowledgement_data: has_ack_data(&p.source, p.acknowledged_at.is_some(), p.paged),
             out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays),
             engaged_minutes: (end - start).num_minutes(),
             drill: p.drill,

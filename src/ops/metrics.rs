@@ -19,7 +19,7 @@ use crate::domain::metrics::rebalance::{Away, FutureShift, Suggestion, suggest};
 use crate::domain::metrics::{
     Figures, Inputs, PageRecord, PayRow, Period, Person, RecoveryRecord, Role, ShiftRecord, figures, pay_rows,
 };
-use crate::domain::recovery::{Policy, page_zone};
+use crate::domain::recovery::{Policy, has_ack_data, page_zone};
 use crate::error::AppResult;
 
 /// How far ahead rebalancing looks for weeks to exchange.
@@ -188,6 +188,7 @@ fn person(r: PersonRow) -> Person {
 fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>) -> PageRecord {
     let zone = page_zone(p.responder_timezone.as_deref(), team_tz);
     let engagement = db::pages::engagement(p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until);
+    let known = has_ack_data(&p.source, p.acknowledged_at.is_some(), p.paged);
     PageRecord::classify(
         p.fired_at,
         p.acknowledged_at,
@@ -199,6 +200,7 @@ fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>
         policy,
         holidays,
     )
+    .with_ack_data(known)
 }
 
 /// The metrics' name for a rotation role.

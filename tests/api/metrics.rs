@@ -296,7 +296,7 @@ async fn a_hand_worked_fixture_matches_on_the_page_in_the_api_and_in_csv() {
         "<th scope=\"row\">2027-01-11</th><td data-label=\"Pages\">3</td><td data-label=\"Previous period\">0</td>",
         "<th scope=\"row\">2027-01-18</th><td data-label=\"Pages\">2</td><td data-label=\"Previous period\">1</td>",
         "<th scope=\"row\">Sleep hours</th><td data-label=\"Pages\">2</td><td data-label=\"Share (%)\">40.0</td>",
-        "<th scope=\"row\">primary</th><td data-label=\"Pages\">4</td><td data-label=\"Acknowledged\">3</td><td data-label=\"p50 (s)\">240</td><td data-label=\"p90 (s)\">600</td><td data-label=\"Within SLA\">2</td><td data-label=\"Within SLA (%)\">50.0</td><td data-label=\"Previous p50 (s)\">60</td>",
+        "<th scope=\"row\">primary</th><td data-label=\"Pages\">4</td><td data-label=\"Acknowledged\">3</td><td data-label=\"p50 (s)\">240</td><td data-label=\"p90 (s)\">600</td><td data-label=\"Within SLA\">2</td><td data-label=\"Within SLA (%)\">50.0</td><td data-label=\"No acknowledgement data\">0</td><td data-label=\"Previous p50 (s)\">60</td>",
         "<tr class=\"over\"><th scope=\"row\">Person 1</th>",
         "<th scope=\"row\">db</th><td data-label=\"Sleep interruptions\">2</td>",
         "<th scope=\"row\">Everyone else</th><td data-label=\"People\">2</td><td data-label=\"Granted\">3</td><td data-label=\"Taken\">2</td><td data-label=\"Worked anyway\">1</td><td data-label=\"Taken (%)\">66.7</td>",
@@ -352,8 +352,9 @@ async fn a_hand_worked_fixture_matches_on_the_page_in_the_api_and_in_csv() {
     );
     assert_eq!(
         csv("acknowledgement").await,
-        "Role,Pages,Acknowledged,p50 (s),p90 (s),Within SLA,Within SLA (%),Previous p50 (s),Previous p90 (s),\
-         Previous within SLA (%)\nprimary,4,3,240,600,2,50.0,60,60,100.0\nsecondary,1,1,1200,1200,1,100.0,,,\n"
+        "Role,Pages,Acknowledged,p50 (s),p90 (s),Within SLA,Within SLA (%),No acknowledgement data,\
+         Previous p50 (s),Previous p90 (s),Previous within SLA (%)\n\
+         primary,4,3,240,600,2,50.0,0,60,60,100.0\nsecondary,1,1,1200,1200,1,100.0,0,,,\n"
     );
     assert_eq!(
         csv("sources").await,

@@ -70,6 +70,7 @@ fn page_line(p: &PageLine) -> String {
     let ack = match (p.ack_minutes, p.sla) {
         (Some(m), Sla::Met) => format!("acknowledged in {m} min, SLA met"),
         (Some(m), _) => format!("acknowledged in {m} min, SLA missed"),
+        (None, Sla::NoData) => "no acknowledgement data (its tool never reports one)".to_owned(),
         (None, _) => "never acknowledged, SLA missed".to_owned(),
     };
     format!(
@@ -89,16 +90,22 @@ pub fn render(input: &TemplateInput) -> String {
         out.push_str("No pages this week.\n");
     } else {
         let total: Duration = input.pages.iter().map(|p| p.spent).sum();
-        let missed = input.pages.iter().filter(|p| p.sla != Sla::Met).count();
+        let missed = input
+            .pages
+            .iter()
+            .filter(|p| !matches!(p.sla, Sla::Met | Sla::NoData))
+            .count();
         let woke = input
             .pages
             .iter()
             .filter(|p| p.out_of_hours == OutOfHours::Sleep)
             .count();
         let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
-        let sla = match missed {
-            0 => "all within the SLA".to_owned(),
-            n => format!("{n} missed the SLA"),
+        let judged = input.pages.iter().filter(|p| p.sla != Sla::NoData).count();
+        let sla = match (missed, judged) {
+            (_, 0) => "no acknowledgement data".to_owned(),
+            (0, _) => "all within the SLA".to_owned(),
+            (n, _) => format!("{n} missed the SLA"),
         };
         out.push_str(&format!(
             "{} {}, {sla}, {woke} in sleep hours; {} spent in all.\n\n",

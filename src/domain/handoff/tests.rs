@@ -381,6 +381,32 @@ fn the_template_lists_the_week_and_what_woke_people_first() {
 }
 
 #[test]
+fn a_page_nobody_could_acknowledge_is_not_called_missed() {
+    let mut silent = page("Disk full", OutOfHours::Sleep, 30, Sla::NoData);
+    silent.ack_minutes = None;
+    let text = template::render(&TemplateInput {
+        title: "Weekly".into(),
+        pages: vec![silent.clone()],
+        ..TemplateInput::default()
+    });
+    assert!(
+        text.contains("1 page, no acknowledgement data, 1 in sleep hours"),
+        "{text}"
+    );
+    assert!(
+        text.contains("· no acknowledgement data (its tool never reports one) ·"),
+        "{text}"
+    );
+    assert!(!text.contains("missed"), "{text}");
+    let text = template::render(&TemplateInput {
+        title: "Weekly".into(),
+        pages: vec![silent, page("API errors", OutOfHours::Working, 20, Sla::Met)],
+        ..TemplateInput::default()
+    });
+    assert!(text.contains("2 pages, all within the SLA"), "{text}");
+}
+
+#[test]
 fn a_quiet_week_says_so() {
     let text = template::render(&TemplateInput {
         title: "Weekly".into(),

@@ -13,8 +13,10 @@
 //!   covered Friday night counts as the fraction of a week it is.
 //! - Acknowledgement percentiles are nearest-rank (Postgres'
 //!   `percentile_disc`) over acknowledged pages of the role; the share within
-//!   SLA is the pages met over all pages of the role, so an unacknowledged
-//!   page counts against it.
+//!   SLA is the pages met over the role's pages with acknowledgement data, so
+//!   an unacknowledged page counts against it, and a page nobody could have
+//!   acknowledged ([`Sla::NoData`]: from Alertmanager or Grafana, which never
+//!   report one, and not paged by Rota) counts neither way.
 //! - A person's *share* is their part of the pages that have a responder,
 //!   against an equal share among the people on the table (those who held a
 //!   shift or answered a page in the period); *load* is share ÷ equal share,
@@ -104,6 +106,16 @@ impl PageRecord {
         }
     }
 
+    /// The same, judged [`Sla::NoData`] when the page carries no
+    /// acknowledgement data (see
+    /// [`has_ack_data`](crate::domain::recovery::has_ack_data)).
+    pub fn with_ack_data(mut self, known: bool) -> PageRecord {
+        if !known {
+            self.sla = Sla::NoData;
+        }
+        self
+    }
+
     fn out_of_hours(&self) -> bool {
         self.class != OutOfHours::Working
     }
@@ -171,8 +183,12 @@ pub struct RoleFigures {
     pub ack_p50_seconds: Option<i64>,
     pub ack_p90_seconds: Option<i64>,
     pub within_sla: u32,
-    /// Pages acknowledged within the role's SLA over all the role's pages.
+    /// Pages acknowledged within the role's SLA over the role's pages with
+    /// acknowledgement data.
     pub within_sla_share: Option<f64>,
+    /// Pages nobody could have acknowledged (from a tool that never reports
+    /// it, not paged by Rota): neither met nor missed.
+    pub no_acknowledgement_data: u32,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -330,6 +346,7 @@ fn role_figures(role: Role, pages: &[&PageRecord]) -> RoleFigures {
         .collect();
     latencies.sort_unstable();
     let within = mine.iter().filter(|p| p.sla == Sla::Met).count() as u32;
+    let no_data = mine.iter().filter(|p| p.sla == Sla::NoData).count() as u32;
     RoleFigures {
         role: role.as_str().into(),
         pages: mine.len() as u32,
@@ -337,7 +354,8 @@ fn role_figures(role: Role, pages: &[&PageRecord]) -> RoleFigures {
         ack_p50_seconds: percentile(&latencies, 0.5),
         ack_p90_seconds: percentile(&latencies, 0.9),
         within_sla: within,
-        within_sla_share: ratio(within, mine.len() as u32),
+        within_sla_share: ratio(within, mine.len() as u32 - no_data),
+        no_acknowledgement_data: no_data,
     }
 }
 

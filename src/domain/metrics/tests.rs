@@ -89,6 +89,36 @@ fn page(fired: &str, ack_after_s: Option<i64>, who: (i64, Role), source: &str) -
     )
 }
 
+#[test]
+fn pages_nobody_could_acknowledge_count_neither_way_in_the_sla() {
+    let people = [person(1, false)];
+    let pages = [
+        page("2027-07-06T02:00:00Z", Some(120), (1, Role::Primary), "pagerduty"),
+        page("2027-07-07T02:00:00Z", None, (1, Role::Primary), "pagerduty"),
+        // Alertmanager never acknowledges, and Rota did not page these.
+        page("2027-07-08T02:00:00Z", None, (1, Role::Primary), "alertmanager").with_ack_data(false),
+        page("2027-07-09T02:00:00Z", None, (1, Role::Primary), "alertmanager").with_ack_data(false),
+    ];
+    let inputs = Inputs {
+        people: &people,
+        pages: &pages,
+        shifts: &[],
+        recovery: &[],
+        today: d("2027-07-12"),
+    };
+    let p = Period::dates(d("2027-07-05"), d("2027-07-11"), LONDON).expect("period");
+    let primary = &figures(&inputs, &p).roles[0];
+    assert_eq!((primary.pages, primary.acknowledged, primary.within_sla), (4, 1, 1));
+    assert_eq!(primary.no_acknowledgement_data, 2);
+    // One met of the two that could have been acknowledged.
+    assert_eq!(primary.within_sla_share, Some(0.5));
+    let only_silent = Inputs {
+        pages: &pages[2..],
+        ..inputs
+    };
+    assert_eq!(figures(&only_silent, &p).roles[0].within_sla_share, None);
+}
+
 fn person(id: i64, manager: bool) -> Person {
     Person {
         id,

@@ -95,13 +95,17 @@ impl OutOfHours {
     }
 }
 
-/// Shown and sent as `met`, `missed` or `unacknowledged`.
+/// Shown and sent as `met`, `missed` or `unacknowledged`; the metrics and
+/// the handoff text also know `no_data` ([`judge`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Sla {
     Met,
     Missed,
     Unacknowledged,
+    /// From a tool that cannot acknowledge, and Rota did not page it: nobody
+    /// could have acknowledged it, so it is neither met nor missed.
+    NoData,
 }
 
 impl Sla {
@@ -110,7 +114,42 @@ impl Sla {
             Sla::Met => "met",
             Sla::Missed => "missed",
             Sla::Unacknowledged => "unacknowledged",
+            Sla::NoData => "no_data",
         }
+    }
+
+    /// In words, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Sla::NoData => "no acknowledgement data",
+            s => s.as_str(),
+        }
+    }
+}
+
+/// Tools whose webhooks never say that someone acknowledged (Alertmanager
+/// and Grafana only fire and resolve).
+const CANNOT_ACKNOWLEDGE: [&str; 2] = ["alertmanager", "grafana"];
+
+/// Whether a page carries acknowledgement data: it was acknowledged, Rota
+/// paged it (so an acknowledgement would have come through Rota), or its
+/// source can report one.
+pub fn has_ack_data(source: &str, acknowledged: bool, paged: bool) -> bool {
+    acknowledged || paged || !CANNOT_ACKNOWLEDGE.contains(&source)
+}
+
+/// [`sla`], with [`Sla::NoData`] for a page without acknowledgement data.
+pub fn judge(
+    fired_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    sla_minutes: Option<i32>,
+    source: &str,
+    paged: bool,
+) -> Sla {
+    if has_ack_data(source, acknowledged_at.is_some(), paged) {
+        sla(fired_at, acknowledged_at, sla_minutes)
+    } else {
+        Sla::NoData
     }
 }
 

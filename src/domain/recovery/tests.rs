@@ -140,6 +140,22 @@ fn sla_compares_acknowledgement_with_the_role() {
 }
 
 #[test]
+fn a_page_nobody_could_acknowledge_has_no_acknowledgement_data() {
+    let fired = t("2026-03-03T03:07:12Z");
+    let acked = Some(t("2026-03-03T03:09:40Z"));
+    // Alertmanager never acknowledges: unless Rota paged it, no data.
+    assert_eq!(judge(fired, None, Some(5), "alertmanager", false), Sla::NoData);
+    assert_eq!(judge(fired, None, Some(5), "grafana", false), Sla::NoData);
+    assert_eq!(judge(fired, None, Some(5), "alertmanager", true), Sla::Unacknowledged);
+    // Someone acknowledged it in Rota all the same: judged.
+    assert_eq!(judge(fired, acked, Some(5), "alertmanager", false), Sla::Met);
+    // PagerDuty and people's own reports can say: unacknowledged is missed.
+    assert_eq!(judge(fired, None, Some(5), "pagerduty", false), Sla::Unacknowledged);
+    assert_eq!(judge(fired, None, Some(5), "manual", false), Sla::Unacknowledged);
+    assert_eq!(Sla::NoData.label(), "no acknowledgement data");
+}
+
+#[test]
 fn policy_changes_are_checked_and_keep_what_is_not_named() {
     let p = Policy::default();
     let later = p.changed(Some("23:30"), None, Some(90)).unwrap();

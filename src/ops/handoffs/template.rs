@@ -9,7 +9,7 @@ use super::Handoff;
 use crate::db;
 use crate::db::teams::Team;
 use crate::domain::handoff::template::{self, PageLine, TemplateInput, open_items};
-use crate::domain::recovery::{classify_engagement, page_zone, sla};
+use crate::domain::recovery::{classify_engagement, judge, page_zone};
 use crate::domain::swap::ChangeKind;
 use crate::error::AppResult;
 use crate::ops::notify;
@@ -36,7 +36,7 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
                     None => n.clone(),
                 }),
                 ack_minutes: p.acknowledged_at.map(|a| (a - p.fired_at).num_minutes()),
-                sla: sla(p.fired_at, p.acknowledged_at, p.sla_minutes),
+                sla: judge(p.fired_at, p.acknowledged_at, p.sla_minutes, &p.source, p.paged),
                 spent: end - start,
                 out_of_hours: classify_engagement(start, end, responder_tz, &policy, &holidays),
             }

@@ -136,7 +136,7 @@ pub fn acknowledgement(r: &Report) -> Table {
     let mut t = Table::new(
         "acknowledgement",
         "Acknowledgement and SLA by role",
-        "Seconds from firing to acknowledgement (nearest-rank percentiles). Within SLA counts unacknowledged pages as missed.",
+        "Seconds from firing to acknowledgement (nearest-rank percentiles). Within SLA counts unacknowledged pages as missed, and leaves out pages with no acknowledgement data (from Alertmanager or Grafana, which never report one, when Rota did not page them).",
         vec![
             "Role",
             "Pages",
@@ -145,6 +145,7 @@ pub fn acknowledgement(r: &Report) -> Table {
             "p90 (s)",
             "Within SLA",
             "Within SLA (%)",
+            "No acknowledgement data",
             "Previous p50 (s)",
             "Previous p90 (s)",
             "Previous within SLA (%)",
@@ -159,6 +160,7 @@ pub fn acknowledgement(r: &Report) -> Table {
             secs(c.ack_p90_seconds),
             c.within_sla.to_string(),
             pct_opt(c.within_sla_share),
+            c.no_acknowledgement_data.to_string(),
             secs(p.ack_p50_seconds),
             secs(p.ack_p90_seconds),
             pct_opt(p.within_sla_share),

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::db::pages::Page;
-use crate::domain::recovery::OutOfHours;
+use crate::domain::recovery::{OutOfHours, Sla};
 use crate::domain::validate::{self, Invalid};
 use crate::error::{AppError, AppResult, Given};
 use crate::ops::classify::PageInfo;
@@ -45,7 +45,9 @@ pub struct PageRow {
     pub source: String,
     pub responder: String,
     pub role: Option<String>,
+    /// The CSS class's end: `met`, `missed`, `unacknowledged`, `no_data`.
     pub sla: &'static str,
+    pub sla_label: &'static str,
     /// `sleep`, `weekend`, `holiday` or `working`.
     pub out_of_hours: &'static str,
     /// The same in words: "working hours" rather than "working".
@@ -57,6 +59,11 @@ pub struct PageRow {
 
 impl PageRow {
     pub fn new(page: &Page, info: &PageInfo, tz: Tz) -> Self {
+        let sla = if info.acknowledgement_data {
+            info.sla
+        } else {
+            Sla::NoData
+        };
         PageRow {
             id: page.id,
             fired: fmt::local_with_year(page.fired_at, tz),
@@ -64,7 +71,8 @@ impl PageRow {
             source: page.source.clone(),
             responder: page.responder_name.clone().unwrap_or_else(|| "nobody on call".into()),
             role: page.responder_role.map(|r| r.as_str().to_owned()),
-            sla: info.sla.as_str(),
+            sla: sla.as_str(),
+            sla_label: sla.label(),
             out_of_hours: info.out_of_hours.as_str(),
             out_of_hours_label: match info.out_of_hours {
                 OutOfHours::Working => "working hours",

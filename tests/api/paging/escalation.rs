@@ -181,6 +181,9 @@ async fn a_primary_on_leave_is_skipped_to_the_secondary_and_the_skip_is_on_the_t
     assert_eq!(timeline[1]["email"], "sam@example.com");
 }
 
+/// The day off starts when the night that earned it ends (the team's
+/// sleep hours end at 08:00): a second page that night still reaches the
+/// primary; one that morning skips them.
 #[tokio::test]
 async fn a_primary_on_a_recovery_day_off_is_skipped() {
     let p = setup().await;
@@ -192,9 +195,29 @@ async fn a_primary_on_a_recovery_day_off_is_skipped() {
     .execute(&p.app.db)
     .await
     .unwrap();
-    let page = p.fire().await;
+    let night = p.fire().await;
     p.at(Duration::zero()).await;
-    assert!(p.rx.pages("alex").is_empty());
+    assert_eq!(p.rx.pages("alex").len(), 1, "03:08 is still the night");
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{night}/resolve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let morning = t("2026-03-03T08:30:00Z");
+    p.app.clock.set(morning);
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "morning", "summary": "Queue backed up", "fired_at": morning, "notify": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let page = body["id"].as_i64().unwrap();
+    p.app.settle_paging().await;
+    assert_eq!(p.rx.pages("alex").len(), 1, "not paged on the day off");
     assert_eq!(p.rx.pages("sam").len(), 1);
     let timeline = p.timeline(page).await;
     assert!(
@@ -228,4 +251,75 @@ async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
     assert_eq!(p.rx.pages("mona").len(), 1);
     let timeline = p.timeline(page).await;
     assert_eq!(timeline[1]["email"], "mona@example.com", "{timeline:?}");
+}
+
+#[tokio::test]
+async fn an_alertmanager_page_rota_did_not_page_has_no_acknowledgement_data_not_a_miss() {
+    let p = setup().await;
+    // Paged by Rota and never acknowledged: a miss, as Alex was told.
+    let paged = p.fire().await;
+    p.at(Duration::zero()).await;
+    // Logged afterwards as Alertmanager's, never paged (from before Rota
+    // paged, say): nobody could have acknowledged it.
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "old-disk", "summary": "Disk full", "source": "alertmanager",
+                   "fired_at": "2026-03-02T02:00:00Z", "resolved_at": "2026-03-02T02:40:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let silent = body["id"].as_i64().unwrap();
+    assert_eq!(body["acknowledgement_data"], json!(false), "{body}");
+    assert_eq!(body["sla"], "unacknowledged", "the API's values stay as they were");
+
+    let (status, pages) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/pages?from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pages}");
+    let data: Vec<(i64, bool)> = pages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["id"].as_i64().unwrap(), x["acknowledgement_data"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        data.contains(&(paged, true)) && data.contains(&(silent, false)),
+        "{data:?}"
+    );
+
+    let (status, m) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/metrics?from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let primary = &m["current"]["roles"][0];
+    assert_eq!(primary["role"], "primary");
+    assert_eq!(
+        (
+            primary["pages"].as_u64(),
+            primary["within_sla"].as_u64(),
+            primary["no_acknowledgement_data"].as_u64(),
+            primary["within_sla_share"].as_f64()
+        ),
+        (Some(2), Some(0), Some(1), Some(0.0)),
+        "the paged page is the one miss; the silent one counts neither way: {primary}"
+    );
+
+    // The pages list says so in words.
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = p
+        .app
+        .page(&mona, "/teams/platform/pages?from=2026-03-01&to=2026-03-03")
+        .await;
+    assert!(html.contains("no acknowledgement data"), "{html}");
 }

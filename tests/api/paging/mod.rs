@@ -11,7 +11,9 @@ mod chat;
 mod drills;
 mod escalation;
 mod methods;
+mod processes;
 mod reliability;
+mod shift_notices;
 mod twilio;
 mod web;
 
@@ -97,6 +99,7 @@ impl Receiver {
         let app = Router::new()
             .route("/", post(take))
             .route("/hook", post(take))
+            .route("/hook/{person}", post(take))
             .route("/chat/{kind}", post(take))
             .with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
