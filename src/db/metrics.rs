@@ -26,7 +26,8 @@ pub struct PageRow {
     pub deleted: bool,
 }
 
-/// Pages fired in `[from, to)`, deleted ones marked.
+/// Pages fired in `[from, to)`, deleted ones marked. Drills are left out:
+/// they count in no figure, no one's load and no involvement.
 pub async fn pages(
     conn: &mut PgConnection,
     team_ids: &[i64],
@@ -39,7 +40,7 @@ pub async fn pages(
                 EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged,
                 p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
-         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3",
+         WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND NOT p.drill",
     )
     .bind(team_ids)
     .bind(from)

@@ -104,6 +104,10 @@ const RELEASED: &[(&str, &str)] = &[
         "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
     ),
     (
+        "0029_drills.sql",
+        "46eb0984002746c982971f0fd280cac4372463da69c6ac9dc14ea4b82674c52a60a509a28462236da903aead4d10e169",
+    ),
+    (
         "0031_shift_notices.sql",
         "4bfc23192786efc0091652920abf9632439b7290d9f4379fbc5c64c7fe0e51c0bdc7f270136dc833611125ee2e62d8ef",
     ),
