@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod contact;
 pub mod directory;
+pub mod drills;
 pub mod escalation;
 pub mod handoff_webhook;
 pub mod handoffs;

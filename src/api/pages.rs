@@ -8,12 +8,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use crate::api::drills::run_drill;
 use crate::api::json::{ApiJson, ApiQuery, ToolJson};
 use crate::auth::{ApiUser, IntegrationCaller, TeamMember};
 use crate::cache::Wrote;
 use crate::db;
 use crate::db::pages::{Page, Report};
 use crate::db::teams::Team;
+use crate::domain::paging::DrillTo;
 use crate::domain::recovery::OutOfHours;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -62,17 +64,22 @@ impl FromRequestParts<AppState> for Reporter {
 /// The source of pages people log by hand.
 const MANUAL_SOURCE: &str = "manual";
 
+/// A page to record; or, with `drill`, a drill to run (then only
+/// `summary`, `rotation` and `to` apply).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPage {
-    /// The same key twice is the same page.
+    /// The same key twice is the same page. Required, but for a drill
+    /// (every drill is a new page).
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub dedup_key: String,
+    pub dedup_key: Option<String>,
+    /// Required, but for a drill (which says "Test page …" without one).
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
-    pub summary: String,
+    pub summary: Option<String>,
     /// Free text naming the tool; `api` when absent.
     pub source: Option<String>,
-    #[serde(deserialize_with = "validate::de_instant")]
-    pub fired_at: DateTime<Utc>,
+    /// Required, but for a drill (which fires now).
+    #[serde(default, deserialize_with = "validate::de_opt_instant")]
+    pub fired_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "validate::de_opt_instant")]
     pub acknowledged_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "validate::de_opt_instant")]
@@ -89,6 +96,15 @@ pub struct NewPage {
     /// Page the on-call: a new, firing page starts its team's escalation.
     #[serde(default)]
     pub notify: bool,
+    /// Run a drill ("Send a test page"): a page marked as a drill fires now
+    /// and is paged at once (its messages say it is a drill). It grants no
+    /// recovery day and counts in no metric.
+    #[serde(default)]
+    pub drill: bool,
+    /// Whom a drill pages: the rotation's current `primary` (then the
+    /// team's escalation, as for a real page; the default), or only `me`,
+    /// the caller, by their own notification rules (a person's token only).
+    pub to: Option<DrillTo>,
 }
 
 #[utoipa::path(
@@ -99,11 +115,11 @@ pub struct NewPage {
     params(("team" = String, Path, description = "The team's slug")),
     request_body = NewPage,
     responses(
-        (status = 201, description = "Recorded (a repeat of a known dedup_key updates that page)", body = PageInfo),
+        (status = 201, description = "Recorded (a repeat of a known dedup_key updates that page); or the drill, started", body = PageInfo),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "An integration token of another team", body = ErrorBody),
         (status = 404, description = "No such team, or the caller is not a member", body = ErrorBody),
-        (status = 422, description = "Invalid times, an unknown responder or rotation", body = ErrorBody),
+        (status = 422, description = "A missing field, invalid times, an unknown responder or rotation; a drill with the fields of a page (times, key, responder), or one to \"me\" from an integration token", body = ErrorBody),
     )
 )]
 pub async fn create_page(
@@ -111,6 +127,19 @@ pub async fn create_page(
     reporter: Reporter,
     ToolJson(body): ToolJson<NewPage>,
 ) -> AppResult<(StatusCode, Wrote, Json<PageInfo>)> {
+    if body.drill {
+        return run_drill(&state, &reporter, &body).await;
+    }
+    if body.to.is_some() {
+        return Err(AppError::Unprocessable(
+            "\"to\" is for drills: add \"drill\": true, or leave \"to\" out".into(),
+        ));
+    }
+    let Some(fired_at) = body.fired_at else {
+        return Err(AppError::Unprocessable(
+            "fired_at is required: when the alert fired, in RFC 3339 (or send \"drill\": true to run a drill)".into(),
+        ));
+    };
     let (team, bound_rotation, caller) = match &reporter {
         Reporter::Integration(i) => (&i.team, i.integration.rotation_id, None),
         Reporter::Member(m) => (&m.team, None, Some(m)),
@@ -124,23 +153,32 @@ pub async fn create_page(
             "Log your own pages; a manager can log one for someone else",
         ));
     }
-    for (name, value, max) in [("dedup_key", &body.dedup_key, 200), ("summary", &body.summary, 500)] {
+    let (dedup_key, summary) = (
+        body.dedup_key.as_deref().unwrap_or(""),
+        body.summary.as_deref().unwrap_or(""),
+    );
+    for (name, value, max) in [("dedup_key", dedup_key, 200), ("summary", summary, 500)] {
         if value.trim().is_empty() || value.chars().count() > max {
             return Err(AppError::Unprocessable(format!("{name} needs 1 to {max} characters")));
         }
     }
     // `manual` is the source of the pages people log; a tool's token that
     // claimed it could rewrite them, and with them recovery days and pay.
-    if caller.is_none()
-        && body
-            .source
-            .as_deref()
-            .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case(MANUAL_SOURCE))
-    {
+    // `drill` is the drills', which count nowhere.
+    let claimed = body
+        .source
+        .as_deref()
+        .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>());
+    let claimed = claimed.as_deref().map(str::trim);
+    if caller.is_none() && claimed.is_some_and(|s| s.eq_ignore_ascii_case(MANUAL_SOURCE)) {
         return Err(AppError::Unprocessable(
             "The source \"manual\" is kept for pages people log themselves; name your tool instead (e.g. \"nagios\")"
                 .into(),
+        ));
+    }
+    if caller.is_none() && claimed.is_some_and(|s| s.eq_ignore_ascii_case(db::drills::SOURCE)) {
+        return Err(AppError::Unprocessable(
+            "The source \"drill\" is kept for drills; send \"drill\": true to run one, or name your tool".into(),
         ));
     }
     // Before the transaction: a cache miss takes a connection of its own.
@@ -178,13 +216,13 @@ pub async fn create_page(
                 .unwrap_or_else(|| "api".into()),
         },
         dedup_key: match caller {
-            Some(m) => format!("{}:{}", m.user().id, body.dedup_key.trim()),
-            None => body.dedup_key.trim().into(),
+            Some(m) => format!("{}:{}", m.user().id, dedup_key.trim()),
+            None => dedup_key.trim().into(),
         },
-        summary: body.summary.trim().into(),
+        summary: summary.trim().into(),
         link: body.link.clone(),
         severity: body.severity.clone(),
-        fired_at: body.fired_at,
+        fired_at,
         acknowledged_at: body.acknowledged_at,
         resolved_at: body.resolved_at,
         worked_until: body.worked_until,

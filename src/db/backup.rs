@@ -10,7 +10,7 @@ use super::sql;
 
 /// Every table of the organisation, in an order that satisfies each
 /// foreign key: a row's references are restored before it.
-pub const TABLES: [&str; 33] = [
+pub const TABLES: [&str; 34] = [
     "users",
     "teams",
     "memberships",
@@ -29,6 +29,7 @@ pub const TABLES: [&str; 33] = [
     "swap_requests",
     "schedule_changes",
     "shifts",
+    "shift_notices",
     "audit_log",
     "notifications",
     "handoffs",

@@ -78,6 +78,7 @@ pub struct ClaimedPost {
     pub summary: String,
     pub source: String,
     pub fired_at: DateTime<Utc>,
+    pub drill: bool,
 }
 
 /// Cancels the posts of pages settled before they went out, then claims
@@ -106,7 +107,7 @@ pub async fn claim_page_posts(
             UPDATE page_chat_posts c SET state = 'sending', attempts = c.attempts + 1, due_at = $1 + $2
             FROM due WHERE c.page_id = due.page_id RETURNING c.*)
          SELECT c.page_id, c.kind, c.url, c.step, c.paged_user_id, c.paged, c.attempts,
-                t.name AS team_name, t.slug AS team_slug, p.summary, p.source, p.fired_at
+                t.name AS team_name, t.slug AS team_slug, p.summary, p.source, p.fired_at, p.drill
          FROM claimed c JOIN pages p ON p.id = c.page_id JOIN teams t ON t.id = p.team_id
          ORDER BY c.page_id",
     )

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod chat;
 pub mod contact_methods;
 pub mod directory;
+pub mod drills;
 mod enums;
 pub mod handoff_webhooks;
 pub mod handoffs;

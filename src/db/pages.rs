@@ -49,6 +49,8 @@ pub struct Page {
     pub responder_named: bool,
     /// Rota paged someone for it (it has an escalation).
     pub paged: bool,
+    /// A drill ("Send a test page"): shown, paged, and counted nowhere.
+    pub drill: bool,
 }
 
 /// What an upsert did with a report.
@@ -96,7 +98,7 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
         p.summary, p.link, p.severity, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
         p.responder_id, p.responder_role, p.sla_minutes,
         u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone,
-        p.responder_named, EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged
+        p.responder_named, EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged, p.drill
     FROM pages p JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.responder_id";
 
 /// Records a report, merging it into the page it repeats: the earliest
@@ -256,7 +258,9 @@ pub async fn for_team(
     .await
 }
 
-/// A person's pages whose firing falls in `[from, to)`, across teams.
+/// A person's pages whose firing falls in `[from, to)`, across teams, as
+/// recovery days are derived from them: drills are left out (they grant
+/// nothing).
 pub async fn for_responder(
     conn: &mut PgConnection,
     user_id: i64,
@@ -264,7 +268,8 @@ pub async fn for_responder(
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Page>> {
     query_as(&format!(
-        "{SELECT} WHERE p.responder_id = $1 AND p.deleted_at IS NULL AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
+        "{SELECT} WHERE p.responder_id = $1 AND p.deleted_at IS NULL AND NOT p.drill
+           AND p.fired_at >= $2 AND p.fired_at < $3 ORDER BY p.fired_at"
     ))
     .bind(user_id)
     .bind(from)

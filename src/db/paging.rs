@@ -63,6 +63,8 @@ pub struct DueStep {
     pub next_step: i32,
     /// The page is acknowledged, resolved or deleted: the escalation ends.
     pub settled: bool,
+    /// A drill to oneself: only this person, one step.
+    pub only_user_id: Option<i64>,
 }
 
 /// Claims escalations due at `now` for this transaction, skipping those
@@ -70,7 +72,8 @@ pub struct DueStep {
 pub async fn claim_due_steps(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueStep>> {
     query_as(
         "SELECT e.page_id, p.team_id, p.rotation_id, p.summary, t.name AS team_name, e.started_at, e.next_step,
-                (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL) AS settled
+                (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL) AS settled,
+                e.only_user_id
          FROM escalations e JOIN pages p ON p.id = e.page_id JOIN teams t ON t.id = p.team_id
          WHERE e.due_at <= $1
          ORDER BY e.due_at LIMIT $2
@@ -316,6 +319,7 @@ pub struct Claimed {
     pub summary: String,
     pub link: Option<String>,
     pub fired_at: DateTime<Utc>,
+    pub drill: bool,
     pub contact_method_id: i64,
     /// The bundle it last went out in (a retry may go in the same one).
     pub bundle_id: Option<i64>,
@@ -349,7 +353,7 @@ pub async fn claim_messages(
                 attempted_at = $1
             FROM picked WHERE m.id = picked.id RETURNING m.*, picked.due_at AS was_due)
          SELECT c.id, c.page_id, c.step, c.user_id, c.attempts, k.kind, k.target, k.secret,
-                u.email, u.name, t.name AS team_name, p.summary, p.link, p.fired_at,
+                u.email, u.name, t.name AS team_name, p.summary, p.link, p.fired_at, p.drill,
                 c.contact_method_id, c.bundle_id
          FROM claimed c JOIN contact_methods k ON k.id = c.contact_method_id JOIN users u ON u.id = c.user_id
               JOIN pages p ON p.id = c.page_id JOIN teams t ON t.id = p.team_id

@@ -152,6 +152,18 @@ impl Policy {
         }
     }
 
+    /// One step at once and nothing after: a drill someone sends themself
+    /// (the step's person is theirs, not the primary).
+    pub fn only_now() -> Policy {
+        Policy {
+            steps: vec![Step {
+                target: Target::Primary,
+                after_minutes: 0,
+            }],
+            repeat: 0,
+        }
+    }
+
     /// What is wrong with the policy, in words saying what to fix.
     pub fn problem(&self) -> Option<String> {
         if self.steps.is_empty() {
@@ -207,6 +219,18 @@ impl Policy {
         let due = started + self.round() * (n / per_round) + Duration::minutes(i64::from(step.after_minutes));
         Some((step, due))
     }
+}
+
+/// Whom a drill ("Send a test page") pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DrillTo {
+    /// The rotation's primary now, then the team's escalation policy
+    /// exactly as for a real page: the whole path.
+    #[default]
+    Primary,
+    /// Only the caller, by their own notification rules, in one step.
+    Me,
 }
 
 /// How long an acknowledge link works.

@@ -40,6 +40,9 @@ pub struct PageInfo {
     pub out_of_hours: OutOfHours,
     /// Minutes from acknowledgement (or firing) to the end of the work.
     pub engaged_minutes: i64,
+    /// A drill ("Send a test page"): paged like any page, counted nowhere
+    /// (no metric, no recovery day).
+    pub drill: bool,
 }
 
 /// What classifying a team's pages needs, fetched once per request.
@@ -88,6 +91,7 @@ impl Classifier {
             acknowledgement_data: has_ack_data(&p.source, p.acknowledged_at.is_some(), p.paged),
             out_of_hours: classify_engagement(start, end, tz, &self.policy, &self.holidays),
             engaged_minutes: (end - start).num_minutes(),
+            drill: p.drill,
         }
     }
 }

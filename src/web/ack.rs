@@ -36,6 +36,7 @@ struct PageView {
     acknowledged: Option<String>,
     resolved: bool,
     open: bool,
+    drill: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +104,7 @@ async fn view(state: &AppState, token: &str) -> AppResult<Result<(AckLink, PageV
             open: acknowledged.is_none() && p.resolved_at.is_none(),
             acknowledged,
             resolved: p.resolved_at.is_some(),
+            drill: p.drill,
         },
     )))
 }

@@ -51,6 +51,8 @@ struct MethodsPage {
     mail: bool,
     /// SMS and calls are sent (`ROTA_TWILIO_*`).
     phone: bool,
+    /// The person's teams (slug, name): a test page belongs to one.
+    teams: Vec<(String, String)>,
 }
 
 async fn page(
@@ -79,6 +81,11 @@ async fn page(
             target: m.target,
         })
         .collect::<Vec<MethodRow>>();
+    let teams = db::teams::for_user(&mut conn, user.id, false)
+        .await?
+        .into_iter()
+        .map(|t| (t.slug, t.name))
+        .collect();
     drop(conn);
     let layout = Layout::new(state, session, "How Rota pages you", Some(user)).await?;
     Ok(render_with(
@@ -91,6 +98,7 @@ async fn page(
             methods,
             mail: state.mailer.is_some(),
             phone: state.twilio.is_some(),
+            teams,
         },
     ))
 }

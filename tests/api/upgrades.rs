@@ -104,6 +104,10 @@ const RELEASED: &[(&str, &str)] = &[
         "1b1f76eff86172cf1fcd67e151f98399465e61dd0318f1b4e5cda001eabb40e135e8445f5132e0c8a86853cc668e8786",
     ),
     (
+        "0029_drills.sql",
+        "46eb0984002746c982971f0fd280cac4372463da69c6ac9dc14ea4b82674c52a60a509a28462236da903aead4d10e169",
+    ),
+    (
         "0030_page_storms.sql",
         "106497108de8fc2bdb724f182ed89e31bba704380b85c7bc53481ecf79ee69a8304c6263553c631c80cff2ec502ca581",
     ),

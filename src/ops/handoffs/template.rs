@@ -19,7 +19,8 @@ pub async fn template(conn: &mut PgConnection, team: &Team, h: &Handoff) -> AppR
     let tz = h.tz();
     let (policy, holidays) = db::holidays::rules(conn, team.id).await?;
     let mut pages = db::pages::for_team(conn, team.id, h.week_from, h.boundary.at, None).await?;
-    pages.retain(|p| p.rotation_id.is_none_or(|r| r == h.rotation_id));
+    // Drills rehearse paging; they are not what happened in the week.
+    pages.retain(|p| !p.drill && p.rotation_id.is_none_or(|r| r == h.rotation_id));
     pages.reverse();
     let lines = pages
         .iter()

@@ -42,6 +42,11 @@ pub async fn announce(
 /// know (a newer one wrote it).
 pub fn page_post(pager: &Pager, p: &ClaimedPost) -> Option<Value> {
     let kind = ChatKind::parse(&p.kind)?;
+    // A drill says so first, and reads as news rather than an alarm.
+    let (heading, tone) = match p.drill {
+        true => ("Drill, a test page", Tone::Info),
+        false => ("Page", Tone::Urgent),
+    };
     let title = if p.paged.is_empty() {
         format!("Nobody could be paged for {}: see who was skipped and why", p.team_name)
     } else {
@@ -60,7 +65,7 @@ pub fn page_post(pager: &Pager, p: &ClaimedPost) -> Option<Value> {
         ),
     };
     let post = Post {
-        heading: "Page",
+        heading,
         title,
         text: p.summary.clone(),
         facts: vec![
@@ -68,7 +73,7 @@ pub fn page_post(pager: &Pager, p: &ClaimedPost) -> Option<Value> {
             ("Source".into(), p.source.clone()),
         ],
         button,
-        tone: Tone::Urgent,
+        tone,
     };
     Some(body(kind, &post))
 }

@@ -171,6 +171,7 @@ pub async fn send_test(pager: &Pager, added: &Added, email: &str, name: &str) ->
         click: Some(format!("{}/profile", pager.base_url.trim_end_matches('/'))),
         ack_token: None,
         page: None,
+        drill: false,
         idempotency_key: None,
         spoken: format!(
             "This is Rota. Your confirmation code for {} is {}. Again, the code is {}.",

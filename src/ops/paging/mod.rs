@@ -4,6 +4,7 @@
 //! `jobs::paging` runs the steps and sends the messages.
 
 pub mod chat;
+pub mod drills;
 pub mod methods;
 pub mod send;
 pub mod storm;
@@ -87,11 +88,16 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
             db::paging::advance(conn, d.page_id, d.next_step, None, now, Some("settled")).await?;
             continue;
         }
-        let (policy, _) = policy_for(conn, d.team_id, d.rotation_id).await?;
+        let policy = match d.only_user_id {
+            // A drill to oneself: that person at once, and nobody after.
+            Some(_) => Policy::only_now(),
+            None => policy_for(conn, d.team_id, d.rotation_id).await?.0,
+        };
         let mut n = d.next_step;
         // The team's channel hears of the page once, when it starts
-        // escalating: who is paged first (or that nobody could be).
-        let mut announce = d.next_step == 0;
+        // escalating: who is paged first (or that nobody could be). Not of
+        // a drill someone sends themself: it pages nobody else.
+        let mut announce = d.next_step == 0 && d.only_user_id.is_none();
         loop {
             let Some((step, _)) = policy.step(n, d.started_at) else {
                 db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
@@ -134,6 +140,7 @@ async fn page_step(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<i64>> {
     let people = match (step.target, d.rotation_id) {
+        _ if d.only_user_id.is_some() => d.only_user_id.into_iter().collect(),
         (Target::Managers, _) => db::paging::managers(conn, d.team_id).await?,
         (role, Some(rotation)) => db::paging::holder(conn, rotation, role.as_str(), now)
             .await?
@@ -141,24 +148,31 @@ async fn page_step(
             .collect(),
         (_, None) => Vec::new(),
     };
+    // Who the step is for, as the timeline says it.
+    let who = match d.only_user_id {
+        Some(_) => "the person testing",
+        None => step.target.as_str(),
+    };
     if people.is_empty() {
-        let detail = format!("Nobody is {} now; skipped to the next step", step.target.as_str());
+        let detail = format!("Nobody is {who} now; skipped to the next step");
         db::paging::event(conn, d.page_id, now, None, Some(n), None, "skipped", &detail).await?;
         return Ok(Vec::new());
     }
     let mut reached = Vec::new();
     for person in people {
-        if let Some(why) = db::paging::away(conn, person, now).await? {
-            let detail = format!("{} {why}; skipped to the next step", step.target.as_str());
+        // Someone testing themself asked to be paged now, leave or not.
+        let away = match d.only_user_id {
+            Some(_) => None,
+            None => db::paging::away(conn, person, now).await?,
+        };
+        if let Some(why) = away {
+            let detail = format!("{who} {why}; skipped to the next step");
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
             continue;
         }
         let rules = db::paging::rules_of(conn, person).await?;
         if rules.is_empty() {
-            let detail = format!(
-                "{} has no confirmed contact method and cannot be paged",
-                step.target.as_str()
-            );
+            let detail = format!("{who} has no confirmed contact method and cannot be paged");
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
             continue;
         }
@@ -171,11 +185,16 @@ async fn page_step(
 /// The message a claimed page message carries.
 pub fn page_message(pager: &Pager, m: &Claimed, key: &[u8], now: DateTime<Utc>) -> Message {
     let token = AckLink::new(m.page_id, m.user_id, now).sign(key);
+    // A drill says so first, in every method's words.
+    let (mark, text, said) = match m.drill {
+        true => (drills::MARK, drills::TEXT, drills::SPOKEN),
+        false => ("", "", ""),
+    };
     Message {
         event: "page",
-        title: format!("{}: {}", m.team_name, m.summary),
+        title: format!("{mark}{}: {}", m.team_name, m.summary),
         body: format!(
-            "{} fired at {} UTC for {}. Acknowledge to stop the escalation.",
+            "{text}{} fired at {} UTC for {}. Acknowledge to stop the escalation.",
             m.summary,
             m.fired_at.format("%Y-%m-%d %H:%M"),
             m.team_name
@@ -188,11 +207,13 @@ pub fn page_message(pager: &Pager, m: &Claimed, key: &[u8], now: DateTime<Utc>) 
             "summary": m.summary,
             "fired_at": m.fired_at,
             "link": m.link,
+            "drill": m.drill,
         })),
+        drill: m.drill,
         ack_token: Some(token),
         idempotency_key: Some(format!("rota-page-message-{}", m.id)),
         spoken: format!(
-            "This is Rota, paging you for {}. {}. It fired at {} UTC.",
+            "{said}This is Rota, paging you for {}. {}. It fired at {} UTC.",
             m.team_name,
             m.summary.trim_end_matches('.'),
             m.fired_at.format("%H:%M")
@@ -256,8 +277,10 @@ pub async fn respond(
             let ack = action == Action::Acknowledge;
             db::paging::settle(conn, page_id, user_id, now, (ack, !ack)).await?;
             db::paging::end(conn, page_id, now, reason).await?;
-            // The engagement starts at the acknowledgement: re-derive.
+            // The engagement starts at the acknowledgement: re-derive
+            // (a drill grants nothing: there is nothing to re-derive).
             if let Some(p) = db::pages::by_id(conn, page_id).await?
+                && !p.drill
                 && let Some(responder) = p.responder_id
             {
                 let (engaged_from, engaged_until) = p.engagement();

@@ -59,6 +59,9 @@ pub struct Message {
     pub ack_token: Option<String>,
     /// The page, for webhook receivers.
     pub page: Option<serde_json::Value>,
+    /// About a drill: receivers that act on pages can tell (webhooks'
+    /// `drill`); the words say so too.
+    pub drill: bool,
     /// What a call reads out.
     pub spoken: String,
     /// Where Twilio reports on a page's SMS or call.
@@ -161,6 +164,7 @@ impl Pager {
             "event": m.event,
             "title": m.title,
             "message": m.body,
+            "drill": m.drill,
         });
         match (&m.page, m.event) {
             // A bundle's fields sit beside the event: `bundle` and `pages`.

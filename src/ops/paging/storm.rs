@@ -14,7 +14,7 @@ use crate::domain::storm::{self, BundleLink, LISTED};
 use crate::domain::twilio::{Hook, HookToken};
 use crate::error::{AppError, AppResult};
 use crate::ops::paging::send::{Callbacks, Message};
-use crate::ops::paging::{Action, Pager, respond};
+use crate::ops::paging::{Action, Pager, drills, respond};
 
 /// One message to send: a page's own (no bundle, one message), or one
 /// bundling several.
@@ -128,15 +128,20 @@ pub fn bundle_message(pager: &Pager, id: i64, messages: &[Claimed], key: &[u8], 
             teams.push(m.team_name.clone());
         }
     }
-    let title = storm::title(messages.len(), &teams);
-    let mut body = format!("{title}:");
+    // All drills: it says so first, as a drill's own message does; some:
+    // those lines say so.
+    let drill = messages.iter().all(|m| m.drill);
+    let (mark, text, said) = match drill {
+        true => (drills::MARK, drills::TEXT, drills::SPOKEN),
+        false => ("", "", ""),
+    };
+    let plain = storm::title(messages.len(), &teams);
+    let title = format!("{mark}{plain}");
+    let mut body = format!("{text}{title}:");
     for m in messages.iter().take(LISTED) {
-        body.push_str(&format!(
-            "\n- {} ({}, fired {} UTC)",
-            m.summary,
-            m.team_name,
-            m.fired_at.format("%H:%M")
-        ));
+        let (summary, team, fired) = (&m.summary, &m.team_name, m.fired_at.format("%H:%M"));
+        let drill = if m.drill && !drill { "drill, " } else { "" };
+        body.push_str(&format!("\n- {summary} ({drill}{team}, fired {fired} UTC)"));
     }
     if messages.len() > LISTED {
         body.push_str(&format!("\n- and {} more", messages.len() - LISTED));
@@ -144,14 +149,18 @@ pub fn bundle_message(pager: &Pager, id: i64, messages: &[Claimed], key: &[u8], 
     body.push_str("\nAcknowledge all to stop their escalation.");
     let pages: Vec<serde_json::Value> = messages
         .iter()
-        .map(|m| json!({"id": m.page_id, "team": m.team_name, "summary": m.summary, "fired_at": m.fired_at, "link": m.link}))
+        .map(|m| {
+            json!({"id": m.page_id, "team": m.team_name, "summary": m.summary, "fired_at": m.fired_at,
+                   "link": m.link, "drill": m.drill})
+        })
         .collect();
     Message {
         event: "page_bundle",
         spoken: format!(
-            "This is Rota. {title}. The first: {}. Pressing 1 acknowledges all of them.",
+            "{said}This is Rota. {plain}. The first: {}. Pressing 1 acknowledges all of them.",
             first.summary.trim_end_matches('.')
         ),
+        drill,
         title,
         body,
         priority: 5,

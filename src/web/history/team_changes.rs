@@ -40,7 +40,7 @@ pub fn sentence(e: &Entry, cx: &Context) -> Option<Said> {
             None => format!("{a} accepted the invitation and joined the team as a {}", role(e.after)),
         }),
         "page.correct" | "page.delete" => page_changed(e, cx),
-        "page.acknowledge" | "page.resolve" | "page.escalate" => page_answered(e, cx),
+        "page.acknowledge" | "page.resolve" | "page.escalate" | "page.drill" => page_answered(e, cx),
         _ => return settings(e),
     };
     Some(said)
@@ -92,11 +92,12 @@ fn settings(e: &Entry) -> Option<Said> {
     Some(Said::new(words))
 }
 
-/// Someone acknowledged, resolved or escalated a page.
+/// Someone acknowledged, resolved or escalated a page, or sent a drill.
 fn page_answered(e: &Entry, cx: &Context) -> Said {
     let verb = match e.action {
         "page.acknowledge" => "acknowledged",
         "page.resolve" => "resolved",
+        "page.drill" => "sent a test page (a drill, counted nowhere):",
         _ => "escalated",
     };
     let id = e.after.and_then(|v| v.get("page")).and_then(Value::as_i64);

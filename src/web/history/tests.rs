@@ -249,6 +249,7 @@ fn an_action_without_its_own_sentence_still_reads_as_one() {
         "page.acknowledge",
         "page.resolve",
         "page.escalate",
+        "page.drill",
     ] {
         let said = say("Alex", action, Some(json!({})), Some(json!({})));
         assert!(!said.text.contains("made a change"), "{action}: {}", said.text);

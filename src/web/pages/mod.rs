@@ -1,6 +1,7 @@
 //! A team's pages in HTML: the list with its filters, logging a page by
 //! hand, and one page's view with its correction form.
 
+mod drill;
 mod list;
 mod page_oncall;
 mod respond;
@@ -32,6 +33,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/teams/{team}/pages/{id}/acknowledge", post(respond::acknowledge_page))
         .route("/teams/{team}/page-oncall", post(page_oncall::page_oncall))
+        .route("/teams/{team}/drill", post(drill::drill_primary))
+        .route("/profile/test-page", post(drill::drill_me))
 }
 
 /// One page as a row of the list, times in the reader's zone.
@@ -50,6 +53,8 @@ pub struct PageRow {
     /// The same in words: "working hours" rather than "working".
     pub out_of_hours_label: &'static str,
     pub engaged_minutes: i64,
+    /// A drill: shown, marked, counted nowhere.
+    pub drill: bool,
 }
 
 impl PageRow {
@@ -74,6 +79,7 @@ impl PageRow {
                 class => class.as_str(),
             },
             engaged_minutes: info.engaged_minutes,
+            drill: page.drill,
         }
     }
 }

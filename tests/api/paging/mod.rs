@@ -8,6 +8,7 @@
 //! and the Alertmanager sample fires at 03:07:12 on 3 March.
 
 mod chat;
+mod drills;
 mod escalation;
 mod methods;
 mod processes;
