@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgConnection;
 
 use crate::db::teams::TeamRole;
+use crate::domain::recovery::CANNOT_ACKNOWLEDGE;
 use crate::domain::role::Role;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,8 +20,10 @@ pub struct PageRow {
     pub responder_role: Option<Role>,
     pub sla_minutes: Option<i32>,
     pub source: String,
-    /// Rota paged someone for it (it has an escalation).
-    pub paged: bool,
+    /// Rota paged someone for it (it has an escalation); read only where
+    /// it matters: unacknowledged pages of a source that never reports an
+    /// acknowledgement ([`CANNOT_ACKNOWLEDGE`]), `None` for the rest.
+    pub paged: Option<bool>,
     pub responder_timezone: Option<String>,
     /// Deleted pages count for nothing but who was involved (see [`people`]).
     pub deleted: bool,
@@ -37,7 +40,8 @@ pub async fn pages(
     query_as(
         "SELECT p.team_id, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
                 p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
-                EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged,
+                CASE WHEN p.acknowledged_at IS NULL AND p.source = ANY($4)
+                     THEN EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) END AS paged,
                 p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
          WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND NOT p.drill",
@@ -45,6 +49,7 @@ pub async fn pages(
     .bind(team_ids)
     .bind(from)
     .bind(to)
+    .bind(&CANNOT_ACKNOWLEDGE[..])
     .fetch_all(conn)
     .await
 }

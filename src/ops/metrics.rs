@@ -188,7 +188,7 @@ fn person(r: PersonRow) -> Person {
 fn page(p: PageRow, team_tz: Tz, policy: &Policy, holidays: &BTreeSet<NaiveDate>) -> PageRecord {
     let zone = page_zone(p.responder_timezone.as_deref(), team_tz);
     let engagement = db::pages::engagement(p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until);
-    let known = has_ack_data(&p.source, p.acknowledged_at.is_some(), p.paged);
+    let known = has_ack_data(&p.source, p.acknowledged_at.is_some(), p.paged.unwrap_or(false));
     PageRecord::classify(
         p.fired_at,
         p.acknowledged_at,

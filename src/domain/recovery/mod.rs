@@ -129,7 +129,7 @@ impl Sla {
 
 /// Tools whose webhooks never say that someone acknowledged (Alertmanager
 /// and Grafana only fire and resolve).
-const CANNOT_ACKNOWLEDGE: [&str; 2] = ["alertmanager", "grafana"];
+pub const CANNOT_ACKNOWLEDGE: [&str; 2] = ["alertmanager", "grafana"];
 
 /// Whether a page carries acknowledgement data: it was acknowledged, Rota
 /// paged it (so an acknowledgement would have come through Rota), or its
