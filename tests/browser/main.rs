@@ -21,6 +21,7 @@ mod a11y;
 mod base_path;
 mod journeys;
 mod look;
+mod paging;
 mod sso;
 mod timeline;
 
