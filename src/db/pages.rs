@@ -177,7 +177,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page
 /// Takes the page's row lock for a correction.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Page>> {
     query_as(&format!(
-        "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL FOR UPDATE OF p"
+        "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL FOR NO KEY UPDATE OF p"
     ))
     .bind(id)
     .fetch_optional(conn)

@@ -462,7 +462,10 @@ async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::
                 u.name AS acknowledged_by_name, p.resolved_at
          FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
          WHERE p.id = $1 AND p.deleted_at IS NULL{}",
-        if lock { " FOR UPDATE OF p" } else { "" }
+        // NO KEY: the paging worker holds an escalation while it writes rows
+        // referring to the page (their keys take KEY SHARE); a full UPDATE
+        // lock here waited on it while it waited on this: a deadlock.
+        if lock { " FOR NO KEY UPDATE OF p" } else { "" }
     ))
     .bind(page_id)
     .fetch_optional(conn)

@@ -152,3 +152,59 @@ async fn a_message_whose_sender_died_mid_send_goes_out_once_when_its_claim_lapse
     assert_eq!(p.rx.pages("alex").len(), 1);
     assert_eq!(p.timeline(page).await.len(), 1);
 }
+
+/// The worker holds a page's escalation while it writes rows that refer
+/// to the page; an acknowledgement locks the page and then ends the
+/// escalation. Neither may wait on the other in a cycle (Postgres would
+/// abort one: a 500 to the person acknowledging).
+#[tokio::test]
+async fn an_acknowledgement_while_the_worker_holds_the_escalation_waits_for_it_without_a_deadlock() {
+    let p = setup().await;
+    let page = p.fire().await;
+    // The worker's side: the escalation claimed, as `claim_due_steps` does.
+    let mut worker = p.app.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM escalations WHERE page_id = $1 FOR UPDATE")
+        .bind(page)
+        .execute(&mut *worker)
+        .await
+        .unwrap();
+    // Alex acknowledges: it locks the page, then waits for the escalation.
+    let (url, token) = (p.app.url(&format!("/api/v1/pages/{page}/acknowledge")), p.alex.clone());
+    let ack = tokio::spawn(async move {
+        let res = api().post(url).bearer_auth(token).send().await.unwrap();
+        crate::common::split(res).await
+    });
+    let mut waiting = false;
+    for _ in 0..400 {
+        waiting = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(&p.app.db)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(waiting, "the acknowledgement waits for the escalation");
+    // The worker writes the page's timeline (a row referring to the page)
+    // and commits: it must not wait for the acknowledgement's page lock.
+    rota::db::paging::event(
+        &mut worker,
+        page,
+        p.app.clock.now(),
+        None,
+        Some(0),
+        None,
+        "skipped",
+        "test",
+    )
+    .await
+    .expect("the worker is not deadlocked");
+    worker.commit().await.unwrap();
+    let (status, body) = ack.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(p.acknowledged(page).await.1.as_deref(), Some("alex@example.com"));
+}
