@@ -34,6 +34,11 @@ const BATCH: i64 = 50;
 const IDLE: StdDuration = StdDuration::from_secs(30);
 /// Without a listening connection it looks this often instead.
 const DEAF: StdDuration = StdDuration::from_secs(2);
+/// Rounds one process runs at once (see [`run`]).
+const ROUNDS: usize = 4;
+/// With a round running, the worker looks for newly due work this often
+/// at most, not in a busy loop over what that round is taking.
+const BUSY: StdDuration = StdDuration::from_millis(100);
 /// A send that takes longer than this has failed (providers time out sooner).
 const SEND_LIMIT: StdDuration = StdDuration::from_secs(15);
 
@@ -296,20 +301,32 @@ async fn send_chat_due(pool: &PgPool, pager: &Pager, now: DateTime<Utc>) -> anyh
     Ok((sent, failed))
 }
 
-/// Runs until the task is stopped: a round, then sleep until the next due
-/// time or a NOTIFY, whichever is first.
+/// Runs until the task is stopped: starts a round, then sleeps until the
+/// next due time, a NOTIFY or the end of a round, whichever is first. Up
+/// to [`ROUNDS`] rounds run at once, so a round waiting on a provider that
+/// hangs (up to its time limit) delays no other step or message: the next
+/// due one is taken by another round, as another process would take it.
 pub async fn run(state: AppState) {
     let pager = state.pager();
     // LISTEN needs a session: not through PgBouncer.
     let mut listener = listen(&state.direct).await;
+    // Dropped with this task, and aborts the rounds with it.
+    let mut rounds: JoinSet<bool> = JoinSet::new();
+    let mut failed = false;
     loop {
-        let started = std::time::Instant::now();
-        let outcome = drain(&state.db, &pager, state.clock.now()).await;
-        if outcome.as_ref().is_ok_and(|r| *r != Round::default()) || outcome.is_err() {
-            crate::service_metrics::job_ran("paging", started, &outcome.as_ref().map(|_| true));
-        }
-        if let Err(e) = &outcome {
-            tracing::warn!(error = ?e, "paging failed; will retry");
+        if rounds.len() < ROUNDS {
+            let (db, pager, clock) = (state.db.clone(), pager.clone(), state.clock.clone());
+            rounds.spawn(async move {
+                let started = std::time::Instant::now();
+                let outcome = drain(&db, &pager, clock.now()).await;
+                if outcome.as_ref().is_ok_and(|r| *r != Round::default()) || outcome.is_err() {
+                    crate::service_metrics::job_ran("paging", started, &outcome.as_ref().map(|_| true));
+                }
+                if let Err(e) = &outcome {
+                    tracing::warn!(error = ?e, "paging failed; will retry");
+                }
+                outcome.is_ok()
+            });
         }
         let next = match state.db.acquire().await {
             Ok(mut conn) => {
@@ -322,18 +339,32 @@ pub async fn run(state: AppState) {
         let mut wait = next.map_or(IDLE, |at| {
             (at - state.clock.now()).to_std().unwrap_or(StdDuration::ZERO)
         });
-        if outcome.is_err() {
+        if failed {
             wait = wait.max(DEAF);
         }
+        if !rounds.is_empty() {
+            // What is due now is what the running rounds are taking.
+            wait = wait.max(BUSY);
+        }
+        let ended = async {
+            match rounds.join_next().await {
+                Some(done) => Some(done.unwrap_or(false)),
+                None => std::future::pending().await,
+            }
+        };
         match listener.as_mut() {
             Some(l) => {
                 tokio::select! {
                     heard = l.recv() => if heard.is_err() { listener = None },
+                    Some(ok) = ended => failed = !ok,
                     () = tokio::time::sleep(wait.min(IDLE)) => {}
                 }
             }
             None => {
-                tokio::time::sleep(wait.min(DEAF)).await;
+                tokio::select! {
+                    Some(ok) = ended => failed = !ok,
+                    () = tokio::time::sleep(wait.min(DEAF)) => {}
+                }
                 listener = listen(&state.direct).await;
             }
         }

@@ -58,6 +58,8 @@ struct Receiver {
     base: String,
     got: Arc<Mutex<Vec<Got>>>,
     failing: Arc<AtomicUsize>,
+    /// An ntfy topic whose pushes are taken and never answered.
+    hanging: Arc<Mutex<Option<String>>>,
     /// How many requests it has taken, for tests that wait for one.
     count: Arc<tokio::sync::watch::Sender<usize>>,
 }
@@ -69,6 +71,7 @@ impl Receiver {
             base: format!("http://{}", listener.local_addr().unwrap()),
             got: Arc::default(),
             failing: Arc::default(),
+            hanging: Arc::default(),
             count: Arc::new(tokio::sync::watch::channel(0).0),
         };
         async fn take(
@@ -87,6 +90,11 @@ impl Receiver {
                 raw,
             });
             r.count.send_modify(|n| *n += 1);
+            let topic = r.got.lock().unwrap().last().map(|g| g.body["topic"].clone());
+            let hangs = r.hanging.lock().unwrap().clone();
+            if hangs.is_some() && topic.as_ref().and_then(Value::as_str) == hangs.as_deref() {
+                std::future::pending::<()>().await;
+            }
             let fail = r
                 .failing
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

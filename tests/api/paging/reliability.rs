@@ -208,3 +208,41 @@ async fn an_acknowledgement_while_the_worker_holds_the_escalation_waits_for_it_w
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(p.acknowledged(page).await.1.as_deref(), Some("alex@example.com"));
 }
+
+/// A provider that takes a push and never answers holds its send for up to
+/// the send limit; the running worker meanwhile pages someone else at once.
+#[tokio::test]
+async fn a_provider_that_hangs_delays_no_one_elses_page() {
+    let p = setup().await;
+    *p.rx.hanging.lock().unwrap() = Some("alex".into());
+    let worker = tokio::spawn(rota::jobs::paging::run(p.app.state.clone()));
+    let mut count = p.rx.count.subscribe();
+    p.fire().await;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        count.wait_for(|_| !p.rx.pages("alex").is_empty()),
+    )
+    .await
+    .expect("Alex's push is taken (and never answered)")
+    .unwrap();
+    // Sam sends himself a test page while Alex's push still hangs.
+    let started = std::time::Instant::now();
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.sam,
+            "/api/v1/teams/platform/pages",
+            json!({"drill": true, "to": "me"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        count.wait_for(|_| !p.rx.pages("sam").is_empty()),
+    )
+    .await
+    .expect("Sam's push does not wait for Alex's provider")
+    .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    worker.abort();
+}
