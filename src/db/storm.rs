@@ -35,12 +35,17 @@ pub async fn lock_due_methods(conn: &mut PgConnection, now: DateTime<Utc>, limit
 }
 
 /// Cancels what is due for the (locked) methods of pages acknowledged,
-/// resolved or removed meanwhile.
+/// resolved or removed meanwhile. Rows another transaction holds (an
+/// acknowledgement cancelling them itself) are skipped, never waited for:
+/// that transaction may be waiting for rows this claim holds.
 pub async fn cancel_settled(conn: &mut PgConnection, methods: &[i64], now: DateTime<Utc>) -> sqlx::Result<u64> {
     query(
-        "UPDATE page_messages m SET state = 'cancelled' FROM pages p
-         WHERE p.id = m.page_id AND m.contact_method_id = ANY($1) AND m.state = 'pending' AND m.due_at <= $2
-           AND (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL)",
+        "UPDATE page_messages m SET state = 'cancelled'
+         WHERE m.id IN (
+            SELECT c.id FROM page_messages c JOIN pages p ON p.id = c.page_id
+            WHERE c.contact_method_id = ANY($1) AND c.state = 'pending' AND c.due_at <= $2
+              AND (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL)
+            FOR UPDATE OF c SKIP LOCKED)",
     )
     .bind(methods)
     .bind(now)
@@ -90,7 +95,8 @@ pub async fn loads(
 }
 
 /// Makes what is still due at `now` for each method wait until its time
-/// (`methods[i]` until `until[i]`).
+/// (`methods[i]` until `until[i]`), skipping rows another transaction
+/// holds (see [`cancel_settled`]).
 pub async fn hold(
     conn: &mut PgConnection,
     methods: &[i64],
@@ -98,9 +104,13 @@ pub async fn hold(
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
     query(
-        "UPDATE page_messages m SET due_at = h.until
-         FROM UNNEST($1::bigint[], $2::timestamptz[]) AS h(method, until)
-         WHERE m.contact_method_id = h.method AND m.state IN ('pending', 'sending') AND m.due_at <= $3",
+        "UPDATE page_messages m SET due_at = x.until
+         FROM (SELECT c.id, h.until
+               FROM page_messages c JOIN UNNEST($1::bigint[], $2::timestamptz[]) AS h(method, until)
+                    ON c.contact_method_id = h.method
+               WHERE c.state IN ('pending', 'sending') AND c.due_at <= $3
+               FOR UPDATE OF c SKIP LOCKED) x
+         WHERE m.id = x.id",
     )
     .bind(methods)
     .bind(until)

@@ -71,6 +71,22 @@ pub async fn claim(conn: &mut PgConnection, now: DateTime<Utc>, lease: Duration,
         while let Some(m) = rest.next_if(|m| m.contact_method_id == method) {
             mine.push(m);
         }
+        // A message already in a bundle (a retry, or a claim whose sender
+        // died) goes out only as that bundle again: the same pages, the
+        // same idempotency key, and its link keeps acknowledging them.
+        let (old, mut mine): (Vec<Claimed>, Vec<Claimed>) = mine.into_iter().partition(|m| m.bundle_id.is_some());
+        let mut again: Vec<(i64, Vec<Claimed>)> = Vec::new();
+        for m in old {
+            let id = m.bundle_id.unwrap_or_default();
+            match again.iter_mut().find(|(b, _)| *b == id) {
+                Some((_, messages)) => messages.push(m),
+                None => again.push((id, vec![m])),
+            }
+        }
+        sends.extend(again.into_iter().map(|(id, messages)| Send {
+            bundle: Some(id),
+            messages,
+        }));
         let alone = if mine.len() > plan.singles + 1 {
             plan.singles
         } else {
@@ -85,28 +101,18 @@ pub async fn claim(conn: &mut PgConnection, now: DateTime<Utc>, lease: Duration,
             bundles.push((method, person, bundled));
         }
     }
-    // A retry of a whole bundle goes out as that bundle again (the same
-    // idempotency key); anything else opens a new one.
-    let again = |b: &[Claimed]| b[0].bundle_id.filter(|id| b.iter().all(|m| m.bundle_id == Some(*id)));
-    let fresh: Vec<&(i64, i64, Vec<Claimed>)> = bundles.iter().filter(|b| again(&b.2).is_none()).collect();
-    let people: Vec<i64> = fresh.iter().map(|b| b.1).collect();
-    let methods: Vec<i64> = fresh.iter().map(|b| b.0).collect();
+    let people: Vec<i64> = bundles.iter().map(|b| b.1).collect();
+    let methods: Vec<i64> = bundles.iter().map(|b| b.0).collect();
     let opened = db::storm::open_bundles(&mut tx, &people, &methods, now).await?;
     let (mut members, mut of) = (Vec::new(), Vec::new());
     for (method, _, messages) in bundles {
-        let id = match again(&messages) {
-            Some(id) => id,
-            None => {
-                let id = opened
-                    .iter()
-                    .find(|(m, _)| *m == method)
-                    .map(|(_, id)| *id)
-                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no bundle was opened for method {method}")))?;
-                members.extend(messages.iter().map(|m| m.id));
-                of.extend(std::iter::repeat_n(id, messages.len()));
-                id
-            }
-        };
+        let id = opened
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no bundle was opened for method {method}")))?;
+        members.extend(messages.iter().map(|m| m.id));
+        of.extend(std::iter::repeat_n(id, messages.len()));
         sends.push(Send {
             bundle: Some(id),
             messages,
