@@ -177,9 +177,10 @@ pub async fn managers(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec
 }
 
 /// Why the person cannot be paged at `at`: on leave, or on a recovery day
-/// they take off (in their own zone), from the end of its team's sleep
-/// hours that day: the night that earned the day is still on call, so a
-/// second page that night reaches them as the first did. `None`: they can.
+/// they take off (in their own zone). A day off earned by the night that
+/// ends that morning starts at the end of its team's sleep hours: that
+/// night is still on call, so a second page in it reaches them as the
+/// first did. `None`: they can.
 pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<String>> {
     query_scalar(
         "SELECT CASE
@@ -189,7 +190,8 @@ pub async fn away(conn: &mut PgConnection, user_id: i64, at: DateTime<Utc>) -> s
                          WHERE r.user_id = u.id AND r.state = 'granted'
                            AND r.form = 'day_off' AND NOT r.worked_anyway
                            AND r.day = ($2 AT TIME ZONE u.timezone)::date
-                           AND ($2 AT TIME ZONE u.timezone)::time >= t.sleep_end)
+                           AND (r.trigger_kind <> 'night' OR r.day <> r.trigger_date
+                                OR ($2 AT TIME ZONE u.timezone)::time >= t.sleep_end))
               THEN 'on a recovery day off'
             END
          FROM users u WHERE u.id = $1",

@@ -181,22 +181,56 @@ async fn a_primary_on_leave_is_skipped_to_the_secondary_and_the_skip_is_on_the_t
     assert_eq!(timeline[1]["email"], "sam@example.com");
 }
 
-/// The day off starts when the night that earned it ends (the team's
-/// sleep hours end at 08:00): a second page that night still reaches the
-/// primary; one that morning skips them.
+/// A day off earned by the night that ends that morning starts when the
+/// night ends (the team's sleep hours end at 08:00): a second page that
+/// night still reaches the primary; one that morning skips them. A day off
+/// earned by an earlier night is off from midnight.
 #[tokio::test]
 async fn a_primary_on_a_recovery_day_off_is_skipped() {
     let p = setup().await;
-    sqlx::query(
-        "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
-         SELECT t.id, u.id, 'night', '2026-03-02', '2026-03-03', 'a night page'
-         FROM teams t, users u WHERE t.slug = 'platform' AND u.email = 'alex@example.com'",
-    )
-    .execute(&p.app.db)
-    .await
-    .unwrap();
-    let night = p.fire().await;
+    let grant = |trigger: &'static str| {
+        sqlx::query(
+            "INSERT INTO recovery_days (team_id, user_id, trigger_kind, trigger_date, day, reason)
+             SELECT t.id, u.id, 'night', $1::date, '2026-03-03', 'a night page'
+             FROM teams t, users u WHERE t.slug = 'platform' AND u.email = 'alex@example.com'",
+        )
+        .bind(trigger)
+        .execute(&p.app.db)
+    };
+    // Earned by the night of Saturday 28 February: Tuesday is off all day.
+    grant("2026-03-01").await.unwrap();
+    let earlier = p.fire().await;
     p.at(Duration::zero()).await;
+    assert!(p.rx.pages("alex").is_empty(), "off from midnight");
+    assert!(
+        p.timeline(earlier).await[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("recovery day off")
+    );
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/pages/{earlier}/resolve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sqlx::query("DELETE FROM recovery_days")
+        .execute(&p.app.db)
+        .await
+        .unwrap();
+
+    // Earned by the night that ends on Tuesday morning.
+    grant("2026-03-03").await.unwrap();
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "night", "summary": "Disk full", "fired_at": RECEIVED, "notify": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let night = body["id"].as_i64().unwrap();
+    p.app.settle_paging().await;
     assert_eq!(p.rx.pages("alex").len(), 1, "03:08 is still the night");
     let (status, body) = p
         .app
@@ -218,7 +252,7 @@ async fn a_primary_on_a_recovery_day_off_is_skipped() {
     let page = body["id"].as_i64().unwrap();
     p.app.settle_paging().await;
     assert_eq!(p.rx.pages("alex").len(), 1, "not paged on the day off");
-    assert_eq!(p.rx.pages("sam").len(), 1);
+    assert_eq!(p.rx.pages("sam").len(), 2, "the first page's and this one");
     let timeline = p.timeline(page).await;
     assert!(
         timeline[0]["detail"].as_str().unwrap().contains("recovery day off"),
