@@ -20,7 +20,8 @@ pub struct PageRow {
     pub responder_role: Option<Role>,
     pub sla_minutes: Option<i32>,
     pub source: String,
-    /// Rota paged someone for it (it has an escalation); read only where
+    /// Rota paged someone for it (its escalation is running, or told
+    /// someone: one that skipped everyone paged nobody); read only where
     /// it matters: unacknowledged pages of a source that never reports an
     /// acknowledgement ([`CANNOT_ACKNOWLEDGE`]), `None` for the rest.
     pub paged: Option<bool>,
@@ -41,7 +42,10 @@ pub async fn pages(
         "SELECT p.team_id, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
                 p.responder_id, p.responder_role, p.sla_minutes, p.source, u.timezone AS responder_timezone,
                 CASE WHEN p.acknowledged_at IS NULL AND p.source = ANY($4)
-                     THEN EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) END AS paged,
+                     THEN EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id AND (e.ended_at IS NULL
+                         OR EXISTS (SELECT 1 FROM page_messages pm
+                                    WHERE pm.page_id = p.id AND pm.state IN ('sent', 'delivered'))))
+                END AS paged,
                 p.deleted_at IS NOT NULL AS deleted
          FROM pages p LEFT JOIN users u ON u.id = p.responder_id
          WHERE p.team_id = ANY($1) AND p.fired_at >= $2 AND p.fired_at < $3 AND NOT p.drill",

@@ -47,7 +47,8 @@ pub struct Page {
     pub responder_name: Option<String>,
     pub responder_timezone: Option<String>,
     pub responder_named: bool,
-    /// Rota paged someone for it (it has an escalation).
+    /// Rota paged someone for it: its escalation is running, or told
+    /// someone (one that skipped everyone paged nobody).
     pub paged: bool,
     /// A drill ("Send a test page"): shown, paged, and counted nowhere.
     pub drill: bool,
@@ -98,7 +99,9 @@ const SELECT: &str = "SELECT p.id, p.team_id, t.slug AS team_slug, p.rotation_id
         p.summary, p.link, p.severity, p.fired_at, p.acknowledged_at, p.resolved_at, p.worked_until,
         p.responder_id, p.responder_role, p.sla_minutes,
         u.email AS responder_email, u.name AS responder_name, u.timezone AS responder_timezone,
-        p.responder_named, EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id) AS paged, p.drill
+        p.responder_named, EXISTS (SELECT 1 FROM escalations e WHERE e.page_id = p.id AND (e.ended_at IS NULL
+            OR EXISTS (SELECT 1 FROM page_messages pm WHERE pm.page_id = p.id AND pm.state IN ('sent', 'delivered'))))
+            AS paged, p.drill
     FROM pages p JOIN teams t ON t.id = p.team_id LEFT JOIN users u ON u.id = p.responder_id";
 
 /// Records a report, merging it into the page it repeats: the earliest
@@ -379,7 +382,7 @@ pub async fn insert_new_batch(
             SELECT new.id, $15, $15
             FROM new JOIN r USING (team_id, source, dedup_key)
             WHERE r.page AND new.acknowledged_at IS NULL AND new.resolved_at IS NULL
-            RETURNING page_id)
+            RETURNING page_id, ended_at)
          {}",
         // The statement's snapshot does not see its own escalations.
         SELECT

@@ -115,6 +115,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0031_shift_notices.sql",
         "4bfc23192786efc0091652920abf9632439b7290d9f4379fbc5c64c7fe0e51c0bdc7f270136dc833611125ee2e62d8ef",
     ),
+    (
+        "0032_metrics_index_with_id.sql",
+        "669ecc6b0a53481fce0a89fa266c670cf1f32f1e0e112a3af33f6b0b0b324f61c82a1e56549d76ed92f9dcbe1afcf78a",
+    ),
 ];
 
 #[test]
