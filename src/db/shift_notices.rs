@@ -24,14 +24,16 @@ pub struct Notice {
 }
 
 /// Claims the notices due at `now` that nobody has sent: a shift piece
-/// starting within `ahead` (`eve`) or started at most `late` ago (`start`),
-/// unless it continues the same person's piece in the same role. Runs in
+/// starting within `ahead` but not within `soon` (`eve`: one made for the
+/// next hour is news its maker already told), or started at most `late`
+/// ago (`start`), unless it continues the same person's piece in the same
+/// role or resumes their week after someone covered part of it. Runs in
 /// the caller's transaction; a concurrent claim of the same notice waits
 /// for it and then claims nothing.
 pub async fn claim_due(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
-    ahead: Duration,
+    (soon, ahead): (Duration, Duration),
     late: Duration,
 ) -> sqlx::Result<Vec<Notice>> {
     query_as(
@@ -39,10 +41,12 @@ pub async fn claim_due(
             SELECT s.user_id, s.rotation_id, s.role, s.starts_at, s.ends_at,
                    CASE WHEN s.starts_at > $1 THEN 'eve' ELSE 'start' END AS kind
             FROM shifts s
-            WHERE s.starts_at > $1 - $3 AND s.starts_at <= $1 + $2
+            WHERE ((s.starts_at > $1 + $4 AND s.starts_at <= $1 + $2) OR (s.starts_at > $1 - $3 AND s.starts_at <= $1))
               AND NOT EXISTS (SELECT 1 FROM shifts c
-                              WHERE c.rotation_id = s.rotation_id AND c.role = s.role
-                                AND c.user_id = s.user_id AND c.ends_at = s.starts_at)),
+                              WHERE c.rotation_id = s.rotation_id AND c.role = s.role AND c.user_id = s.user_id
+                                AND (c.ends_at = s.starts_at
+                                     OR (c.version_id = s.version_id AND c.week_index = s.week_index
+                                         AND c.starts_at < s.starts_at)))),
          claimed AS (
             INSERT INTO shift_notices (user_id, rotation_id, role, starts_at, kind, sent_at)
             SELECT user_id, rotation_id, role, starts_at, kind, $1 FROM due
@@ -59,6 +63,7 @@ pub async fn claim_due(
     .bind(now)
     .bind(ahead)
     .bind(late)
+    .bind(soon)
     .fetch_all(conn)
     .await
 }

@@ -13,6 +13,9 @@ use crate::ops::notify;
 
 /// How far ahead the day-before notice goes out.
 pub const AHEAD: Duration = Duration::hours(24);
+/// A shift starting sooner than this gets no day-before notice (whoever
+/// made it, with a cover or an override, has told the person).
+pub const SOON: Duration = Duration::hours(1);
 /// A start notice later than this (no process ran) is not worth sending.
 pub const LATE: Duration = Duration::minutes(15);
 /// Claims are kept this long, then forgotten.
@@ -39,7 +42,7 @@ pub fn message(n: &Notice) -> String {
 /// who has not been told: how many were told.
 pub async fn send_shift_notices(pool: &PgPool, now: DateTime<Utc>, mail: bool) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;
-    let due = db::shift_notices::claim_due(&mut tx, now, AHEAD, LATE).await?;
+    let due = db::shift_notices::claim_due(&mut tx, now, (SOON, AHEAD), LATE).await?;
     for n in &due {
         let link = format!("/teams/{}", n.team_slug);
         db::notifications::create(&mut tx, n.team_id, &[n.user_id], (&message(n), &link), now, mail).await?;

@@ -79,3 +79,25 @@ async fn a_start_missed_by_more_than_a_quarter_of_an_hour_is_not_announced_late(
     assert_eq!(send_shift_notices(&p.app.db, late, false).await.unwrap(), 0);
     assert!(told(&p, &p.sam).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_shift_starting_within_the_hour_gets_its_start_notice_only() {
+    let p = setup().await;
+    // The first run is half an hour before the start (a new install, say).
+    assert_eq!(
+        send_shift_notices(&p.app.db, t("2026-03-03T09:30:00Z"), false)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        send_shift_notices(&p.app.db, t("2026-03-03T10:00:00Z"), false)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        told(&p, &p.sam).await,
+        ["Your shift has started: you are primary for platform (Weekly) until Tue 10 Mar 10:00"]
+    );
+}
