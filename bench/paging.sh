@@ -50,6 +50,7 @@ stop() {
   rm -rf "$scratch"
 }
 trap stop EXIT
+[[ -n "${DEBUG:-}" ]] && trap 'cp -r "$scratch" /tmp/paging-scratch; stop' EXIT
 
 psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS rota_bench_paging" >/dev/null
 "$ROTA_BIN" migrate >/dev/null
@@ -79,7 +80,9 @@ seq "$TEAMS" | xargs -P 4 -I{} bash -c '
     || { echo "escalation of team-$i failed" >&2; exit 255; }
   curl -fs -H "Authorization: Bearer $0" -H "content-type: application/json" \
     -X POST "$1/api/v1/teams/team-$i/integration-tokens" -d "{\"label\": \"bench\"}" \
-    | sed -n "s/.*\"token\":\"\([^\"]*\)\".*/team-$i \1/p"' "$token" "$BASE" "$start" > "$scratch/tokens"
+    | sed -n "s/.*\"token\":\"\([^\"]*\)\".*/team-$i \1/p" | awk 1' "$token" "$BASE" "$start" > "$scratch/tokens"
+made=$(wc -l < "$scratch/tokens")
+[[ "$made" == "$TEAMS" ]] || { echo "only $made of $TEAMS teams were set up" >&2; exit 1; }
 # Everyone's webhook to the receiver, confirmed (the confirmation round
 # trip is measured by the tests, not here).
 psql "$DATABASE_URL" -qc "INSERT INTO contact_methods (user_id, kind, label, target, secret, verified_at, created_at)
@@ -91,17 +94,19 @@ lua="$scratch/pages.lua"
   echo "local tokens = {}"
   awk '{ printf "tokens[#tokens + 1] = {\"%s\", \"%s\"}\n", $1, $2 }' "$scratch/tokens"
   cat <<LUA
-local n, done, limit = 0, 0, math.ceil($PAGES / 2)
+local n, done, limit, shown = 0, 0, math.ceil($PAGES / 2), false
+id = 0
 local fired = os.date("!%Y-%m-%dT%H:%M:%SZ")
 request = function()
   n = n + 1
   local t = tokens[(n % #tokens) + 1]
   local body = string.format('{"dedup_key": "bench-%d-%d", "summary": "bench page %d-%d", "fired_at": "%s", "notify": true}',
-    wrk.thread:get("id"), n, wrk.thread:get("id"), n, fired)
+    id, n, id, n, fired)
   return wrk.format("POST", "/api/v1/teams/" .. t[1] .. "/pages",
     {["Authorization"] = "Bearer " .. t[2], ["Content-Type"] = "application/json"}, body)
 end
-response = function(status)
+response = function(status, headers, body)
+  if status ~= 201 and not shown then shown = true; io.stderr:write("first refusal: " .. status .. " " .. body .. "\n") end
   done = done + 1
   if done >= limit then wrk.thread:stop() end
 end
@@ -126,6 +131,7 @@ done
 sleep 3
 after=$(rss "$server")
 
+echo "   the pages arrived over $(psql -tA "$DATABASE_URL" -c "SELECT round(extract(epoch FROM max(started_at) - min(started_at))::numeric, 1) FROM escalations") s"
 psql -tA -F $'\t' "$DATABASE_URL" -c "SELECT e.page_id, extract(epoch FROM e.started_at) * 1e6, m.step, m.user_id,
     extract(epoch FROM e.started_at + make_interval(mins => CASE m.step WHEN 0 THEN 0 ELSE 1 END)) * 1e6
   FROM escalations e JOIN page_messages m ON m.page_id = e.page_id
@@ -148,24 +154,28 @@ for line in open(sys.argv[2]):
     pages += [p for p in b.get("pages") or [] if isinstance(p, dict)]
     for p in pages:
         key = (str(p.get("id")), person)
-        told.setdefault(key, int(at))
+        told.setdefault(key, (int(at), len(pages) > 1))
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, max(0, int(round(q * len(xs) + 0.5)) - 1))] if xs else float("nan")
-first, late, missing = [], [], 0
+first, late, missing, alone, bundled = [], [], 0, [], []
 for page, started, step, user, due in steps:
     at = told.get((page, user))
     if at is None:
         missing += 1
         continue
+    at, in_bundle = at
     if step == "0":
         first.append((at - float(started)) / 1e3)
+        (bundled if in_bundle else alone).append(first[-1])
     else:
         late.append((at - float(due)) / 1e3)
 pages = len({s[0] for s in steps})
 print(f"   pages escalated: {pages}; provider requests: {requests}; steps never told: {missing}")
 print(f"== 1. page received → first request to its primary: p50 {pct(first, .5):.0f} ms, "
       f"p99 {pct(first, .99):.0f} ms, max {max(first or [0]):.0f} ms (aim p99 ≤ 1,000 ms)")
+print(f"   told alone: {len(alone)}, p50 {pct(alone, .5):.0f} ms, p99 {pct(alone, .99):.0f} ms; "
+      f"in a bundle: {len(bundled)}, p50 {pct(bundled, .5):.0f} ms, p99 {pct(bundled, .99):.0f} ms")
 print(f"== 2. secondary's step, due → told: p50 {pct(late, .5):.0f} ms, "
       f"p99 {pct(late, .99):.0f} ms, max {max(late or [0]):.0f} ms (aim p99 ≤ 5,000 ms)")
 PY

@@ -10,6 +10,8 @@ pub mod send;
 pub mod storm;
 pub mod twilio;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde_json::json;
@@ -79,10 +81,76 @@ pub async fn set_policy(
     Ok(())
 }
 
+/// What one run of due steps reads once: in an alert storm the same
+/// teams, rotations and people recur across hundreds of pages, and they
+/// stand still within the run (one transaction, one `now`).
+#[derive(Default)]
+struct Seen {
+    policies: HashMap<(i64, Option<i64>), Policy>,
+    managers: HashMap<i64, Vec<i64>>,
+    holders: HashMap<(i64, &'static str), Option<i64>>,
+    away: HashMap<i64, Option<String>>,
+    rules: HashMap<i64, Vec<(i64, i32)>>,
+}
+
+impl Seen {
+    async fn policy(&mut self, conn: &mut PgConnection, team_id: i64, rotation_id: Option<i64>) -> AppResult<Policy> {
+        if let Some(p) = self.policies.get(&(team_id, rotation_id)) {
+            return Ok(p.clone());
+        }
+        let p = policy_for(conn, team_id, rotation_id).await?.0;
+        self.policies.insert((team_id, rotation_id), p.clone());
+        Ok(p)
+    }
+
+    async fn managers(&mut self, conn: &mut PgConnection, team_id: i64) -> AppResult<Vec<i64>> {
+        if let Some(m) = self.managers.get(&team_id) {
+            return Ok(m.clone());
+        }
+        let m = db::paging::managers(conn, team_id).await?;
+        self.managers.insert(team_id, m.clone());
+        Ok(m)
+    }
+
+    async fn holder(
+        &mut self,
+        conn: &mut PgConnection,
+        rotation_id: i64,
+        role: &'static str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<i64>> {
+        if let Some(h) = self.holders.get(&(rotation_id, role)) {
+            return Ok(*h);
+        }
+        let h = db::paging::holder(conn, rotation_id, role, now).await?;
+        self.holders.insert((rotation_id, role), h);
+        Ok(h)
+    }
+
+    async fn away(&mut self, conn: &mut PgConnection, user_id: i64, now: DateTime<Utc>) -> AppResult<Option<String>> {
+        if let Some(a) = self.away.get(&user_id) {
+            return Ok(a.clone());
+        }
+        let a = db::paging::away(conn, user_id, now).await?;
+        self.away.insert(user_id, a.clone());
+        Ok(a)
+    }
+
+    async fn rules(&mut self, conn: &mut PgConnection, user_id: i64) -> AppResult<Vec<(i64, i32)>> {
+        if let Some(r) = self.rules.get(&user_id) {
+            return Ok(r.clone());
+        }
+        let r = db::paging::rules_of(conn, user_id).await?;
+        self.rules.insert(user_id, r.clone());
+        Ok(r)
+    }
+}
+
 /// Runs the escalation steps due at `now` (in the caller's transaction):
 /// how many it took.
 pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
     let due = db::paging::claim_due_steps(conn, now, STEP_BATCH).await?;
+    let mut seen = Seen::default();
     for d in &due {
         if d.settled {
             db::paging::advance(conn, d.page_id, d.next_step, None, now, Some("settled")).await?;
@@ -91,7 +159,7 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
         let policy = match d.only_user_id {
             // A drill to oneself: that person at once, and nobody after.
             Some(_) => Policy::only_now(),
-            None => policy_for(conn, d.team_id, d.rotation_id).await?.0,
+            None => seen.policy(conn, d.team_id, d.rotation_id).await?,
         };
         let mut n = d.next_step;
         // The team's channel hears of the page once, when it starts
@@ -103,7 +171,7 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
                 db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
                 break;
             };
-            let reached = page_step(conn, d, n, step, now).await?;
+            let reached = page_step(conn, &mut seen, d, n, step, now).await?;
             let paged = reached.len();
             if announce && paged > 0 {
                 chat::announce(conn, d.page_id, n, step.target, &reached, now).await?;
@@ -134,6 +202,7 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
 /// are skipped, and the skip is on the timeline).
 async fn page_step(
     conn: &mut PgConnection,
+    seen: &mut Seen,
     d: &DueStep,
     n: i32,
     step: Step,
@@ -141,8 +210,9 @@ async fn page_step(
 ) -> AppResult<Vec<i64>> {
     let people = match (step.target, d.rotation_id) {
         _ if d.only_user_id.is_some() => d.only_user_id.into_iter().collect(),
-        (Target::Managers, _) => db::paging::managers(conn, d.team_id).await?,
-        (role, Some(rotation)) => db::paging::holder(conn, rotation, role.as_str(), now)
+        (Target::Managers, _) => seen.managers(conn, d.team_id).await?,
+        (role, Some(rotation)) => seen
+            .holder(conn, rotation, role.as_str(), now)
             .await?
             .into_iter()
             .collect(),
@@ -163,14 +233,14 @@ async fn page_step(
         // Someone testing themself asked to be paged now, leave or not.
         let away = match d.only_user_id {
             Some(_) => None,
-            None => db::paging::away(conn, person, now).await?,
+            None => seen.away(conn, person, now).await?,
         };
         if let Some(why) = away {
             let detail = format!("{who} {why}; skipped to the next step");
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
             continue;
         }
-        let rules = db::paging::rules_of(conn, person).await?;
+        let rules = seen.rules(conn, person).await?;
         if rules.is_empty() {
             let detail = format!("{who} has no confirmed contact method and cannot be paged");
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
