@@ -1,9 +1,9 @@
 //! Storms: when many pages fire for one person, they are not woken once a
 //! page. Per contact method, the first few messages go out one by one;
 //! after that, what is due goes out as one bundle ("14 more pages firing
-//! for Platform"), the wait between them doubling from half a second to a
-//! minute as the storm goes on (a burst is told within a second, a long
-//! storm about once a minute); SMS and calls never more than about once a
+//! for Platform"), half a second apart for the first few, then the wait
+//! doubling to a minute as the storm goes on (a burst is told within a
+//! second, a long storm about once a minute); SMS and calls never more than about once a
 //! minute. A bundle's "acknowledge all" link is signed like an acknowledge
 //! link. Pure: "now" and keys are arguments.
 
@@ -21,9 +21,12 @@ pub const WINDOW: Duration = Duration::minutes(5);
 /// The least time between two SMS or calls to one method, and the longest
 /// wait between two bundles of any method.
 pub const GAP: Duration = Duration::seconds(60);
-/// The wait before a method's first bundle after its singles; it doubles
-/// with each message after that, up to [`GAP`].
+/// The wait before a method's first bundle after its singles, and between
+/// its first [`STEADY`] bundles (a burst is told within a second); after
+/// those it doubles with each bundle, up to [`GAP`].
 pub const FIRST_GAP: Duration = Duration::milliseconds(500);
+/// Bundles a method sends [`FIRST_GAP`] apart before the wait grows.
+pub const STEADY: usize = 4;
 /// Most messages one bundle takes in one round; the rest follow in the
 /// next bundle.
 pub const MAX_BUNDLE: usize = 500;
@@ -54,14 +57,19 @@ impl Plan {
 
 /// The least time after a method's last message before its next: for SMS
 /// and calls always [`GAP`]; for others none until `recent` (messages
-/// within [`WINDOW`]) reaches [`SINGLES`], then [`FIRST_GAP`] doubling
-/// with each message up to [`GAP`].
+/// within [`WINDOW`]) reaches [`SINGLES`], then [`FIRST_GAP`] for
+/// [`STEADY`] bundles, then doubling with each bundle up to [`GAP`].
 pub fn gap(phone: bool, recent: usize) -> Duration {
     match recent.checked_sub(SINGLES) {
         _ if phone => GAP,
         None => Duration::zero(),
+        Some(bundles) if bundles < STEADY => FIRST_GAP,
         Some(bundles) => FIRST_GAP
-            .checked_mul(1_i32.checked_shl(bundles.min(16) as u32).unwrap_or(i32::MAX))
+            .checked_mul(
+                1_i32
+                    .checked_shl((bundles + 1 - STEADY).min(16) as u32)
+                    .unwrap_or(i32::MAX),
+            )
             .map_or(GAP, |g| g.min(GAP)),
     }
 }
@@ -232,18 +240,20 @@ mod tests {
     fn a_storming_method_waits_longer_between_bundles_up_to_a_minute() {
         assert_eq!(gap(false, 2), Duration::zero());
         assert_eq!(gap(false, 3), Duration::milliseconds(500));
-        assert_eq!(gap(false, 4), Duration::seconds(1));
-        assert_eq!(gap(false, 6), Duration::seconds(4));
-        assert_eq!(gap(false, 10), GAP);
+        assert_eq!(gap(false, 4), Duration::milliseconds(500));
+        assert_eq!(gap(false, 6), Duration::milliseconds(500));
+        assert_eq!(gap(false, 7), Duration::seconds(1));
+        assert_eq!(gap(false, 9), Duration::seconds(4));
+        assert_eq!(gap(false, 14), GAP);
         assert_eq!(gap(false, 1_000), GAP);
         assert_eq!(gap(true, 0), GAP);
         let last = now() - Duration::milliseconds(700);
-        let waiting = plan(false, 10, 4, Some(last), now());
+        let waiting = plan(false, 10, 7, Some(last), now());
         assert_eq!(waiting.wait_until, Some(last + Duration::seconds(1)));
         assert_eq!(waiting.takes(10), 0);
         assert_eq!(plan(false, 10, 3, Some(last), now()), sends(0, true));
         assert_eq!(
-            plan(false, 1, 4, Some(now() - Duration::seconds(1)), now()),
+            plan(false, 1, 7, Some(now() - Duration::seconds(1)), now()),
             sends(1, false)
         );
         // Below the storm, no waiting.
