@@ -325,8 +325,10 @@ async fn a_manager_sets_the_escalation_and_an_engineer_is_paged_and_acknowledges
     press(c, "main form[action$='/acknowledge'] button").await;
     wait_for_text(c, "Acknowledged: nobody else is paged").await;
 
-    // A real page: Alex, the primary, is pushed at once; the push opens
-    // a page with one Acknowledge button.
+    // A real page, two minutes later (SMS go at most once a minute to
+    // one phone): Alex, the primary, is pushed and texted at once; the
+    // push opens a page with one Acknowledge button.
+    app.clock.set(t(NOW) + chrono::Duration::minutes(2));
     let page = fire(&app, &hook).await;
     app.settle_paging().await;
     rx.wait_for(6).await;
@@ -337,6 +339,8 @@ async fn a_manager_sets_the_escalation_and_an_engineer_is_paged_and_acknowledges
         !title.starts_with("DRILL") && title.contains("Checkout p99 latency"),
         "{push}"
     );
+    let page_sms = rx.texts(ALEX_PHONE).pop().expect("the page's SMS");
+    assert!(page_sms.starts_with("Checkout p99 latency"), "{page_sms}");
     let click = push["click"].as_str().expect("a click URL");
     assert!(click.starts_with(&app.url("/ack/")), "{click}");
     c.goto(click).await.expect("the acknowledge link");
@@ -367,7 +371,7 @@ async fn a_manager_sets_the_escalation_and_an_engineer_is_paged_and_acknowledges
 
     // Acknowledged, it escalates no further: past the primary's five
     // minutes nobody else is paged or skipped.
-    app.clock.set(t(NOW) + chrono::Duration::minutes(6));
+    app.clock.set(t(NOW) + chrono::Duration::minutes(8));
     app.settle_paging().await;
     let (_, timeline) = app
         .get_json(&manager, &format!("/api/v1/pages/{page}/notifications"))
