@@ -1,7 +1,7 @@
 //! Storms: when many pages fire for one person, they are not woken once a
 //! page. Per contact method, the first few messages go out one by one;
 //! after that, what is due goes out as one bundle ("14 more pages firing
-//! for Platform"), half a second apart for the first few, then the wait
+//! for Platform"), a quarter of a second apart for the first few, then the wait
 //! doubling to a minute as the storm goes on (a burst is told within a
 //! second, a long storm about once a minute); SMS and calls never more than about once a
 //! minute. A bundle's "acknowledge all" link is signed like an acknowledge
@@ -24,7 +24,7 @@ pub const GAP: Duration = Duration::seconds(60);
 /// The wait before a method's first bundle after its singles, and between
 /// its first [`STEADY`] bundles (a burst is told within a second); after
 /// those it doubles with each bundle, up to [`GAP`].
-pub const FIRST_GAP: Duration = Duration::milliseconds(500);
+pub const FIRST_GAP: Duration = Duration::milliseconds(250);
 /// Bundles a method sends [`FIRST_GAP`] apart before the wait grows.
 pub const STEADY: usize = 4;
 /// Most messages one bundle takes in one round; the rest follow in the
@@ -239,21 +239,23 @@ mod tests {
     #[test]
     fn a_storming_method_waits_longer_between_bundles_up_to_a_minute() {
         assert_eq!(gap(false, 2), Duration::zero());
-        assert_eq!(gap(false, 3), Duration::milliseconds(500));
-        assert_eq!(gap(false, 4), Duration::milliseconds(500));
-        assert_eq!(gap(false, 6), Duration::milliseconds(500));
-        assert_eq!(gap(false, 7), Duration::seconds(1));
-        assert_eq!(gap(false, 9), Duration::seconds(4));
+        assert_eq!(gap(false, 3), Duration::milliseconds(250));
+        assert_eq!(gap(false, 4), Duration::milliseconds(250));
+        assert_eq!(gap(false, 6), Duration::milliseconds(250));
+        assert_eq!(gap(false, 7), Duration::milliseconds(500));
+        assert_eq!(gap(false, 8), Duration::seconds(1));
+        assert_eq!(gap(false, 10), Duration::seconds(4));
+        assert_eq!(gap(false, 13), Duration::seconds(32));
         assert_eq!(gap(false, 14), GAP);
         assert_eq!(gap(false, 1_000), GAP);
         assert_eq!(gap(true, 0), GAP);
         let last = now() - Duration::milliseconds(700);
-        let waiting = plan(false, 10, 7, Some(last), now());
+        let waiting = plan(false, 10, 8, Some(last), now());
         assert_eq!(waiting.wait_until, Some(last + Duration::seconds(1)));
         assert_eq!(waiting.takes(10), 0);
         assert_eq!(plan(false, 10, 3, Some(last), now()), sends(0, true));
         assert_eq!(
-            plan(false, 1, 7, Some(now() - Duration::seconds(1)), now()),
+            plan(false, 1, 8, Some(now() - Duration::seconds(1)), now()),
             sends(1, false)
         );
         // Below the storm, no waiting.
