@@ -65,6 +65,8 @@ pub struct DueStep {
     pub settled: bool,
     /// A drill to oneself: only this person, one step.
     pub only_user_id: Option<i64>,
+    /// The team posts pages to a chat channel.
+    pub has_channel: bool,
 }
 
 /// Claims escalations due at `now` for this transaction, skipping those
@@ -73,7 +75,7 @@ pub async fn claim_due_steps(conn: &mut PgConnection, now: DateTime<Utc>, limit:
     query_as(
         "SELECT e.page_id, p.team_id, p.rotation_id, p.summary, t.name AS team_name, e.started_at, e.next_step,
                 (p.acknowledged_at IS NOT NULL OR p.resolved_at IS NOT NULL OR p.deleted_at IS NOT NULL) AS settled,
-                e.only_user_id
+                e.only_user_id, (t.chat_kind IS NOT NULL AND t.handoff_webhook_url IS NOT NULL) AS has_channel
          FROM escalations e JOIN pages p ON p.id = e.page_id JOIN teams t ON t.id = p.team_id
          WHERE e.due_at <= $1
          ORDER BY e.due_at LIMIT $2

@@ -165,7 +165,7 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
         // The team's channel hears of the page once, when it starts
         // escalating: who is paged first (or that nobody could be). Not of
         // a drill someone sends themself: it pages nobody else.
-        let mut announce = d.next_step == 0 && d.only_user_id.is_none();
+        let mut announce = d.next_step == 0 && d.only_user_id.is_none() && d.has_channel;
         loop {
             let Some((step, _)) = policy.step(n, d.started_at) else {
                 db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
