@@ -23,6 +23,7 @@ pub mod oidc;
 pub mod pages;
 pub mod paging;
 pub mod password_resets;
+pub mod policies;
 pub mod recovery;
 pub mod recovery_dirty;
 pub mod rotations;

@@ -1,38 +1,10 @@
-//! Escalation state: the teams' policies, each page's escalation, the
-//! messages it sends (claimed with `FOR UPDATE SKIP LOCKED`, one per page,
-//! step, person and method) and its timeline.
+//! Escalation state: each page's escalation, the messages it sends
+//! (claimed with `FOR UPDATE SKIP LOCKED`, one per page, step, person and
+//! method) and its timeline. The teams' policies are in `db::policies`.
 
 use crate::db::sql::{query, query_as, query_scalar};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use sqlx::types::Json;
-
-use crate::domain::paging::{Policy, Step};
-
-/// The team's own policy, if it set one.
-pub async fn policy(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Option<Policy>> {
-    let row: Option<(Json<Vec<Step>>, i32)> =
-        query_as("SELECT steps, repeat FROM escalation_policies WHERE team_id = $1")
-            .bind(team_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|(steps, repeat)| Policy { steps: steps.0, repeat }))
-}
-
-pub async fn set_policy(conn: &mut PgConnection, team_id: i64, p: &Policy, now: DateTime<Utc>) -> sqlx::Result<()> {
-    query(
-        "INSERT INTO escalation_policies (team_id, steps, repeat, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (team_id) DO UPDATE SET steps = EXCLUDED.steps, repeat = EXCLUDED.repeat,
-             updated_at = EXCLUDED.updated_at",
-    )
-    .bind(team_id)
-    .bind(Json(&p.steps))
-    .bind(p.repeat)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(drop)
-}
 
 /// Starts the escalation of each page (one statement); a page already
 /// escalating keeps its own.
@@ -87,25 +59,31 @@ pub async fn claim_due_steps(conn: &mut PgConnection, now: DateTime<Utc>, limit:
     .await
 }
 
-/// Moves the escalation to step `next`, due at `due`; `None` ends it.
-pub async fn advance(
-    conn: &mut PgConnection,
-    page_id: i64,
-    next: i32,
-    due: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    reason: Option<&str>,
-) -> sqlx::Result<()> {
+/// An escalation moved to step `next`, due at `due`; `None` ends it.
+#[derive(Debug, Clone)]
+pub struct Advance {
+    pub page_id: i64,
+    pub next: i32,
+    pub due: Option<DateTime<Utc>>,
+    pub reason: Option<&'static str>,
+}
+
+/// Moves each escalation as `moves` says, in one statement.
+pub async fn advance(conn: &mut PgConnection, moves: &[Advance], now: DateTime<Utc>) -> sqlx::Result<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
     query(
-        "UPDATE escalations SET next_step = $2, due_at = $3,
-             ended_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END, ended_reason = $5
-         WHERE page_id = $1",
+        "UPDATE escalations e SET next_step = x.next, due_at = x.due,
+             ended_at = CASE WHEN x.due IS NULL THEN $5 END, ended_reason = x.reason
+         FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS x(page_id, next, due, reason)
+         WHERE e.page_id = x.page_id",
     )
-    .bind(page_id)
-    .bind(next)
-    .bind(due)
+    .bind(moves.iter().map(|m| m.page_id).collect::<Vec<_>>())
+    .bind(moves.iter().map(|m| m.next).collect::<Vec<_>>())
+    .bind(moves.iter().map(|m| m.due).collect::<Vec<_>>())
+    .bind(moves.iter().map(|m| m.reason).collect::<Vec<_>>())
     .bind(now)
-    .bind(reason)
     .execute(conn)
     .await
     .map(drop)
@@ -224,27 +202,34 @@ pub async fn rules_of(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec
     .await
 }
 
-/// Queues a person's messages at a step, `(method, after_minutes)` from
-/// their rules, each once, due `after_minutes` after `now`.
-pub async fn queue(
-    conn: &mut PgConnection,
-    page_id: i64,
-    step: i32,
-    user_id: i64,
-    rules: &[(i64, i32)],
-    now: DateTime<Utc>,
-) -> sqlx::Result<u64> {
+/// A person's message to queue at a step: by `contact_method_id`,
+/// `after_minutes` after the step.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub page_id: i64,
+    pub step: i32,
+    pub user_id: i64,
+    pub contact_method_id: i64,
+    pub after_minutes: i32,
+}
+
+/// Queues the messages, each once, due `after_minutes` after `now`, in
+/// one statement.
+pub async fn queue(conn: &mut PgConnection, messages: &[Queued], now: DateTime<Utc>) -> sqlx::Result<u64> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
     query(
         "INSERT INTO page_messages (page_id, step, user_id, contact_method_id, after_minutes, state, due_at, created_at)
-         SELECT $1, $2, $3, m, a, 'pending', $6 + make_interval(mins => a), $6
-         FROM UNNEST($4::bigint[], $5::int[]) AS x(m, a)
+         SELECT p, s, u, m, a, 'pending', $6 + make_interval(mins => a), $6
+         FROM UNNEST($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::int[]) AS x(p, s, u, m, a)
          ON CONFLICT ON CONSTRAINT page_messages_once DO NOTHING",
     )
-    .bind(page_id)
-    .bind(step)
-    .bind(user_id)
-    .bind(rules.iter().map(|m| m.0).collect::<Vec<_>>())
-    .bind(rules.iter().map(|m| m.1).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.page_id).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.step).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.user_id).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.contact_method_id).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.after_minutes).collect::<Vec<_>>())
     .bind(now)
     .execute(conn)
     .await

@@ -18,7 +18,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::db;
-use crate::db::paging::{Claimed, DueStep, PageState};
+use crate::db::paging::{Advance, Claimed, DueStep, PageState, Queued};
 use crate::db::recovery_dirty::Due;
 use crate::domain::paging::{AckLink, Policy, Step, Target};
 use crate::domain::twilio::{Hook, HookToken};
@@ -40,7 +40,7 @@ pub async fn ack_key(conn: &mut PgConnection) -> AppResult<Vec<u8>> {
 /// set it (otherwise it follows the rotation's role SLAs, or the first
 /// rotation's when none is given).
 pub async fn policy_for(conn: &mut PgConnection, team_id: i64, rotation_id: Option<i64>) -> AppResult<(Policy, bool)> {
-    if let Some(p) = db::paging::policy(conn, team_id).await? {
+    if let Some(p) = db::policies::policy(conn, team_id).await? {
         return Ok((p, true));
     }
     let version = match rotation_id {
@@ -66,8 +66,8 @@ pub async fn set_policy(
     if let Some(problem) = policy.problem() {
         return Err(AppError::Unprocessable(problem));
     }
-    let before = db::paging::policy(conn, team_id).await?;
-    db::paging::set_policy(conn, team_id, policy, now).await?;
+    let before = db::policies::policy(conn, team_id).await?;
+    db::policies::set_policy(conn, team_id, policy, now).await?;
     db::audit::record(
         conn,
         team_id,
@@ -151,9 +151,17 @@ impl Seen {
 pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
     let due = db::paging::claim_due_steps(conn, now, STEP_BATCH).await?;
     let mut seen = Seen::default();
+    // The moves and messages of every step, written together at the end.
+    let (mut moves, mut queued) = (Vec::new(), Vec::new());
+    let ends = |page_id, next, reason| Advance {
+        page_id,
+        next,
+        due: None,
+        reason: Some(reason),
+    };
     for d in &due {
         if d.settled {
-            db::paging::advance(conn, d.page_id, d.next_step, None, now, Some("settled")).await?;
+            moves.push(ends(d.page_id, d.next_step, "settled"));
             continue;
         }
         let policy = match d.only_user_id {
@@ -168,10 +176,10 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
         let mut announce = d.next_step == 0 && d.only_user_id.is_none() && d.has_channel;
         loop {
             let Some((step, _)) = policy.step(n, d.started_at) else {
-                db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
+                moves.push(ends(d.page_id, n, "nobody acknowledged"));
                 break;
             };
-            let reached = page_step(conn, &mut seen, d, n, step, now).await?;
+            let reached = page_step(conn, &mut seen, &mut queued, d, (n, step), now).await?;
             let paged = reached.len();
             if announce && paged > 0 {
                 chat::announce(conn, d.page_id, n, step.target, &reached, now).await?;
@@ -180,13 +188,18 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
             n += 1;
             match policy.step(n, d.started_at) {
                 None => {
-                    db::paging::advance(conn, d.page_id, n, None, now, Some("nobody acknowledged")).await?;
+                    moves.push(ends(d.page_id, n, "nobody acknowledged"));
                     break;
                 }
                 // Everyone at this step was skipped: the next step now.
                 Some(_) if paged == 0 => {}
                 Some((_, at)) => {
-                    db::paging::advance(conn, d.page_id, n, Some(at.max(now)), now, None).await?;
+                    moves.push(Advance {
+                        page_id: d.page_id,
+                        next: n,
+                        due: Some(at.max(now)),
+                        reason: None,
+                    });
                     break;
                 }
             }
@@ -195,17 +208,20 @@ pub async fn escalate_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppRes
             chat::announce(conn, d.page_id, d.next_step, Target::Primary, &[], now).await?;
         }
     }
+    db::paging::queue(conn, &queued, now).await?;
+    db::paging::advance(conn, &moves, now).await?;
     Ok(due.len())
 }
 
-/// Pages whoever step `n` names at `now`; the people it reached (others
-/// are skipped, and the skip is on the timeline).
+/// Pages whoever step `n` names at `now` (adds their messages to
+/// `queued`); the people it reached (others are skipped, and the skip is
+/// on the timeline).
 async fn page_step(
     conn: &mut PgConnection,
     seen: &mut Seen,
+    queued: &mut Vec<Queued>,
     d: &DueStep,
-    n: i32,
-    step: Step,
+    (n, step): (i32, Step),
     now: DateTime<Utc>,
 ) -> AppResult<Vec<i64>> {
     let people = match (step.target, d.rotation_id) {
@@ -246,7 +262,13 @@ async fn page_step(
             db::paging::skip(conn, d.page_id, n, person, now, &detail).await?;
             continue;
         }
-        db::paging::queue(conn, d.page_id, n, person, &rules, now).await?;
+        queued.extend(rules.iter().map(|&(method, after)| Queued {
+            page_id: d.page_id,
+            step: n,
+            user_id: person,
+            contact_method_id: method,
+            after_minutes: after,
+        }));
         reached.push(person);
     }
     Ok(reached)
