@@ -407,3 +407,30 @@ pub async fn insert_new_batch(
     .fetch_all(conn)
     .await
 }
+
+/// An open page whose escalation told this person of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PagingYou {
+    pub id: i64,
+    pub team_slug: String,
+    pub team_name: String,
+    pub summary: String,
+    pub fired_at: DateTime<Utc>,
+}
+
+/// The open pages (not acknowledged, resolved or deleted) that told
+/// `user_id` of themselves since `since`, newest first, at most 20.
+pub async fn paging_user(conn: &mut PgConnection, user_id: i64, since: DateTime<Utc>) -> sqlx::Result<Vec<PagingYou>> {
+    query_as(
+        "SELECT p.id, t.slug AS team_slug, t.name AS team_name, p.summary, p.fired_at
+         FROM pages p JOIN teams t ON t.id = p.team_id
+         WHERE p.id IN (SELECT m.page_id FROM page_messages m
+                        WHERE m.user_id = $1 AND m.created_at >= $2 AND m.state IN ('sent', 'delivered'))
+           AND p.acknowledged_at IS NULL AND p.resolved_at IS NULL AND p.deleted_at IS NULL
+         ORDER BY p.fired_at DESC, p.id DESC LIMIT 20",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}

@@ -46,6 +46,19 @@ pub struct Holder {
     pub is_me: bool,
 }
 
+/// How far back "Paging you" looks for open pages that told the reader.
+const PAGING_YOU_DAYS: chrono::Duration = chrono::Duration::days(7);
+
+/// An open page paging the reader.
+pub struct PagingYou {
+    /// The page view, under the base path.
+    pub path: String,
+    pub team: String,
+    pub summary: String,
+    pub fired: String,
+    pub fired_relative: String,
+}
+
 pub struct RotationNow {
     pub name: String,
     pub primary: Option<Holder>,
@@ -106,6 +119,9 @@ pub struct RequestCounts {
 struct NowPage {
     layout: Layout,
     my_zone: String,
+    /// Open pages that told the reader of themselves, each with an
+    /// Acknowledge button: read fresh, not kept for the minute.
+    paging_you: Vec<PagingYou>,
     teams: Vec<TeamNow>,
     my_shifts: Vec<MyShift>,
     needs_cover: Vec<CoverNeeded>,
@@ -201,6 +217,20 @@ pub async fn now_page(
             handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
         });
     }
+    let paging_you = {
+        let mut conn = state.db.acquire().await?;
+        db::pages::paging_user(&mut conn, user.id, now - PAGING_YOU_DAYS)
+            .await?
+            .into_iter()
+            .map(|p| PagingYou {
+                path: format!("/teams/{}/pages/{}", p.team_slug, p.id),
+                team: p.team_name,
+                summary: p.summary,
+                fired: fmt::local(p.fired_at, my_tz),
+                fired_relative: fmt::relative(p.fired_at, now),
+            })
+            .collect()
+    };
     let layout = Layout::new(state, session, "Now", Some(user)).await?;
     let approvals = layout.approvals.unwrap_or(0);
     Ok(render_with(
@@ -208,6 +238,7 @@ pub async fn now_page(
         &NowPage {
             layout,
             my_zone: user.timezone.clone(),
+            paging_you,
             teams: team_views,
             my_shifts,
             needs_cover,

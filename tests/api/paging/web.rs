@@ -29,6 +29,46 @@ async fn the_page_view_shows_who_was_paged_and_acknowledges_with_one_button() {
 }
 
 #[tokio::test]
+async fn the_now_page_lists_the_page_paging_you_and_acknowledges_it() {
+    let p = setup().await;
+    let page = p.fire().await;
+    let now_page = |who: &'static str| {
+        let p = &p;
+        async move {
+            let client = p.app.sign_in(who).await;
+            let html = client.get(p.app.url("/")).send().await.unwrap().text().await.unwrap();
+            (client, html)
+        }
+    };
+    // Not before anyone was told of it.
+    let (_, html) = now_page("alex@example.com").await;
+    assert!(!html.contains("Paging you"), "{html}");
+    p.at(Duration::zero()).await;
+    let (alex, html) = now_page("alex@example.com").await;
+    let action = format!("action=\"/teams/platform/pages/{page}/acknowledge\"");
+    assert!(html.contains("Paging you") && html.contains(&action), "{html}");
+    // Sam, not told yet, is not asked.
+    let (_, html) = now_page("sam@example.com").await;
+    assert!(!html.contains("Paging you"), "{html}");
+
+    let res = alex
+        .post(p.app.url(&format!("/teams/platform/pages/{page}/acknowledge")))
+        .form(&[("csrf", crate::common::csrf_of(&html_of(&alex, &p).await).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.acknowledged(page).await.1.as_deref(), Some("alex@example.com"));
+    let html = html_of(&alex, &p).await;
+    assert!(!html.contains("Paging you"), "gone once acknowledged: {html}");
+}
+
+/// The Now page as `client` sees it.
+async fn html_of(client: &reqwest::Client, p: &Paging) -> String {
+    client.get(p.app.url("/")).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
 async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
     let p = setup().await;
     let alex = p.app.sign_in("alex@example.com").await;
