@@ -83,6 +83,8 @@ const SHIFT_VIEW: &[&str] = &[
 
 /// What the rota page's extras read.
 const ROTA_EXTRAS: &[&str] = &[
+    "memberships",
+    "contact_methods",
     "shifts",
     "rotations",
     "teams",
@@ -134,7 +136,8 @@ impl Cache {
             // db::leave::needs_cover, db::recovery::for_team,
             // ops::handoffs::rotation_rules and ::between (db::handoffs:
             // versions_of, holders, at_boundaries, acknowledgements,
-            // recovery_days, holidays)
+            // recovery_days, holidays), db::teams::members and
+            // db::contact_methods::unpageable
             Cache::RotaExtras => ROTA_EXTRAS,
             // db::notifications::nav_counts
             Cache::NavCounts => &["notifications", "memberships", "swap_requests"],
@@ -225,6 +228,8 @@ pub struct RotaExtras {
     pub needs_cover: Vec<NeedsCover>,
     pub recovery: Vec<RecoveryDay>,
     pub handoffs: Vec<Handoff>,
+    /// Members with no confirmed contact method: `(user_id, name)`.
+    pub unpageable: Vec<(i64, String)>,
 }
 
 pub struct Caches {

@@ -132,6 +132,11 @@ struct RotaPage {
     calendar_url: String,
     recovery: Vec<RecoveryRow>,
     period: String,
+    /// "Ravi and Sam cannot be paged", when members have no confirmed
+    /// contact method.
+    unpageable: Option<String>,
+    /// The reader is one of them.
+    unpageable_me: bool,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +267,9 @@ async fn show_rota(
         calendar_url: feed_url(&state.settings.base_url, &team.calendar_secret),
         recovery,
         period: format!("{} to {}", fmt::date(first_day), fmt::date(last_day)),
+        unpageable: fmt::and_list(&extras.unpageable.iter().map(|u| u.1.as_str()).collect::<Vec<_>>())
+            .map(|n| format!("{n} cannot be paged")),
+        unpageable_me: extras.unpageable.iter().any(|u| u.0 == member.user().id),
     }))
 }
 

@@ -119,6 +119,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0032_metrics_index_with_id.sql",
         "669ecc6b0a53481fce0a89fa266c670cf1f32f1e0e112a3af33f6b0b0b324f61c82a1e56549d76ed92f9dcbe1afcf78a",
     ),
+    (
+        "0033_contact_methods_announce.sql",
+        "b0f087eac1bcfcedc8824b816bff3693c2d422d653e9d19983fc88a14e7aefe7694b612565559037407a581d9723cf73",
+    ),
 ];
 
 #[test]

@@ -144,20 +144,29 @@ async fn a_person_adds_confirms_and_removes_a_push_method_on_their_profile() {
 }
 
 #[tokio::test]
-async fn team_settings_flag_who_cannot_be_paged() {
+async fn the_team_page_and_settings_flag_who_cannot_be_paged() {
     let p = setup().await;
     let mona = p.app.sign_in("mona@example.com").await;
-    let html = mona
-        .get(p.app.url("/teams/platform/settings/members"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let read = |client: &reqwest::Client, path: &str| {
+        let url = p.app.url(path);
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
     // Alex and Sam confirmed a push method in setup; Mona has none.
-    assert!(html.contains("Mona cannot be paged"), "{html}");
-    assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"));
+    for path in ["/teams/platform/settings/members", "/teams/platform"] {
+        let html = read(&mona, path).await;
+        assert!(html.contains("Mona cannot be paged"), "{path}: {html}");
+        assert!(!html.contains("Alex cannot") && !html.contains("Sam cannot"), "{path}");
+    }
+    let html = read(&mona, "/teams/platform").await;
+    assert!(html.contains("/profile/contact-methods\">Add yours"), "{html}");
+    // Alex reads the same flag, without the link that is Mona's to follow.
+    let alex = p.app.sign_in("alex@example.com").await;
+    let html = read(&alex, "/teams/platform").await;
+    assert!(
+        html.contains("Mona cannot be paged") && !html.contains("Add yours"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
