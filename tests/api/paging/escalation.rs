@@ -288,6 +288,74 @@ async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
 }
 
 #[tokio::test]
+async fn a_swap_approved_for_this_week_sends_the_next_page_to_the_new_primary() {
+    let p = setup().await;
+    // This Tuesday morning, before the 10:00 handover: Sam is primary in
+    // the week that starts today, Alex secondary. They trade roles (a week
+    // already started takes a cover instead): Sam asks, Alex accepts,
+    // Mona approves.
+    let (_, shifts) = p
+        .app
+        .get_json(
+            &p.manager,
+            "/api/v1/teams/platform/shifts?from=2026-03-03T10:00:00Z&to=2026-03-03T11:00:00Z",
+        )
+        .await;
+    let of = |role: &str, email: &str| {
+        let s = shifts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["role"] == role)
+            .unwrap_or_else(|| panic!("no {role} in {shifts}"));
+        assert_eq!(s["email"], email, "{shifts}");
+        s["id"].clone()
+    };
+    let (status, asked) = p
+        .app
+        .post_json(
+            &p.sam,
+            "/api/v1/teams/platform/swaps",
+            json!({"shift_id": of("primary", "sam@example.com"),
+                   "counterpart_shift_id": of("secondary", "alex@example.com")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    let id = asked["id"].as_i64().unwrap();
+    let (status, body) = p
+        .app
+        .post_json(&p.alex, &format!("/api/v1/swaps/{id}/accept"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = p
+        .app
+        .post_json(&p.manager, &format!("/api/v1/swaps/{id}/approve"), json!({}))
+        .await;
+    assert_eq!((status, &body["state"]), (StatusCode::OK, &json!("applied")), "{body}");
+
+    // At 11:00 a page fires: Alex, primary by the swap, is told; Sam,
+    // primary by the rotation, is not.
+    let at = Duration::minutes(7 * 60 + 52);
+    p.app.clock.set(t(RECEIVED) + at);
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.hook,
+            "/api/v1/teams/platform/pages",
+            json!({"dedup_key": "after-swap", "summary": "Queue backing up", "notify": true,
+                   "fired_at": "2026-03-03T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let page = body["id"].as_i64().unwrap();
+    p.at(at).await;
+    assert_eq!(p.rx.pages("alex").len(), 1, "Alex is told of the page");
+    assert!(p.rx.pages("sam").is_empty(), "Sam is not");
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[0]["email"], "alex@example.com", "{timeline:?}");
+}
+
+#[tokio::test]
 async fn an_alertmanager_page_rota_did_not_page_has_no_acknowledgement_data_not_a_miss() {
     let p = setup().await;
     // Paged by Rota and never acknowledged: a miss, as Alex was told.
