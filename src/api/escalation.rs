@@ -73,6 +73,9 @@ pub struct PageResponse {
     /// The e-mail of who acknowledged through Rota.
     pub acknowledged_by: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The e-mail of who resolved through Rota (none when the alerting
+    /// tool resolved it).
+    pub resolved_by: Option<String>,
 }
 
 async fn respond(state: &AppState, caller: &ApiUser, id: i64, action: Action) -> AppResult<Json<PageResponse>> {
@@ -90,6 +93,7 @@ async fn respond(state: &AppState, caller: &ApiUser, id: i64, action: Action) ->
         acknowledged_at: after.acknowledged_at,
         acknowledged_by: after.acknowledged_by_email,
         resolved_at: after.resolved_at,
+        resolved_by: after.resolved_by_email,
     }))
 }
 

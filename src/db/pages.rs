@@ -218,6 +218,7 @@ pub async fn set_times(
 ) -> sqlx::Result<()> {
     query(
         "UPDATE pages SET fired_at = $2, acknowledged_at = $3, resolved_at = $4, worked_until = $5,
+                resolved_by = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE resolved_by END,
                 corrected_at = now(), updated_at = now()
          WHERE id = $1",
     )

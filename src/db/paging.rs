@@ -434,6 +434,9 @@ pub struct PageState {
     pub acknowledged_by_email: Option<String>,
     pub acknowledged_by_name: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Who resolved it in Rota (not the alerting tool): e-mail and name.
+    pub resolved_by_email: Option<String>,
+    pub resolved_by_name: Option<String>,
 }
 
 pub async fn lock_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Option<PageState>> {
@@ -448,8 +451,9 @@ pub async fn read_page(conn: &mut PgConnection, page_id: i64) -> sqlx::Result<Op
 async fn page_state(conn: &mut PgConnection, page_id: i64, lock: bool) -> sqlx::Result<Option<PageState>> {
     query_as(&format!(
         "SELECT p.id, p.team_id, p.acknowledged_at, p.acknowledged_by, u.email AS acknowledged_by_email,
-                u.name AS acknowledged_by_name, p.resolved_at
-         FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by
+                u.name AS acknowledged_by_name, p.resolved_at, r.email AS resolved_by_email,
+                r.name AS resolved_by_name
+         FROM pages p LEFT JOIN users u ON u.id = p.acknowledged_by LEFT JOIN users r ON r.id = p.resolved_by
          WHERE p.id = $1 AND p.deleted_at IS NULL{}",
         // NO KEY: the paging worker holds an escalation while it writes rows
         // referring to the page (their keys take KEY SHARE); a full UPDATE
@@ -474,6 +478,7 @@ pub async fn settle(
         "UPDATE pages SET
             acknowledged_by = CASE WHEN $4 AND acknowledged_at IS NULL THEN $2 ELSE acknowledged_by END,
             acknowledged_at = CASE WHEN $4 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END,
+            resolved_by = CASE WHEN $5 AND resolved_at IS NULL THEN $2 ELSE resolved_by END,
             resolved_at = CASE WHEN $5 THEN COALESCE(resolved_at, $3) ELSE resolved_at END,
             updated_at = now()
          WHERE id = $1",

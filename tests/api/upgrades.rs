@@ -123,6 +123,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0033_contact_methods_announce.sql",
         "b0f087eac1bcfcedc8824b816bff3693c2d422d653e9d19983fc88a14e7aefe7694b612565559037407a581d9723cf73",
     ),
+    (
+        "0034_pages_resolved_by.sql",
+        "970059c265f471787ad8f4e1ae0f33ab3635968f1a10bbc5ceaad1cd5a4876c4f39c84d9400027efa2e206c2c39ed893",
+    ),
 ];
 
 #[test]

@@ -47,11 +47,11 @@ pub async fn timeline(conn: &mut PgConnection, page_id: i64, tz: Tz) -> AppResul
         .collect())
 }
 
-/// Who acknowledged through Rota, if anyone.
-pub async fn acknowledged_by(conn: &mut PgConnection, page_id: i64) -> AppResult<Option<String>> {
+/// Who acknowledged and who resolved through Rota, if anyone: names.
+pub async fn responded_by(conn: &mut PgConnection, page_id: i64) -> AppResult<(Option<String>, Option<String>)> {
     Ok(db::paging::read_page(conn, page_id)
         .await?
-        .and_then(|p| p.acknowledged_by_name))
+        .map_or((None, None), |p| (p.acknowledged_by_name, p.resolved_by_name)))
 }
 
 pub async fn acknowledge_page(

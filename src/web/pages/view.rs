@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use tower_sessions::Session;
 
-use super::respond::{TimelineRow, acknowledged_by, timeline};
+use super::respond::{TimelineRow, responded_by, timeline};
 use super::{PageRow, datetime_local, parse_datetime_local};
 use crate::auth::csrf::{CsrfForm, NoFields};
 use crate::auth::{TeamMember, WebUser};
@@ -69,6 +69,8 @@ struct PageView {
     error: Option<String>,
     /// Who acknowledged through Rota.
     acknowledged_by: Option<String>,
+    /// Who resolved it in Rota (not the alerting tool).
+    resolved_by: Option<String>,
     /// Firing still: the Acknowledge button shows.
     open: bool,
     /// Who was paged, when, how, and how it went.
@@ -114,7 +116,7 @@ async fn page_view(
         .clone()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
     let timeline = timeline(&mut conn, page.id, tz).await?;
-    let acknowledged_by = acknowledged_by(&mut conn, page.id).await?;
+    let (acknowledged_by, resolved_by) = responded_by(&mut conn, page.id).await?;
     // No connection is held while the layout takes one of its own.
     drop(conn);
     let layout = Layout::new(state, session, page.summary.clone(), Some(user)).await?;
@@ -139,6 +141,7 @@ async fn page_view(
             form: form.unwrap_or_else(|| TimesForm::of(&page, tz)),
             error,
             acknowledged_by,
+            resolved_by,
             open: page.acknowledged_at.is_none() && page.resolved_at.is_none(),
             timeline,
         },

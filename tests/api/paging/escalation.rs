@@ -91,10 +91,27 @@ async fn the_primary_acknowledging_in_time_means_the_secondary_is_never_paged() 
         )
         .await;
     assert_eq!(pages[0]["sla"], "met", "{pages}");
-    // Resolving ends it for good; a second resolve conflicts.
+    // Resolving ends it for good; a second resolve conflicts. The page
+    // says who acknowledged and who resolved.
     let path = format!("/api/v1/pages/{page}/resolve");
-    assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::OK);
+    let (status, body) = p.app.post_json(&p.sam, &path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["acknowledged_by"], &body["resolved_by"]),
+        (&json!("alex@example.com"), &json!("sam@example.com"))
+    );
     assert_eq!(p.app.post_json(&p.alex, &path, json!({})).await.0, StatusCode::CONFLICT);
+    let mona = p.app.sign_in("mona@example.com").await;
+    let html = mona
+        .get(p.app.url(&format!("/teams/platform/pages/{page}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let resolved = html.split("<dt>Resolved</dt>").nth(1).expect("the Resolved row");
+    assert!(resolved.split("</dd>").next().unwrap().ends_with(" by Sam"), "{html}");
 }
 
 #[tokio::test]
