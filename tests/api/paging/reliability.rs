@@ -246,3 +246,74 @@ async fn a_provider_that_hangs_delays_no_one_elses_page() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     worker.abort();
 }
+
+/// Resolves no name: the receivers are reached by address.
+struct NoDns;
+
+impl reqwest::dns::Resolve for NoDns {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async { Ok(Box::new(std::iter::empty()) as reqwest::dns::Addrs) })
+    }
+}
+
+/// A provider that takes a push and never answers: the send is cut off at
+/// its time limit (here 300 ms), retried with backoff, the failure on the
+/// page's timeline and in `/metrics`, and the next rule still on time.
+#[tokio::test]
+async fn a_provider_that_hangs_is_cut_off_at_the_time_limit_and_retried() {
+    let p = setup().await;
+    *p.rx.hanging.lock().unwrap() = Some("alex".into());
+    let page = p.fire().await;
+    let allowed = p.rx.base.trim_start_matches("http://");
+    let pager = rota::ops::paging::Pager {
+        outgoing: rota::outgoing::Outgoing::with_resolver(
+            rota::outgoing::Policy::new(false, allowed).unwrap(),
+            std::time::Duration::from_millis(300),
+            Arc::new(NoDns),
+        )
+        .unwrap(),
+        ..p.app.state.pager()
+    };
+    let run = |after: Duration| {
+        let (db, pager) = (p.app.db.clone(), &pager);
+        async move {
+            rota::jobs::paging::drain(&db, pager, t(RECEIVED) + after)
+                .await
+                .unwrap()
+        }
+    };
+    let started = std::time::Instant::now();
+    let round = run(Duration::zero()).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "cut off, not waited out"
+    );
+    assert_eq!((round.sent, round.failed), (0, 1), "{round:?}");
+    assert_eq!(p.rx.pages("alex").len(), 1, "the provider took it and never answered");
+    let timeline = p.timeline(page).await;
+    assert_eq!(timeline[0]["state"], "failed", "{timeline:?}");
+    let detail = timeline[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("trying again in 10 s"), "{detail}");
+
+    // The provider answers again: the retry goes at ten seconds.
+    *p.rx.hanging.lock().unwrap() = None;
+    assert_eq!(run(Duration::seconds(9)).await.sent, 0);
+    assert_eq!(run(Duration::seconds(10)).await.sent, 1);
+    assert_eq!(p.rx.pages("alex").len(), 2);
+    assert_eq!(p.timeline(page).await[1]["state"], "delivered");
+    let metrics = api()
+        .get(p.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("rota_page_messages_total{kind=\"ntfy\",outcome=\"retrying\"}"),
+        "{metrics}"
+    );
+    // The next rule is still on time: Sam at five minutes.
+    run(Duration::minutes(5)).await;
+    assert_eq!(p.rx.pages("sam").len(), 1);
+}
