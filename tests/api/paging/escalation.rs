@@ -297,6 +297,13 @@ async fn an_override_made_after_the_page_fired_is_followed_at_the_next_step() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Sam is told the override took his shift.
+    let told = notifications(&p, &p.sam).await;
+    assert!(
+        told.iter()
+            .any(|m| m.starts_with("Your shift moved: Mona now holds secondary")),
+        "{told:?}"
+    );
     p.at(Duration::minutes(5)).await;
     assert!(p.rx.pages("sam").is_empty());
     assert_eq!(p.rx.pages("mona").len(), 1);
@@ -349,6 +356,15 @@ async fn a_swap_approved_for_this_week_sends_the_next_page_to_the_new_primary() 
         .post_json(&p.manager, &format!("/api/v1/swaps/{id}/approve"), json!({}))
         .await;
     assert_eq!((status, &body["state"]), (StatusCode::OK, &json!("applied")), "{body}");
+    // Both are told their shift moved.
+    for who in [&p.alex, &p.sam] {
+        let told = notifications(&p, who).await;
+        assert!(
+            told.iter()
+                .any(|m| m.contains("was approved by Mona: your shift moved")),
+            "{told:?}"
+        );
+    }
 
     // At 11:00 a page fires: Alex, primary by the swap, is told; Sam,
     // primary by the rotation, is not.
@@ -441,4 +457,15 @@ async fn an_alertmanager_page_rota_did_not_page_has_no_acknowledgement_data_not_
         .page(&mona, "/teams/platform/pages?from=2026-03-01&to=2026-03-03")
         .await;
     assert!(html.contains("no acknowledgement data"), "{html}");
+}
+
+/// The messages in the app for the holder of `token`.
+async fn notifications(p: &Paging, token: &str) -> Vec<String> {
+    let (status, list) = p.app.get_json(token, "/api/v1/me/notifications").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["message"].as_str().unwrap().to_owned())
+        .collect()
 }
