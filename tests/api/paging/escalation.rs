@@ -506,3 +506,44 @@ async fn alertmanager_resolving_the_alert_ends_the_escalation() {
         .unwrap();
     assert_eq!(due, None, "ended");
 }
+
+#[tokio::test]
+async fn a_teams_own_policy_pages_its_managers_and_repeats_from_the_top() {
+    let p = setup().await;
+    confirmed_push(&p, &p.manager, "mona").await;
+    let (status, body) = p
+        .app
+        .send_json(
+            reqwest::Method::PUT,
+            &p.manager,
+            "/api/v1/teams/platform/escalation",
+            json!({"steps": [{"target": "primary", "after_minutes": 0},
+                             {"target": "managers", "after_minutes": 1}],
+                   "repeat": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    p.fire().await;
+    let told = |who: &str| p.rx.pages(who).len();
+    p.at(Duration::zero()).await;
+    assert_eq!((told("alex"), told("mona")), (1, 0));
+    p.at(Duration::seconds(59)).await;
+    assert_eq!(told("mona"), 0, "not before the manager's minute");
+    p.at(Duration::minutes(1)).await;
+    assert_eq!(told("mona"), 1, "the managers after a minute");
+    // Then once more from the top: a round is the last step's minute and
+    // five more, so the primary again at six minutes and the managers at
+    // seven; then nothing more.
+    p.at(Duration::seconds(359)).await;
+    assert_eq!(told("alex"), 1);
+    p.at(Duration::minutes(6)).await;
+    assert_eq!(told("alex"), 2);
+    p.at(Duration::minutes(7)).await;
+    assert_eq!(told("mona"), 2);
+    p.at(Duration::hours(2)).await;
+    assert_eq!(
+        (told("alex"), told("mona"), told("sam")),
+        (2, 2, 0),
+        "no secondary in this policy"
+    );
+}
