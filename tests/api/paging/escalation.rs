@@ -129,6 +129,19 @@ async fn opening_the_acknowledge_link_changes_nothing() {
         assert!(html.contains("method=\"post\""));
     }
     assert_eq!(p.acknowledged(page).await, (None, None));
+    // The link signs nobody in: a browser that opened it, and pressed its
+    // button, is still asked to sign in for anything else.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(browser.get(&link).send().await.unwrap().status(), StatusCode::OK);
+    let signed_out = |res: reqwest::Response| {
+        let to = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        res.status().is_redirection() && to.is_some_and(|l| l.contains("/login"))
+    };
+    assert!(signed_out(browser.get(p.app.url("/profile")).send().await.unwrap()));
     p.at(Duration::minutes(5)).await;
     assert_eq!(p.rx.pages("sam").len(), 1, "the escalation went on");
     // A forged or altered token is refused.
