@@ -27,6 +27,38 @@ async fn a_generic_webhook_is_signed_with_the_secret_shown_once() {
 }
 
 #[tokio::test]
+async fn a_protected_ntfy_topic_gets_its_access_token_and_the_token_is_never_shown() {
+    let p = setup().await;
+    let (status, body) = p
+        .app
+        .post_json(
+            &p.alex,
+            "/api/v1/me/contact-methods",
+            json!({"kind": "ntfy", "label": "work phone", "target": format!("{}/alex-work", p.rx.base),
+                   "token": "tk_protected0123456789"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let got = p.rx.got.lock().unwrap().last().cloned().expect("a test push");
+    assert_eq!(got.body["topic"], "alex-work");
+    assert_eq!(got.authorization.as_deref(), Some("Bearer tk_protected0123456789"));
+    let (_, list) = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await;
+    assert!(!list.to_string().contains("tk_protected"), "{list}");
+    // A method without one sends none.
+    let without = p.rx.pushes("alex").len();
+    assert!(without > 0);
+    let plain =
+        p.rx.got
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|g| g.body["topic"] == "alex")
+            .cloned()
+            .unwrap();
+    assert_eq!(plain.authorization, None);
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_and_nothing_is_stored() {
     let p = setup().await;
     let before = p.app.get_json(&p.alex, "/api/v1/me/contact-methods").await.1;
