@@ -147,8 +147,10 @@ impl Cache {
             Cache::MyTeams => &["teams", "memberships"],
             // web::now: web::recovery::for_now, web::handoffs::for_now (as
             // RotaExtras), db::leave::needs_cover, db::swaps::for_user,
-            // db::shifts::for_user (a SHIFT_VIEW)
+            // db::shifts::for_user (a SHIFT_VIEW), db::pages::paging_user
             Cache::NowPage => &[
+                "pages",
+                "page_messages",
                 "shifts",
                 "rotations",
                 "teams",

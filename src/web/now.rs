@@ -50,6 +50,7 @@ pub struct Holder {
 const PAGING_YOU_DAYS: chrono::Duration = chrono::Duration::days(7);
 
 /// An open page paging the reader.
+#[derive(Clone)]
 pub struct PagingYou {
     /// The page view, under the base path.
     pub path: String,
@@ -120,7 +121,7 @@ struct NowPage {
     layout: Layout,
     my_zone: String,
     /// Open pages that told the reader of themselves, each with an
-    /// Acknowledge button: read fresh, not kept for the minute.
+    /// Acknowledge button.
     paging_you: Vec<PagingYou>,
     teams: Vec<TeamNow>,
     my_shifts: Vec<MyShift>,
@@ -142,6 +143,7 @@ async fn show_now(State(state): State<AppState>, session: Session, WebUser(user)
 /// everything here is worded to the minute.
 #[derive(Clone)]
 struct Personal {
+    paging_you: Vec<PagingYou>,
     recovery_days: Vec<MyRecoveryDay>,
     team_recovery: HashMap<i64, Vec<String>>,
     team_handoffs: HashMap<i64, Vec<crate::web::handoffs::NowLine>>,
@@ -164,6 +166,7 @@ pub async fn now_page(
     let teams = state.my_teams(user.id, false).await?;
     let personal = personal(state, user, &teams, now).await?;
     let Personal {
+        paging_you,
         recovery_days,
         mut team_recovery,
         mut team_handoffs,
@@ -217,20 +220,6 @@ pub async fn now_page(
             handoffs: team_handoffs.remove(&t.id).unwrap_or_default(),
         });
     }
-    let paging_you = {
-        let mut conn = state.db.acquire().await?;
-        db::pages::paging_user(&mut conn, user.id, now - PAGING_YOU_DAYS)
-            .await?
-            .into_iter()
-            .map(|p| PagingYou {
-                path: format!("/teams/{}/pages/{}", p.team_slug, p.id),
-                team: p.team_name,
-                summary: p.summary,
-                fired: fmt::local(p.fired_at, my_tz),
-                fired_relative: fmt::relative(p.fired_at, now),
-            })
-            .collect()
-    };
     let layout = Layout::new(state, session, "Now", Some(user)).await?;
     let approvals = layout.approvals.unwrap_or(0);
     Ok(render_with(
@@ -267,7 +256,18 @@ async fn personal(state: &AppState, user: &User, teams: &[MyTeam], now: DateTime
     let collisions = db::leave::needs_cover(&mut conn, &team_ids, now, now + HORIZON).await?;
     let my_requests = db::swaps::for_user(&mut conn, user.id, 200).await?;
     let mine = db::shifts::for_user(&mut conn, user.id, now, now + HORIZON, 6).await?;
+    let paging = db::pages::paging_user(&mut conn, user.id, now - PAGING_YOU_DAYS).await?;
     drop(conn);
+    let paging_you = paging
+        .into_iter()
+        .map(|p| PagingYou {
+            path: format!("/teams/{}/pages/{}", p.team_slug, p.id),
+            team: p.team_name,
+            summary: p.summary,
+            fired: fmt::local(p.fired_at, my_tz),
+            fired_relative: fmt::relative(p.fired_at, now),
+        })
+        .collect();
     let my_shifts = mine
         .iter()
         .map(|s| MyShift {
@@ -286,6 +286,7 @@ async fn personal(state: &AppState, user: &User, teams: &[MyTeam], now: DateTime
         })
         .collect();
     let personal = Arc::new(Personal {
+        paging_you,
         recovery_days,
         team_recovery,
         team_handoffs,

@@ -127,6 +127,10 @@ const RELEASED: &[(&str, &str)] = &[
         "0034_pages_resolved_by.sql",
         "970059c265f471787ad8f4e1ae0f33ab3635968f1a10bbc5ceaad1cd5a4876c4f39c84d9400027efa2e206c2c39ed893",
     ),
+    (
+        "0035_page_messages_announce.sql",
+        "7707837cb5acb6638f95ada856bbbe6cc78b2ced3f072ea4178d988bc0cdfa80aabfe611d0099e784563b434c91d5049",
+    ),
 ];
 
 #[test]

@@ -299,9 +299,14 @@ impl TestApp {
     /// and due messages sent when this returns. Runs over the server's own
     /// pool (through PgBouncer if it uses one).
     pub async fn settle_paging(&self) -> rota::jobs::paging::Round {
-        rota::jobs::paging::drain(&self.state.db, &self.state.pager(), self.clock.now())
+        let round = rota::jobs::paging::drain(&self.state.db, &self.state.pager(), self.clock.now())
             .await
-            .expect("the paging worker runs")
+            .expect("the paging worker runs");
+        // As the server does once the messages' NOTIFY reaches it (a
+        // statement trigger, checked by `cache::every_table_…`): the Now
+        // page's "Paging you" reads them.
+        self.caches.clear_tables(&["page_messages"]);
+        round
     }
 
     pub fn url(&self, path: &str) -> String {
