@@ -10,7 +10,7 @@ use crate::db;
 use crate::domain::paging::DrillTo;
 use crate::error::{AppError, AppResult};
 use crate::ops::classify::{Classifier, PageInfo};
-use crate::ops::pages::only_rotation;
+use crate::ops::pages::{named_rotation, only_rotation};
 use crate::ops::paging::drills::{self, Drill, NO_PERSON};
 use crate::state::AppState;
 
@@ -64,13 +64,7 @@ pub async fn run_drill(
     // Before the transaction: a cache miss takes a connection of its own.
     let rotations = state.rotations_of(team.id).await?;
     let rotation_id = match (&body.rotation, bound_rotation) {
-        (Some(slug), _) => Some(
-            rotations
-                .iter()
-                .find(|(r, _)| r.slug == *slug)
-                .map(|(r, _)| r.id)
-                .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?,
-        ),
+        (Some(slug), _) => Some(named_rotation(&team.name, &rotations, slug)?),
         (None, Some(r)) => Some(r),
         (None, None) => match (to, only_rotation(&team.name, &rotations)) {
             // Any rotation does for a drill to oneself: it pages only them.

@@ -22,7 +22,8 @@ use crate::error::{AppError, AppResult, ErrorBody};
 pub use crate::ops::classify::{Classifier, PageInfo};
 use crate::ops::ingest::Recorded;
 use crate::ops::pages::{
-    Correction, Derive, QUEUED_WRITES, WRITES, correct, delete, may_change, only_rotation, record, record_new,
+    Correction, Derive, QUEUED_WRITES, WRITES, correct, delete, may_change, named_rotation, only_rotation, record,
+    record_new,
 };
 use crate::state::AppState;
 
@@ -184,13 +185,7 @@ pub async fn create_page(
     // Before the transaction: a cache miss takes a connection of its own.
     let rotations = state.rotations_of(team.id).await?;
     let rotation_id = match (&body.rotation, bound_rotation) {
-        (Some(slug), _) => Some(
-            rotations
-                .iter()
-                .find(|(r, _)| r.slug == *slug)
-                .map(|(r, _)| r.id)
-                .ok_or_else(|| AppError::Unprocessable(format!("{} has no rotation called \"{slug}\"", team.name)))?,
-        ),
+        (Some(slug), _) => Some(named_rotation(&team.name, &rotations, slug)?),
         (None, Some(r)) => Some(r),
         (None, None) => only_rotation(&team.name, &rotations)?,
     };

@@ -17,7 +17,6 @@ use crate::error::{AppError, AppResult};
 use crate::ops::ingest::{Ingest, Recorded};
 use crate::ops::recovery::derive_due;
 
-/// Who holds a role at an instant, with the role's SLA.
 /// The rotation a report without one belongs to: the team's only rotation.
 pub async fn default_rotation(conn: &mut PgConnection, team_id: i64, team_name: &str) -> AppResult<Option<i64>> {
     let rotations = db::rotations::for_team(conn, team_id).await?;
@@ -38,6 +37,20 @@ pub fn only_rotation(
             many.iter().map(|(r, _)| r.slug.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The rotation called `slug` in a team's list; 422 naming the team when
+/// it has none by that name.
+pub fn named_rotation(
+    team_name: &str,
+    rotations: &[(db::rotations::Rotation, db::rotations::Version)],
+    slug: &str,
+) -> AppResult<i64> {
+    rotations
+        .iter()
+        .find(|(r, _)| r.slug == slug)
+        .map(|(r, _)| r.id)
+        .ok_or_else(|| AppError::Unprocessable(format!("{team_name} has no rotation called \"{slug}\"")))
 }
 
 /// Most alerts one request may carry.

@@ -47,7 +47,7 @@ pub struct Holder {
 }
 
 /// How far back "Paging you" looks for open pages that told the reader.
-const PAGING_YOU_DAYS: chrono::Duration = chrono::Duration::days(7);
+const PAGING_YOU_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 /// An open page paging the reader.
 #[derive(Clone)]
@@ -256,7 +256,7 @@ async fn personal(state: &AppState, user: &User, teams: &[MyTeam], now: DateTime
     let collisions = db::leave::needs_cover(&mut conn, &team_ids, now, now + HORIZON).await?;
     let my_requests = db::swaps::for_user(&mut conn, user.id, 200).await?;
     let mine = db::shifts::for_user(&mut conn, user.id, now, now + HORIZON, 6).await?;
-    let paging = db::pages::paging_user(&mut conn, user.id, now - PAGING_YOU_DAYS).await?;
+    let paging = db::pages::paging_user(&mut conn, user.id, now - PAGING_YOU_WINDOW).await?;
     drop(conn);
     let paging_you = paging
         .into_iter()

@@ -491,23 +491,8 @@ async fn alertmanager_resolving_the_alert_ends_the_escalation() {
     assert_eq!(p.rx.pages("alex").len(), 1);
     // Two minutes on, the alert clears: Alertmanager sends it resolved.
     p.app.clock.set(t(RECEIVED) + Duration::minutes(2));
-    let body = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/samples/alertmanager-resolved.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-    .replace("2026-03-03T04:52:00.000Z", "2026-03-03T03:10:00.000Z");
-    let res = api()
-        .post(p.app.url("/api/v1/hooks/alertmanager"))
-        .bearer_auth(&p.hook)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = crate::common::split(res).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["pages"][0].as_i64(), Some(page), "the same page: {body}");
+    let body = sample("alertmanager-resolved.json").replace("2026-03-03T04:52:00.000Z", "2026-03-03T03:10:00.000Z");
+    assert_eq!(p.alertmanager(&body).await, page, "the same page");
     // Past the primary's SLA nobody else is paged, and the escalation is over.
     p.at(Duration::minutes(6)).await;
     assert!(p.rx.pages("sam").is_empty());

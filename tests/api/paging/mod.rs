@@ -252,25 +252,42 @@ async fn setup_tuned(tune: impl FnOnce(&mut rota::config::Settings)) -> Paging {
     p
 }
 
+/// A sample body from `tests/fixtures/samples`.
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/samples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 impl Paging {
     /// Alertmanager's firing sample, as Alertmanager sends it; the page's id.
     async fn fire(&self) -> i64 {
-        let body = std::fs::read_to_string(format!(
-            "{}/tests/fixtures/samples/alertmanager-firing.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        self.alertmanager(&sample("alertmanager-firing.json")).await
+    }
+
+    /// `body` sent as Alertmanager sends it; the id of its first page.
+    async fn alertmanager(&self, body: &str) -> i64 {
         let res = api()
             .post(self.app.url("/api/v1/hooks/alertmanager"))
             .bearer_auth(&self.hook)
             .header("content-type", "application/json")
-            .body(body)
+            .body(body.to_owned())
             .send()
             .await
             .unwrap();
         let (status, body) = crate::common::split(res).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["pages"][0].as_i64().unwrap()
+    }
+
+    /// Rota's own `/metrics`, as text.
+    async fn metrics(&self) -> String {
+        api()
+            .get(self.app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Moves the clock to `after` past the receipt and runs the worker.

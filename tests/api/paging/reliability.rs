@@ -39,14 +39,7 @@ async fn a_provider_answering_500_is_retried_with_backoff_and_the_failure_is_on_
     assert!(states[1].1.contains("trying again in 20 s"), "{states:?}");
     assert_eq!(states[2].0, "delivered");
     // And in Rota's own metrics.
-    let metrics = api()
-        .get(p.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = p.metrics().await;
     assert!(
         metrics.contains("rota_page_messages_total{kind=\"ntfy\",outcome=\"retrying\"}"),
         "{metrics}"
@@ -301,14 +294,7 @@ async fn a_provider_that_hangs_is_cut_off_at_the_time_limit_and_retried() {
     assert_eq!(run(Duration::seconds(10)).await.sent, 1);
     assert_eq!(p.rx.pages("alex").len(), 2);
     assert_eq!(p.timeline(page).await[1]["state"], "delivered");
-    let metrics = api()
-        .get(p.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = p.metrics().await;
     assert!(
         metrics.contains("rota_page_messages_total{kind=\"ntfy\",outcome=\"retrying\"}"),
         "{metrics}"

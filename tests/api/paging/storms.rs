@@ -170,14 +170,7 @@ async fn forty_pages_at_once_reach_alex_as_three_pushes_and_a_bundle_and_every_t
         }
         assert_eq!(e["at"], json!(at), "{e}");
     }
-    let metrics = api()
-        .get(p.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = p.metrics().await;
     assert!(
         metrics.contains("rota_page_bundles_total{kind=\"ntfy\",outcome=\"delivered\"}"),
         "{metrics}"
