@@ -175,14 +175,7 @@ impl AppState {
             db::recovery::for_team(&mut conn, team.id, first - Duration::days(1), last + Duration::days(1)).await?;
         let rotations = crate::ops::handoffs::rotation_rules(&mut conn, Some(&[team.id])).await?;
         let handoffs = crate::ops::handoffs::between(&mut conn, &rotations, a, b).await?;
-        let members = db::teams::members(&mut conn, team.id).await?;
-        let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
-        let silent = db::contact_methods::unpageable(&mut conn, &ids).await?;
-        let unpageable = members
-            .into_iter()
-            .filter(|m| silent.contains(&m.user_id))
-            .map(|m| (m.user_id, m.name))
-            .collect();
+        let unpageable = db::contact_methods::unpageable_in_team(&mut conn, team.id).await?;
         let extras = Arc::new(RotaExtras {
             needs_cover,
             recovery,

@@ -1,6 +1,6 @@
 //! People's contact methods and notification rules.
 
-use crate::db::sql::{query, query_as, query_scalar};
+use crate::db::sql::{query, query_as};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -160,13 +160,16 @@ pub async fn replace_rules(conn: &mut PgConnection, user_id: i64, rules: &[Rule]
     .map(drop)
 }
 
-/// Of `user_ids`, those with no confirmed method (who cannot be paged).
-pub async fn unpageable(conn: &mut PgConnection, user_ids: &[i64]) -> sqlx::Result<Vec<i64>> {
-    query_scalar(
-        "SELECT u FROM UNNEST($1::bigint[]) AS u
-         WHERE NOT EXISTS (SELECT 1 FROM contact_methods m WHERE m.user_id = u AND m.verified_at IS NOT NULL)",
+/// The team's members with no confirmed method (who cannot be paged):
+/// `(user_id, name)`, in the order of `db::teams::members`.
+pub async fn unpageable_in_team(conn: &mut PgConnection, team_id: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    query_as(
+        "SELECT u.id, u.name FROM memberships t JOIN users u ON u.id = t.user_id
+         WHERE t.team_id = $1
+           AND NOT EXISTS (SELECT 1 FROM contact_methods m WHERE m.user_id = u.id AND m.verified_at IS NOT NULL)
+         ORDER BY lower(u.name), u.email",
     )
-    .bind(user_ids)
+    .bind(team_id)
     .fetch_all(conn)
     .await
 }

@@ -48,13 +48,8 @@ pub async fn page(
     let team = &m.0.team;
     let mut conn = state.db.acquire().await?;
     let members = db::teams::members(&mut conn, team.id).await?;
-    let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
-    let silent = db::contact_methods::unpageable(&mut conn, &ids).await?;
-    let names: Vec<&str> = members
-        .iter()
-        .filter(|m| silent.contains(&m.user_id))
-        .map(|m| m.name.as_str())
-        .collect();
+    let silent = db::contact_methods::unpageable_in_team(&mut conn, team.id).await?;
+    let names: Vec<&str> = silent.iter().map(|(_, name)| name.as_str()).collect();
     let unpageable = fmt::and_list(&names).map(|n| format!("{n} cannot be paged"));
     let pending = ops::invitations::pending_in_team(&mut conn, team, state.clock.now()).await?;
     let invitations = InvitationsPanel::for_team(pending, team, m.0.user().is_admin, m.0.user().tz());
